@@ -1,0 +1,235 @@
+//! The I/O the logic may use, as small traits: outbound HTTP, key-value storage,
+//! configuration and the clock. The component implements them over WASI
+//! (`crate::wasi_io`); unit tests use the recording fakes in [`fake`].
+
+use url::Url;
+
+/// Unix time in milliseconds.
+pub type UnixMillis = u64;
+
+/// An HTTP method the connector sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// GET
+    Get,
+    /// POST
+    Post,
+    /// PUT
+    Put,
+    /// DELETE
+    Delete,
+}
+
+/// One outbound HTTP request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    /// Method.
+    pub method: Method,
+    /// Absolute URL, query included.
+    pub url: Url,
+    /// Header names (lower case) and values. Authorization values are secrets: never log
+    /// a request's headers.
+    pub headers: Vec<(String, String)>,
+    /// Body bytes.
+    pub body: Option<Vec<u8>>,
+}
+
+impl Request {
+    /// The value of the first header named `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        find_header(&self.headers, name)
+    }
+}
+
+/// One HTTP response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Response {
+    /// Status code.
+    pub status: u16,
+    /// Header names and values.
+    pub headers: Vec<(String, String)>,
+    /// Body bytes.
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    /// The value of the first header named `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        find_header(&self.headers, name)
+    }
+}
+
+fn find_header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// A request that got no HTTP answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransportError {
+    /// The host refused to send it (not on its outbound allow-list).
+    #[error("the host refused the outbound request to {0}")]
+    Denied(String),
+    /// Connecting, sending or receiving failed.
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// A storage or configuration backend failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct BackendError(pub String);
+
+/// Outbound HTTP.
+pub trait Http {
+    /// Sends `request` and waits for the whole response.
+    fn send(&self, request: Request) -> Result<Response, TransportError>;
+}
+
+/// The key-value store holding all mutable state.
+pub trait Kv {
+    /// The value under `key`.
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, BackendError>;
+    /// Stores `value` under `key`.
+    fn set(&self, key: &str, value: &[u8]) -> Result<(), BackendError>;
+    /// Removes `key`.
+    fn delete(&self, key: &str) -> Result<(), BackendError>;
+}
+
+/// Static configuration (settings and secrets).
+pub trait Config {
+    /// The value configured under `key`; an empty value counts as missing.
+    fn get(&self, key: &str) -> Result<Option<String>, BackendError>;
+}
+
+/// The wall clock.
+pub trait Clock {
+    /// Now, in Unix milliseconds.
+    fn now(&self) -> UnixMillis;
+}
+
+/// Everything a flow may touch.
+#[derive(Clone, Copy)]
+pub struct Env<'a> {
+    /// Outbound HTTP.
+    pub http: &'a dyn Http,
+    /// State.
+    pub kv: &'a dyn Kv,
+    /// Configuration.
+    pub config: &'a dyn Config,
+    /// Clock.
+    pub clock: &'a dyn Clock,
+}
+
+impl std::fmt::Debug for Env<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Env")
+    }
+}
+
+/// In-memory fakes that record what the logic did.
+#[cfg(test)]
+pub mod fake {
+    use super::*;
+    use std::cell::RefCell;
+    use std::collections::{BTreeMap, VecDeque};
+
+    /// Answers requests from a queue of canned responses and records every request.
+    #[derive(Debug, Default)]
+    pub struct FakeHttp {
+        responses: RefCell<VecDeque<Result<Response, TransportError>>>,
+        /// Every request sent, in order.
+        pub sent: RefCell<Vec<Request>>,
+    }
+
+    impl FakeHttp {
+        /// Queues a JSON response.
+        pub fn respond(&self, status: u16, body: &str) -> &Self {
+            self.responses.borrow_mut().push_back(Ok(Response {
+                status,
+                headers: vec![("content-type".into(), "application/json".into())],
+                body: body.as_bytes().to_vec(),
+            }));
+            self
+        }
+
+        /// Queues a response with extra headers.
+        pub fn respond_with_headers(&self, status: u16, headers: &[(&str, &str)], body: &str) {
+            self.responses.borrow_mut().push_back(Ok(Response {
+                status,
+                headers: headers
+                    .iter()
+                    .map(|(n, v)| (n.to_string(), v.to_string()))
+                    .collect(),
+                body: body.as_bytes().to_vec(),
+            }));
+        }
+
+        /// Queues a transport failure.
+        pub fn fail(&self, error: TransportError) {
+            self.responses.borrow_mut().push_back(Err(error));
+        }
+    }
+
+    impl Http for FakeHttp {
+        fn send(&self, request: Request) -> Result<Response, TransportError> {
+            self.sent.borrow_mut().push(request);
+            self.responses
+                .borrow_mut()
+                .pop_front()
+                .unwrap_or_else(|| Err(TransportError::Failed("no canned response".into())))
+        }
+    }
+
+    /// A map in memory.
+    #[derive(Debug, Default)]
+    pub struct FakeKv(pub RefCell<BTreeMap<String, Vec<u8>>>);
+
+    impl Kv for FakeKv {
+        fn get(&self, key: &str) -> Result<Option<Vec<u8>>, BackendError> {
+            Ok(self.0.borrow().get(key).cloned())
+        }
+        fn set(&self, key: &str, value: &[u8]) -> Result<(), BackendError> {
+            self.0.borrow_mut().insert(key.into(), value.to_vec());
+            Ok(())
+        }
+        fn delete(&self, key: &str) -> Result<(), BackendError> {
+            self.0.borrow_mut().remove(key);
+            Ok(())
+        }
+    }
+
+    /// Configuration from a map.
+    #[derive(Debug, Default)]
+    pub struct FakeConfig(pub BTreeMap<String, String>);
+
+    impl FakeConfig {
+        /// Builds one from pairs.
+        pub fn from_pairs(pairs: &[(&str, &str)]) -> Self {
+            Self(
+                pairs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            )
+        }
+    }
+
+    impl Config for FakeConfig {
+        fn get(&self, key: &str) -> Result<Option<String>, BackendError> {
+            Ok(self.0.get(key).filter(|v| !v.is_empty()).cloned())
+        }
+    }
+
+    /// A clock that always says the same time.
+    #[derive(Debug)]
+    pub struct FixedClock(pub UnixMillis);
+
+    impl Clock for FixedClock {
+        fn now(&self) -> UnixMillis {
+            self.0
+        }
+    }
+}

@@ -1,0 +1,334 @@
+//! The one place that talks to Lever: typed ids and objects, request builders joined onto
+//! the configured API root, and one interpretation of Lever's answers.
+
+pub mod webhook;
+
+use base64::Engine as _;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+
+use crate::config::{LeverAuth, LeverSettings};
+use crate::error::{ConnectorError, Service};
+use crate::io::{Method, Request, Response, TransportError, UnixMillis};
+
+macro_rules! id_type {
+    ($(#[$doc:meta] $name:ident),* $(,)?) => {$(
+        #[$doc]
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub String);
+
+        impl $name {
+            /// The id as Lever spells it.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    )*};
+}
+
+id_type!(
+    /// A Lever opportunity id.
+    OpportunityId,
+    /// A Lever contact id.
+    ContactId,
+    /// A Lever stage id (slug or UUID).
+    StageId,
+    /// A Lever user id.
+    UserId,
+);
+
+/// One entry of an opportunity's stage history.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StageChange {
+    /// The stage moved to.
+    pub to_stage_id: StageId,
+    /// When.
+    #[serde(default)]
+    pub updated_at: UnixMillis,
+    /// Who moved it, when known.
+    #[serde(default)]
+    pub user_id: Option<UserId>,
+}
+
+/// A Lever opportunity, read tolerantly: unknown fields are ignored, optional ones default.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Opportunity {
+    /// Its id.
+    pub id: OpportunityId,
+    /// Candidate name.
+    #[serde(default)]
+    pub name: String,
+    /// The contact.
+    pub contact: ContactId,
+    /// The current stage.
+    pub stage: StageId,
+    /// Stage history, oldest first.
+    #[serde(default)]
+    pub stage_changes: Vec<StageChange>,
+    /// Last update.
+    #[serde(default)]
+    pub updated_at: UnixMillis,
+}
+
+impl Opportunity {
+    /// The history entry that moved it into its current stage, and the stage before that.
+    pub fn current_stage_entry(&self) -> (Option<&StageChange>, Option<&StageId>) {
+        let position = self
+            .stage_changes
+            .iter()
+            .rposition(|change| change.to_stage_id == self.stage);
+        match position {
+            Some(index) => (
+                self.stage_changes.get(index),
+                index
+                    .checked_sub(1)
+                    .and_then(|i| self.stage_changes.get(i))
+                    .map(|c| &c.to_stage_id),
+            ),
+            None => (None, None),
+        }
+    }
+}
+
+/// Lever's envelope around single objects.
+#[derive(Debug, Deserialize)]
+struct Envelope<T> {
+    data: T,
+}
+
+/// Lever's error body.
+#[derive(Debug, Deserialize)]
+struct LeverErrorBody {
+    #[serde(default)]
+    code: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+/// Builds requests to Lever for one account.
+#[derive(Debug, Clone)]
+pub struct LeverApi {
+    settings: LeverSettings,
+}
+
+/// The user agent the connector sends.
+pub const USER_AGENT: &str = concat!("lever-connector/", env!("CARGO_PKG_VERSION"));
+
+impl LeverApi {
+    /// A client for the configured account.
+    pub fn new(settings: LeverSettings) -> Self {
+        Self { settings }
+    }
+
+    /// `GET /opportunities/:id`.
+    pub fn get_opportunity(&self, id: &OpportunityId) -> Request {
+        self.request(Method::Get, &["opportunities", id.as_str()], &[], None)
+    }
+
+    /// A request for `segments` below the API root (each segment percent-encoded), with
+    /// `query` pairs, auth, user agent and, for a body, the JSON content type.
+    pub fn request(
+        &self,
+        method: Method,
+        segments: &[&str],
+        query: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> Request {
+        let mut url = self.settings.api_base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        let authorization = match &self.settings.auth {
+            LeverAuth::ApiKey(key) => format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("{}:", key.expose()))
+            ),
+            LeverAuth::Bearer(token) => format!("Bearer {}", token.expose()),
+        };
+        let mut headers = vec![
+            ("authorization".to_string(), authorization),
+            ("accept".to_string(), "application/json".to_string()),
+            ("user-agent".to_string(), USER_AGENT.to_string()),
+        ];
+        if body.is_some() {
+            headers.push(("content-type".into(), "application/json".into()));
+        }
+        Request {
+            method,
+            url,
+            headers,
+            body,
+        }
+    }
+}
+
+/// Turns a transport failure into the connector error for `service`.
+pub fn transport_error(service: Service, error: TransportError) -> ConnectorError {
+    ConnectorError::Upstream {
+        service,
+        status: 0,
+        message: error.to_string(),
+    }
+}
+
+/// The wait a `Retry-After` header asks for (delta-seconds form), in milliseconds.
+pub fn retry_after_ms(response: &Response) -> Option<u64> {
+    response
+        .header("retry-after")
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(|secs| secs.saturating_mul(1000))
+}
+
+/// Interprets Lever's answer to a request for a single object (`{"data": ...}`).
+pub fn interpret<T: DeserializeOwned>(response: Response) -> Result<T, ConnectorError> {
+    if (200..300).contains(&response.status) {
+        return serde_json::from_slice::<Envelope<T>>(&response.body)
+            .map(|envelope| envelope.data)
+            .map_err(|e| ConnectorError::Upstream {
+                service: Service::Lever,
+                status: response.status,
+                message: format!("unexpected response shape: {e}"),
+            });
+    }
+    let body: Option<LeverErrorBody> = serde_json::from_slice(&response.body).ok();
+    let message = body
+        .map(|b| match (b.code, b.message) {
+            (Some(code), Some(message)) => format!("{code}: {message}"),
+            (Some(code), None) => code,
+            (None, Some(message)) => message,
+            (None, None) => "no error message".into(),
+        })
+        .unwrap_or_else(|| "no error message".into());
+    match response.status {
+        404 => Err(ConnectorError::NotFound(message)),
+        429 => Err(ConnectorError::RateLimited {
+            retry_after_ms: retry_after_ms(&response),
+        }),
+        status => Err(ConnectorError::Upstream {
+            service: Service::Lever,
+            status,
+            message: truncate(message, 300),
+        }),
+    }
+}
+
+fn truncate(mut text: String, max: usize) -> String {
+    if text.len() > max {
+        let mut cut = max;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        text.push('…');
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::Secret;
+
+    fn api(base: &str, auth: LeverAuth) -> LeverApi {
+        LeverApi::new(LeverSettings {
+            api_base: base.parse().unwrap(),
+            auth,
+        })
+    }
+
+    #[test]
+    fn api_key_is_sent_as_basic_auth_with_an_empty_password() {
+        let request = api("https://api.lever.co/v1", LeverAuth::ApiKey(Secret::new("KEY")))
+            .get_opportunity(&OpportunityId("abc".into()));
+        // base64("KEY:")
+        assert_eq!(request.header("authorization"), Some("Basic S0VZOg=="));
+        assert_eq!(request.url.as_str(), "https://api.lever.co/v1/opportunities/abc");
+    }
+
+    #[test]
+    fn path_segments_are_percent_encoded_and_a_trailing_slash_is_tolerated() {
+        let request = api("http://127.0.0.1:9/v1/", LeverAuth::Bearer(Secret::new("t")))
+            .get_opportunity(&OpportunityId("a/b?c".into()));
+        assert_eq!(request.url.as_str(), "http://127.0.0.1:9/v1/opportunities/a%2Fb%3Fc");
+        assert_eq!(request.header("authorization"), Some("Bearer t"));
+    }
+
+    #[test]
+    fn query_values_are_encoded() {
+        let request = api("https://api.lever.co/v1", LeverAuth::Bearer(Secret::new("t"))).request(
+            Method::Get,
+            &["opportunities"],
+            &[("email", "a+b@example.com"), ("perform_as", "u 1")],
+            None,
+        );
+        assert_eq!(
+            request.url.query(),
+            Some("email=a%2Bb%40example.com&perform_as=u+1")
+        );
+    }
+
+    fn response(status: u16, headers: &[(&str, &str)], body: &str) -> Response {
+        Response {
+            status,
+            headers: headers
+                .iter()
+                .map(|(n, v)| (n.to_string(), v.to_string()))
+                .collect(),
+            body: body.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_recorded_opportunity_parses_and_names_its_current_stage_entry() {
+        let fixture = include_str!("../../../tests/fixtures/lever/api/opportunity.json");
+        let opportunity: Opportunity = interpret(response(200, &[], fixture)).unwrap();
+        assert_eq!(opportunity.stage.as_str(), "9f1c2a22-onsite");
+        let (entry, previous) = opportunity.current_stage_entry();
+        assert_eq!(entry.unwrap().updated_at, 1763942401000);
+        assert_eq!(previous.unwrap().as_str(), "9f1c2a21-phone");
+    }
+
+    #[test]
+    fn lever_errors_become_typed_errors() {
+        let not_found = interpret::<Opportunity>(response(
+            404,
+            &[],
+            r#"{"code":"ResourceNotFound","message":"Opportunity not found"}"#,
+        ));
+        assert_eq!(
+            not_found.unwrap_err(),
+            ConnectorError::NotFound("ResourceNotFound: Opportunity not found".into())
+        );
+        let limited = interpret::<Opportunity>(response(429, &[("Retry-After", "2")], "{}"));
+        assert_eq!(
+            limited.unwrap_err(),
+            ConnectorError::RateLimited {
+                retry_after_ms: Some(2000)
+            }
+        );
+        let limited = interpret::<Opportunity>(response(429, &[], "{}"));
+        assert_eq!(
+            limited.unwrap_err(),
+            ConnectorError::RateLimited {
+                retry_after_ms: None
+            }
+        );
+        let down = interpret::<Opportunity>(response(503, &[], "<html>maintenance</html>"));
+        assert!(matches!(
+            down.unwrap_err(),
+            ConnectorError::Upstream { status: 503, .. }
+        ));
+    }
+}

@@ -1,0 +1,5 @@
+//! Flows that keep Lever and the partner in step. Each is a short sequence of pure steps
+//! over the I/O traits.
+
+pub mod links;
+pub mod stage;
