@@ -1,0 +1,15 @@
+//! `lever-host`: a wasmtime host for the lever-connector component, with a faithful Lever
+//! API simulator and a partner simulator for local work and tests.
+
+pub mod kv;
+pub mod outbound;
+pub mod runtime;
+
+/// The component built from `plugin/` (wasm32-wasip2, release), embedded as the default.
+pub static COMPONENT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/lever_plugin.wasm"));
+pub mod demo;
+pub mod http_util;
+pub mod server;
+pub mod settings;
+pub mod signing;
+pub mod sim;

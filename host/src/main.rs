@@ -1,1 +1,146 @@
-fn main(){}
+//! `lever-host`: serve the lever-connector component, run the simulators, or run the demo.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use lever_host::runtime::Runtime;
+use lever_host::server::Connector;
+use lever_host::settings::{redacted, Settings};
+use lever_host::sim::{partner, LeverSimOptions, Simulators};
+
+#[derive(Parser)]
+#[command(
+    name = "lever-host",
+    version,
+    about = "Host for the lever-connector WebAssembly component"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the component's HTTP face (one fresh instance per request).
+    Serve {
+        /// The TOML configuration file.
+        #[arg(long)]
+        config: PathBuf,
+        /// Listen address (overrides the file; default 127.0.0.1:8080).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// A component to run instead of the embedded one.
+        #[arg(long)]
+        component: Option<PathBuf>,
+        /// Log as JSON lines.
+        #[arg(long)]
+        json_logs: bool,
+    },
+    /// Run the Lever API simulator and the partner simulator.
+    Sim {
+        /// Lever simulator address (default: a free loopback port).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// Partner simulator address (default: a free loopback port).
+        #[arg(long)]
+        partner_listen: Option<SocketAddr>,
+        /// The partner's Standard Webhooks secret.
+        #[arg(long, default_value = partner::DEFAULT_SECRET)]
+        partner_secret: String,
+        /// Steady request rate per credential before 429s.
+        #[arg(long, default_value_t = 10.0)]
+        rate: f64,
+        /// Burst size per credential.
+        #[arg(long, default_value_t = 20.0)]
+        burst: f64,
+    },
+    /// Run the stage-sync flow end to end against the simulators and explain it.
+    Demo,
+}
+
+fn init_logs(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Serve {
+            config,
+            listen,
+            component,
+            json_logs,
+        } => {
+            init_logs(json_logs);
+            let mut settings = Settings::load(&config, std::env::vars())?;
+            if let Some(listen) = listen {
+                settings.listen = listen;
+            }
+            let wasm = match &component {
+                Some(path) => {
+                    std::fs::read(path).with_context(|| format!("reading {}", path.display()))?
+                }
+                None => lever_host::COMPONENT.to_vec(),
+            };
+            tracing::info!(
+                connector = ?redacted(&settings.connector),
+                allowed_outbound = ?settings.allowed_outbound,
+                kv = ?settings.kv,
+                "configuration loaded"
+            );
+            let runtime = Runtime::new(&wasm, settings.limits)?;
+            let connector = Connector::new(runtime, &settings)?;
+            let served = connector.bind(settings.listen).await?;
+            println!("listening on {}", served.url());
+            tokio::select! {
+                result = served.wait() => result?,
+                _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),
+            }
+        }
+        Command::Sim {
+            listen,
+            partner_listen,
+            partner_secret,
+            rate,
+            burst,
+        } => {
+            init_logs(false);
+            let options = LeverSimOptions {
+                rate_per_sec: rate,
+                burst,
+                ..LeverSimOptions::default()
+            };
+            let api_key = options.api_keys.first().cloned().unwrap_or_default();
+            let token = options.bearer_tokens.first().cloned().unwrap_or_default();
+            let sims = Simulators::start(options, &partner_secret, listen, partner_listen).await?;
+            println!("lever api: {}", sims.lever_api_base());
+            println!("  API key {api_key:?} (Basic) or bearer token {token:?}");
+            println!(
+                "  deliveries: GET http://{}/_sim/deliveries",
+                sims.lever_addr
+            );
+            println!("partner callback: {}", sims.partner_callback_url());
+            println!("  received: GET http://{}/_sim/events", sims.partner_addr);
+            tokio::signal::ctrl_c().await?;
+        }
+        Command::Demo => {
+            let mut out = std::io::stdout();
+            if let Err(error) = lever_host::demo::run(lever_host::COMPONENT, &mut out).await {
+                eprintln!("\ndemo failed: {error:#}");
+                std::process::exit(1);
+            }
+        }
+    }
+    Ok(())
+}

@@ -18,7 +18,6 @@ use crate::wasi_io::{read_to_end, with_env, write_all};
 /// The type the generated exports call into.
 pub(crate) struct Component;
 
-
 impl From<ConnectorError> for wit::ConnectorError {
     fn from(error: ConnectorError) -> Self {
         match error {
@@ -112,12 +111,7 @@ fn read_body(request: &IncomingRequest, limit: usize) -> Result<Vec<u8>, Connect
 
 fn send(reply: Reply, response_out: ResponseOutparam) {
     let mut entries = vec![("content-type".to_string(), b"application/json".to_vec())];
-    entries.extend(
-        reply
-            .headers
-            .into_iter()
-            .map(|(n, v)| (n, v.into_bytes())),
-    );
+    entries.extend(reply.headers.into_iter().map(|(n, v)| (n, v.into_bytes())));
     let headers = Fields::from_list(&entries).unwrap_or_else(|_| Fields::new());
     let response = OutgoingResponse::new(headers);
     if response.set_status_code(reply.status).is_err() {
@@ -281,7 +275,9 @@ impl setup::Guest for Component {
 }
 
 impl actions::Guest for Component {
-    fn create_opportunity(_input: actions::NewOpportunity) -> WitResult<actions::CreatedOpportunity> {
+    fn create_opportunity(
+        _input: actions::NewOpportunity,
+    ) -> WitResult<actions::CreatedOpportunity> {
         not_implemented()
     }
     fn get_opportunity(_id: String) -> WitResult<wit::Opportunity> {

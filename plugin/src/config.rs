@@ -140,13 +140,12 @@ pub fn lever(config: &dyn Config) -> Result<LeverSettings, ConnectorError> {
 /// The partner settings: `partner_callback_url` and `partner_webhook_secret`.
 pub fn partner(config: &dyn Config) -> Result<PartnerSettings, ConnectorError> {
     let callback_url = http_url(config, PARTNER_CALLBACK_URL)?;
-    let secret = WebhookSecret::parse(&require(config, PARTNER_WEBHOOK_SECRET)?).ok_or_else(
-        || {
+    let secret =
+        WebhookSecret::parse(&require(config, PARTNER_WEBHOOK_SECRET)?).ok_or_else(|| {
             ConnectorError::NotConfigured(format!(
                 "{PARTNER_WEBHOOK_SECRET} (expected whsec_ followed by base64)"
             ))
-        },
-    )?;
+        })?;
     Ok(PartnerSettings {
         callback_url,
         secret,
@@ -182,7 +181,9 @@ pub fn signature_tokens(config: &dyn Config, event: &str) -> Result<Vec<Secret>,
         None => {
             let mut tokens = Vec::new();
             for (_, suffix) in LEVER_EVENTS {
-                if let Some(token) = read(config, &format!("{LEVER_SIGNATURE_TOKEN_PREFIX}{suffix}"))? {
+                if let Some(token) =
+                    read(config, &format!("{LEVER_SIGNATURE_TOKEN_PREFIX}{suffix}"))?
+                {
                     tokens.push(Secret::new(token));
                 }
             }
@@ -245,11 +246,11 @@ mod tests {
 
     #[test]
     fn a_non_http_base_url_is_not_configured() {
-        let config = FakeConfig::from_pairs(&[
-            (LEVER_API_BASE, "ftp://example.com"),
-            (LEVER_API_KEY, "k"),
-        ]);
-        assert!(matches!(lever(&config), Err(ConnectorError::NotConfigured(k)) if k.starts_with("lever_api_base")));
+        let config =
+            FakeConfig::from_pairs(&[(LEVER_API_BASE, "ftp://example.com"), (LEVER_API_KEY, "k")]);
+        assert!(
+            matches!(lever(&config), Err(ConnectorError::NotConfigured(k)) if k.starts_with("lever_api_base"))
+        );
     }
 
     #[test]
@@ -285,6 +286,9 @@ mod tests {
         let good = FakeConfig::from_pairs(&[(STAGE_MAP, r#"{"lead-new":"sourced"}"#)]);
         assert_eq!(stage_map(&good).unwrap().unwrap()["lead-new"], "sourced");
         let bad = FakeConfig::from_pairs(&[(STAGE_MAP, "lead-new=sourced")]);
-        assert!(matches!(stage_map(&bad), Err(ConnectorError::NotConfigured(_))));
+        assert!(matches!(
+            stage_map(&bad),
+            Err(ConnectorError::NotConfigured(_))
+        ));
     }
 }

@@ -135,7 +135,12 @@ mod tests {
             (ConnectorError::NotFound("x".into()), 404),
             (ConnectorError::Conflict("x".into()), 409),
             (ConnectorError::TooLarge(1), 413),
-            (ConnectorError::RateLimited { retry_after_ms: None }, 429),
+            (
+                ConnectorError::RateLimited {
+                    retry_after_ms: None,
+                },
+                429,
+            ),
             (
                 ConnectorError::Upstream {
                     service: Service::Lever,

@@ -53,7 +53,10 @@ pub fn route(method: &str, path_with_query: &str) -> Result<Route, Reply> {
     let path = path_with_query
         .split_once('?')
         .map_or(path_with_query, |(path, _)| path);
-    let path = path.strip_suffix('/').filter(|p| !p.is_empty()).unwrap_or(path);
+    let path = path
+        .strip_suffix('/')
+        .filter(|p| !p.is_empty())
+        .unwrap_or(path);
     let (route, allowed) = match path {
         "/webhooks/lever" => (Route::LeverWebhook, "POST"),
         "/health" => (Route::Health, "GET"),
@@ -125,7 +128,10 @@ mod tests {
     #[test]
     fn routes_match_method_and_path() {
         assert_eq!(route("POST", "/webhooks/lever"), Ok(Route::LeverWebhook));
-        assert_eq!(route("POST", "/webhooks/lever/?x=1"), Ok(Route::LeverWebhook));
+        assert_eq!(
+            route("POST", "/webhooks/lever/?x=1"),
+            Ok(Route::LeverWebhook)
+        );
         assert_eq!(route("GET", "/health"), Ok(Route::Health));
         assert_eq!(route("GET", "/webhooks/lever").unwrap_err().status, 405);
         assert_eq!(route("POST", "/nope").unwrap_err().status, 404);
@@ -147,6 +153,9 @@ mod tests {
             token: "t".into(),
             outcome: Outcome::Ignored("candidateTeleported".into()),
         };
-        assert_eq!(receipt_json(&receipt), json!({ "ignored": "candidateTeleported" }));
+        assert_eq!(
+            receipt_json(&receipt),
+            json!({ "ignored": "candidateTeleported" })
+        );
     }
 }

@@ -127,7 +127,9 @@ impl Http for WasiHttp {
             None => url.path().to_string(),
         };
         let invalid = |part: &str| TransportError::Failed(format!("invalid request {part}"));
-        outgoing.set_method(&method).map_err(|()| invalid("method"))?;
+        outgoing
+            .set_method(&method)
+            .map_err(|()| invalid("method"))?;
         outgoing
             .set_scheme(Some(&scheme))
             .map_err(|()| invalid("scheme"))?;

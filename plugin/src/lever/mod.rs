@@ -250,24 +250,40 @@ mod tests {
 
     #[test]
     fn api_key_is_sent_as_basic_auth_with_an_empty_password() {
-        let request = api("https://api.lever.co/v1", LeverAuth::ApiKey(Secret::new("KEY")))
-            .get_opportunity(&OpportunityId("abc".into()));
+        let request = api(
+            "https://api.lever.co/v1",
+            LeverAuth::ApiKey(Secret::new("KEY")),
+        )
+        .get_opportunity(&OpportunityId("abc".into()));
         // base64("KEY:")
         assert_eq!(request.header("authorization"), Some("Basic S0VZOg=="));
-        assert_eq!(request.url.as_str(), "https://api.lever.co/v1/opportunities/abc");
+        assert_eq!(
+            request.url.as_str(),
+            "https://api.lever.co/v1/opportunities/abc"
+        );
     }
 
     #[test]
     fn path_segments_are_percent_encoded_and_a_trailing_slash_is_tolerated() {
-        let request = api("http://127.0.0.1:9/v1/", LeverAuth::Bearer(Secret::new("t")))
-            .get_opportunity(&OpportunityId("a/b?c".into()));
-        assert_eq!(request.url.as_str(), "http://127.0.0.1:9/v1/opportunities/a%2Fb%3Fc");
+        let request = api(
+            "http://127.0.0.1:9/v1/",
+            LeverAuth::Bearer(Secret::new("t")),
+        )
+        .get_opportunity(&OpportunityId("a/b?c".into()));
+        assert_eq!(
+            request.url.as_str(),
+            "http://127.0.0.1:9/v1/opportunities/a%2Fb%3Fc"
+        );
         assert_eq!(request.header("authorization"), Some("Bearer t"));
     }
 
     #[test]
     fn query_values_are_encoded() {
-        let request = api("https://api.lever.co/v1", LeverAuth::Bearer(Secret::new("t"))).request(
+        let request = api(
+            "https://api.lever.co/v1",
+            LeverAuth::Bearer(Secret::new("t")),
+        )
+        .request(
             Method::Get,
             &["opportunities"],
             &[("email", "a+b@example.com"), ("perform_as", "u 1")],

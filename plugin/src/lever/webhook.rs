@@ -190,9 +190,7 @@ pub fn parse_event(delivery: &Delivery) -> Result<Event, ConnectorError> {
     match delivery.event.as_str() {
         "candidateStageChange" => serde_json::from_value(delivery.data.clone())
             .map(Event::CandidateStageChange)
-            .map_err(|e| {
-                ConnectorError::InvalidInput(format!("candidateStageChange data: {e}"))
-            }),
+            .map_err(|e| ConnectorError::InvalidInput(format!("candidateStageChange data: {e}"))),
         name if crate::config::LEVER_EVENTS.iter().any(|(n, _)| *n == name) => {
             Ok(Event::NotHandled(name.into()))
         }
@@ -284,7 +282,10 @@ mod tests {
                 ..good.clone()
             };
             assert!(
-                matches!(verify_signature(&delivery, &tokens()), Err(ConnectorError::Unauthorized(_))),
+                matches!(
+                    verify_signature(&delivery, &tokens()),
+                    Err(ConnectorError::Unauthorized(_))
+                ),
                 "{bad:?}"
             );
         }
@@ -349,7 +350,10 @@ mod tests {
         let stage = parse_delivery(&fixture("candidateStageChange")).unwrap();
         match parse_event(&stage).unwrap() {
             Event::CandidateStageChange(data) => {
-                assert_eq!(data.opportunity_id.as_str(), "250d8f03-738a-4bba-a671-8a3d73477145");
+                assert_eq!(
+                    data.opportunity_id.as_str(),
+                    "250d8f03-738a-4bba-a671-8a3d73477145"
+                );
                 assert_eq!(data.to_stage_id.as_str(), "9f1c2a22-onsite");
             }
             other => panic!("{other:?}"),

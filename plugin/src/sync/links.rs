@@ -118,6 +118,8 @@ mod tests {
         assert_eq!(stage_map(&env).unwrap()["a"], "configured");
         set_stage_map(&env, &[("a".into(), "stored".into())]).unwrap();
         assert_eq!(stage_map(&env).unwrap()["a"], "stored");
-        assert!(set_stage_map(&env, &[("a".into(), "x".into()), ("a".into(), "y".into())]).is_err());
+        assert!(
+            set_stage_map(&env, &[("a".into(), "x".into()), ("a".into(), "y".into())]).is_err()
+        );
     }
 }

@@ -256,7 +256,9 @@ mod tests {
         world.http.respond(200, &fixture("api/opportunity"));
         world.http.respond(204, "");
 
-        let receipt = world.handle(&fixture("webhooks/candidateStageChange")).unwrap();
+        let receipt = world
+            .handle(&fixture("webhooks/candidateStageChange"))
+            .unwrap();
         let Outcome::Forwarded(forwarded) = &receipt.outcome else {
             panic!("{receipt:?}")
         };
@@ -279,13 +281,18 @@ mod tests {
         assert_eq!(event["data"]["stage"], "onsite");
         assert_eq!(event["data"]["leverStageId"], "9f1c2a22-onsite");
         assert_eq!(event["data"]["previousLeverStageId"], "9f1c2a21-phone");
-        assert_eq!(post.header("webhook-id"), Some(forwarded.webhook_id.as_str()));
-        assert_eq!(post.header("webhook-timestamp"), Some((NOW / 1000).to_string().as_str()));
-        let expected = WebhookSecret::parse(SECRET).unwrap().sign(
-            &forwarded.webhook_id,
-            NOW / 1000,
-            &body,
+        assert_eq!(
+            post.header("webhook-id"),
+            Some(forwarded.webhook_id.as_str())
         );
+        assert_eq!(
+            post.header("webhook-timestamp"),
+            Some((NOW / 1000).to_string().as_str())
+        );
+        let expected =
+            WebhookSecret::parse(SECRET)
+                .unwrap()
+                .sign(&forwarded.webhook_id, NOW / 1000, &body);
         assert_eq!(post.header("webhook-signature"), Some(expected.as_str()));
     }
 
@@ -294,8 +301,12 @@ mod tests {
         let world = World::new();
         world.http.respond(200, &fixture("api/opportunity"));
         world.http.respond(200, "");
-        world.handle(&fixture("webhooks/candidateStageChange")).unwrap();
-        let again = world.handle(&fixture("webhooks/candidateStageChange")).unwrap();
+        world
+            .handle(&fixture("webhooks/candidateStageChange"))
+            .unwrap();
+        let again = world
+            .handle(&fixture("webhooks/candidateStageChange"))
+            .unwrap();
         assert_eq!(again.outcome, Outcome::Duplicate);
         assert_eq!(world.http.sent.borrow().len(), 2);
     }
@@ -319,7 +330,9 @@ mod tests {
         let world = World::new();
         world.http.respond(200, &fixture("api/opportunity"));
         world.http.respond(503, "down");
-        let error = world.handle(&fixture("webhooks/candidateStageChange")).unwrap_err();
+        let error = world
+            .handle(&fixture("webhooks/candidateStageChange"))
+            .unwrap_err();
         assert!(matches!(
             error,
             ConnectorError::Upstream {
@@ -330,14 +343,18 @@ mod tests {
         ));
         world.http.respond(200, &fixture("api/opportunity"));
         world.http.respond(200, "");
-        let retry = world.handle(&fixture("webhooks/candidateStageChange")).unwrap();
+        let retry = world
+            .handle(&fixture("webhooks/candidateStageChange"))
+            .unwrap();
         assert!(matches!(retry.outcome, Outcome::Forwarded(_)));
     }
 
     #[test]
     fn lever_unreachable_is_an_upstream_error() {
         let world = World::new();
-        world.http.fail(TransportError::Failed("connection refused".into()));
+        world
+            .http
+            .fail(TransportError::Failed("connection refused".into()));
         assert!(matches!(
             world.handle(&fixture("webhooks/candidateStageChange")),
             Err(ConnectorError::Upstream {
@@ -351,8 +368,12 @@ mod tests {
     #[test]
     fn unknown_opportunity_is_skipped_and_recorded() {
         let world = World::new();
-        world.http.respond(404, r#"{"code":"ResourceNotFound","message":"not found"}"#);
-        let receipt = world.handle(&fixture("webhooks/candidateStageChange")).unwrap();
+        world
+            .http
+            .respond(404, r#"{"code":"ResourceNotFound","message":"not found"}"#);
+        let receipt = world
+            .handle(&fixture("webhooks/candidateStageChange"))
+            .unwrap();
         assert!(matches!(receipt.outcome, Outcome::Skipped(ref r) if r.contains("not in Lever")));
         let record = Store::new(&world.kv).delivery("tok-0001").unwrap().unwrap();
         assert_eq!(record.outcome, "skipped");
@@ -364,33 +385,50 @@ mod tests {
         let world = World::new();
         let opportunity = fixture("api/opportunity");
 
-        let unmapped = opportunity.replace("\"stage\": \"9f1c2a22-onsite\"", "\"stage\": \"lead-new\"");
+        let unmapped =
+            opportunity.replace("\"stage\": \"9f1c2a22-onsite\"", "\"stage\": \"lead-new\"");
         world.http.respond(200, &unmapped);
-        let receipt = world.handle(&fixture("webhooks/candidateStageChange")).unwrap();
+        let receipt = world
+            .handle(&fixture("webhooks/candidateStageChange"))
+            .unwrap();
         assert!(matches!(receipt.outcome, Outcome::Skipped(ref r) if r.contains("not mapped")));
 
         let world = World::new();
         Store::new(&world.kv)
-            .set_reported_stage(&OpportunityId(OPP.into()), &crate::lever::StageId("9f1c2a22-onsite".into()))
+            .set_reported_stage(
+                &OpportunityId(OPP.into()),
+                &crate::lever::StageId("9f1c2a22-onsite".into()),
+            )
             .unwrap();
         world.http.respond(200, &opportunity);
-        let receipt = world.handle(&fixture("webhooks/candidateStageChange")).unwrap();
-        assert!(matches!(receipt.outcome, Outcome::Skipped(ref r) if r.contains("already reported")));
+        let receipt = world
+            .handle(&fixture("webhooks/candidateStageChange"))
+            .unwrap();
+        assert!(
+            matches!(receipt.outcome, Outcome::Skipped(ref r) if r.contains("already reported"))
+        );
 
         let world = World {
             kv: FakeKv::default(),
             ..World::new()
         };
         world.http.respond(200, &opportunity);
-        let receipt = world.handle(&fixture("webhooks/candidateStageChange")).unwrap();
+        let receipt = world
+            .handle(&fixture("webhooks/candidateStageChange"))
+            .unwrap();
         assert!(matches!(receipt.outcome, Outcome::Skipped(ref r) if r.contains("not linked")));
     }
 
     #[test]
     fn unknown_and_unhandled_events_are_ignored_without_calls() {
         let world = World::new();
-        let receipt = world.handle(&fixture("webhooks/bad/unknown-event")).unwrap();
-        assert_eq!(receipt.outcome, Outcome::Ignored("candidateTeleported".into()));
+        let receipt = world
+            .handle(&fixture("webhooks/bad/unknown-event"))
+            .unwrap();
+        assert_eq!(
+            receipt.outcome,
+            Outcome::Ignored("candidateTeleported".into())
+        );
         let receipt = world.handle(&fixture("webhooks/candidateHired")).unwrap();
         assert_eq!(receipt.outcome, Outcome::Ignored("candidateHired".into()));
         assert!(world.http.sent.borrow().is_empty());
@@ -416,12 +454,19 @@ mod tests {
 
     #[test]
     fn missing_configuration_names_the_key() {
-        for missing in ["partner_callback_url", "partner_webhook_secret", "lever_api_key", "stage_map"] {
+        for missing in [
+            "partner_callback_url",
+            "partner_webhook_secret",
+            "lever_api_key",
+            "stage_map",
+        ] {
             let mut world = World::new();
             world.config.0.remove(missing);
             world.http.respond(200, &fixture("api/opportunity"));
             assert_eq!(
-                world.handle(&fixture("webhooks/candidateStageChange")).unwrap_err(),
+                world
+                    .handle(&fixture("webhooks/candidateStageChange"))
+                    .unwrap_err(),
                 ConnectorError::NotConfigured(missing.into()),
             );
         }
@@ -434,8 +479,12 @@ mod tests {
         let printed = format!("{settings:?}");
         assert!(!printed.contains("planted-api-key"));
         assert!(!printed.contains("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"));
-        world.http.respond(401, r#"{"code":"Unauthorized","message":"bad key"}"#);
-        let error = world.handle(&fixture("webhooks/candidateStageChange")).unwrap_err();
+        world
+            .http
+            .respond(401, r#"{"code":"Unauthorized","message":"bad key"}"#);
+        let error = world
+            .handle(&fixture("webhooks/candidateStageChange"))
+            .unwrap_err();
         let printed = format!("{error:?} {error} {}", error.to_json());
         assert!(!printed.contains("planted-api-key"));
         assert!(!printed.contains("test-signature-token-7f3a"));

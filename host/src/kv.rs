@@ -1,0 +1,246 @@
+//! Key-value storage for `wasi:keyvalue`: an embedded SQLite database (a file, or memory).
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context as _;
+use rusqlite::{params, Connection, OptionalExtension};
+
+/// How many keys one `list-keys` page holds.
+pub const LIST_PAGE: usize = 1000;
+
+/// A shared SQLite-backed store of buckets of byte values.
+#[derive(Clone)]
+pub struct KvStore {
+    conn: Arc<Mutex<Connection>>,
+}
+
+impl std::fmt::Debug for KvStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KvStore")
+    }
+}
+
+/// The outcome of a compare-and-swap.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Swap {
+    /// The value was written.
+    Done,
+    /// The key held something else: here is what.
+    Changed(Option<Vec<u8>>),
+}
+
+impl KvStore {
+    /// Opens (creating if needed) the database at `path`.
+    pub fn open(path: &Path) -> anyhow::Result<Self> {
+        let conn = Connection::open(path)
+            .with_context(|| format!("opening key-value database {}", path.display()))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        Self::init(conn)
+    }
+
+    /// A store that lives in memory only.
+    pub fn in_memory() -> anyhow::Result<Self> {
+        Self::init(Connection::open_in_memory()?)
+    }
+
+    fn init(conn: Connection) -> anyhow::Result<Self> {
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS kv (
+                bucket TEXT NOT NULL,
+                key TEXT NOT NULL,
+                value BLOB NOT NULL,
+                PRIMARY KEY (bucket, key)
+            ) WITHOUT ROWID;",
+        )?;
+        Ok(Self {
+            conn: Arc::new(Mutex::new(conn)),
+        })
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, String> {
+        let conn = self
+            .conn
+            .lock()
+            .map_err(|_| "key-value store lock poisoned".to_string())?;
+        f(&conn).map_err(|e| e.to_string())
+    }
+
+    /// The value under `key`.
+    pub fn get(&self, bucket: &str, key: &str) -> Result<Option<Vec<u8>>, String> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT value FROM kv WHERE bucket = ?1 AND key = ?2",
+                params![bucket, key],
+                |row| row.get(0),
+            )
+            .optional()
+        })
+    }
+
+    /// Stores `value` under `key`.
+    pub fn set(&self, bucket: &str, key: &str, value: &[u8]) -> Result<(), String> {
+        self.with(|c| {
+            c.execute(
+                "INSERT INTO kv (bucket, key, value) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (bucket, key) DO UPDATE SET value = excluded.value",
+                params![bucket, key, value],
+            )
+            .map(drop)
+        })
+    }
+
+    /// Removes `key`.
+    pub fn delete(&self, bucket: &str, key: &str) -> Result<(), String> {
+        self.with(|c| {
+            c.execute(
+                "DELETE FROM kv WHERE bucket = ?1 AND key = ?2",
+                params![bucket, key],
+            )
+            .map(drop)
+        })
+    }
+
+    /// Up to [`LIST_PAGE`] keys after `cursor`, in order, and the cursor for the next page.
+    pub fn list_keys(
+        &self,
+        bucket: &str,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<String>, Option<String>), String> {
+        let keys: Vec<String> = self.with(|c| {
+            let mut statement = c.prepare(
+                "SELECT key FROM kv WHERE bucket = ?1 AND key > ?2 ORDER BY key LIMIT ?3",
+            )?;
+            let rows = statement.query_map(
+                params![bucket, cursor.unwrap_or(""), (LIST_PAGE + 1) as i64],
+                |row| row.get(0),
+            )?;
+            rows.collect()
+        })?;
+        if keys.len() > LIST_PAGE {
+            let page: Vec<String> = keys.into_iter().take(LIST_PAGE).collect();
+            let next = page.last().cloned();
+            Ok((page, next))
+        } else {
+            Ok((keys, None))
+        }
+    }
+
+    /// Adds `delta` to the integer under `key` (missing = 0), atomically.
+    pub fn increment(&self, bucket: &str, key: &str, delta: i64) -> Result<i64, String> {
+        let mut conn = self
+            .conn
+            .lock()
+            .map_err(|_| "key-value store lock poisoned".to_string())?;
+        let tx = conn.transaction().map_err(|e| e.to_string())?;
+        let current: Option<Vec<u8>> = tx
+            .query_row(
+                "SELECT value FROM kv WHERE bucket = ?1 AND key = ?2",
+                params![bucket, key],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(|e| e.to_string())?;
+        let current = match current {
+            None => 0,
+            Some(bytes) => std::str::from_utf8(&bytes)
+                .ok()
+                .and_then(|s| s.trim().parse::<i64>().ok())
+                .ok_or_else(|| format!("{key} does not hold an integer"))?,
+        };
+        let next = current
+            .checked_add(delta)
+            .ok_or_else(|| format!("{key} would overflow"))?;
+        tx.execute(
+            "INSERT INTO kv (bucket, key, value) VALUES (?1, ?2, ?3)
+             ON CONFLICT (bucket, key) DO UPDATE SET value = excluded.value",
+            params![bucket, key, next.to_string().into_bytes()],
+        )
+        .map_err(|e| e.to_string())?;
+        tx.commit().map_err(|e| e.to_string())?;
+        Ok(next)
+    }
+
+    /// Writes `value` only if `key` still holds `expected`, atomically.
+    pub fn swap(
+        &self,
+        bucket: &str,
+        key: &str,
+        expected: Option<&[u8]>,
+        value: &[u8],
+    ) -> Result<Swap, String> {
+        let mut conn = self
+            .conn
+            .lock()
+            .map_err(|_| "key-value store lock poisoned".to_string())?;
+        let tx = conn.transaction().map_err(|e| e.to_string())?;
+        let current: Option<Vec<u8>> = tx
+            .query_row(
+                "SELECT value FROM kv WHERE bucket = ?1 AND key = ?2",
+                params![bucket, key],
+                |row| row.get(0),
+            )
+            .optional()
+            .map_err(|e| e.to_string())?;
+        if current.as_deref() != expected {
+            return Ok(Swap::Changed(current));
+        }
+        tx.execute(
+            "INSERT INTO kv (bucket, key, value) VALUES (?1, ?2, ?3)
+             ON CONFLICT (bucket, key) DO UPDATE SET value = excluded.value",
+            params![bucket, key, value],
+        )
+        .map_err(|e| e.to_string())?;
+        tx.commit().map_err(|e| e.to_string())?;
+        Ok(Swap::Done)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_persist_across_reopening_the_file() {
+        let dir = std::env::temp_dir().join(format!("lever-kv-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("kv.sqlite");
+        {
+            let store = KvStore::open(&path).unwrap();
+            store.set("default", "a", b"1").unwrap();
+        }
+        let store = KvStore::open(&path).unwrap();
+        assert_eq!(store.get("default", "a").unwrap(), Some(b"1".to_vec()));
+        assert_eq!(store.get("other", "a").unwrap(), None);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn swap_writes_only_over_the_expected_value() {
+        let store = KvStore::in_memory().unwrap();
+        assert_eq!(store.swap("b", "k", None, b"1").unwrap(), Swap::Done);
+        assert_eq!(
+            store.swap("b", "k", None, b"2").unwrap(),
+            Swap::Changed(Some(b"1".to_vec()))
+        );
+        assert_eq!(store.swap("b", "k", Some(b"1"), b"2").unwrap(), Swap::Done);
+        assert_eq!(store.increment("b", "n", 5).unwrap(), 5);
+        assert_eq!(store.increment("b", "n", -2).unwrap(), 3);
+        assert!(store.increment("b", "k", 1).is_err());
+    }
+
+    #[test]
+    fn list_keys_pages_in_order() {
+        let store = KvStore::in_memory().unwrap();
+        for i in 0..(LIST_PAGE + 5) {
+            store.set("b", &format!("k{i:05}"), b"").unwrap();
+        }
+        let (first, next) = store.list_keys("b", None).unwrap();
+        assert_eq!(first.len(), LIST_PAGE);
+        let (rest, end) = store.list_keys("b", next.as_deref()).unwrap();
+        assert_eq!(rest.len(), 5);
+        assert_eq!(end, None);
+    }
+}

@@ -1,0 +1,262 @@
+//! One connector deployment: the component, its configuration and storage, served over
+//! HTTP (one fresh instance per request) and callable through its typed exports.
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use wasmtime_wasi_http::p2::bindings::http::types::Scheme;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
+use wasmtime_wasi_http::WasiHttpView as _;
+
+use crate::kv::KvStore;
+use crate::runtime::bindings::exports::lever::connector::{setup, types, webhooks};
+use crate::runtime::bindings::EmbedderPre;
+use crate::runtime::{GuestEnv, HostState, Runtime};
+use crate::settings::{KvLocation, Settings};
+
+/// The typed face's error, as the component returns it.
+pub type ConnectorError = types::ConnectorError;
+
+/// A configured connector, ready to serve. Cheap to clone.
+#[derive(Clone)]
+pub struct Connector {
+    runtime: Runtime,
+    env: Arc<GuestEnv>,
+    proxy: ProxyPre<HostState>,
+    embedder: EmbedderPre<HostState>,
+}
+
+impl std::fmt::Debug for Connector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connector").finish_non_exhaustive()
+    }
+}
+
+fn json_response(status: u16, value: &serde_json::Value) -> hyper::Response<HyperOutgoingBody> {
+    let body = Full::new(Bytes::from(value.to_string()))
+        .map_err(wasmtime_wasi_http::Error::from)
+        .boxed_unsync();
+    let mut response = hyper::Response::new(body);
+    *response.status_mut() =
+        hyper::StatusCode::from_u16(status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+impl Connector {
+    /// A connector running `runtime`'s component with `settings` (opens the KV store).
+    pub fn new(runtime: Runtime, settings: &Settings) -> anyhow::Result<Self> {
+        let kv = match &settings.kv {
+            KvLocation::File(path) => KvStore::open(path)?,
+            KvLocation::Memory => KvStore::in_memory()?,
+        };
+        let env = Arc::new(GuestEnv {
+            config: settings.connector.clone(),
+            kv,
+            buckets: settings.buckets.clone(),
+            outbound: crate::outbound::OutboundPolicy::new(settings.allowed_outbound.clone()),
+        });
+        let proxy = runtime.proxy_pre()?;
+        let embedder = runtime.embedder_pre()?;
+        Ok(Self {
+            runtime,
+            env,
+            proxy,
+            embedder,
+        })
+    }
+
+    /// The key-value store the component uses.
+    pub fn kv(&self) -> &KvStore {
+        &self.env.kv
+    }
+
+    /// Serves one HTTP request through a fresh instance of the component.
+    pub async fn handle(
+        &self,
+        request: hyper::Request<hyper::body::Incoming>,
+    ) -> hyper::Response<HyperOutgoingBody> {
+        let started = Instant::now();
+        let method = request.method().clone();
+        let path = request.uri().path().to_string();
+        let response = match self.run_http(request).await {
+            Ok(response) => response,
+            Err(error) => {
+                tracing::error!(%method, %path, error = %format!("{error:#}"), "the component failed");
+                json_response(
+                    500,
+                    &serde_json::json!({ "error": { "code": "internal", "message": "the component failed; see the host log" } }),
+                )
+            }
+        };
+        tracing::info!(
+            %method,
+            %path,
+            status = response.status().as_u16(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "request"
+        );
+        response
+    }
+
+    async fn run_http(
+        &self,
+        request: hyper::Request<hyper::body::Incoming>,
+    ) -> anyhow::Result<hyper::Response<HyperOutgoingBody>> {
+        let mut store = self.runtime.store(&self.env);
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        let incoming = store
+            .data_mut()
+            .http()
+            .new_incoming_request(Scheme::Http, request)?;
+        let outparam = store.data_mut().http().new_response_outparam(sender)?;
+        let proxy = self.proxy.clone();
+        let task = tokio::task::spawn(async move {
+            let instance = proxy.instantiate_async(&mut store).await?;
+            instance
+                .wasi_http_incoming_handler()
+                .call_handle(&mut store, incoming, outparam)
+                .await
+        });
+        let timeout = self.runtime.request_timeout();
+        match tokio::time::timeout(timeout, receiver).await {
+            Err(_) => {
+                task.abort();
+                Ok(json_response(
+                    504,
+                    &serde_json::json!({ "error": { "code": "timeout", "message": format!("the component did not answer within {}s", timeout.as_secs()) } }),
+                ))
+            }
+            Ok(Ok(Ok(response))) => Ok(response),
+            Ok(Ok(Err(code))) => {
+                anyhow::bail!("the component answered with an error code: {code:?}")
+            }
+            Ok(Err(_)) => match task.await {
+                Ok(Ok(())) => anyhow::bail!("the component never set a response"),
+                Ok(Err(trap)) => Err(anyhow::Error::from(trap).context("the component trapped")),
+                Err(join) => Err(join.into()),
+            },
+        }
+    }
+
+    /// Calls `webhooks.handle-lever-webhook` (the typed face).
+    pub async fn handle_lever_webhook(
+        &self,
+        body: &[u8],
+    ) -> anyhow::Result<Result<webhooks::WebhookReceipt, ConnectorError>> {
+        let mut store = self.runtime.store(&self.env);
+        let instance = self.embedder.instantiate_async(&mut store).await?;
+        Ok(instance
+            .lever_connector_webhooks()
+            .call_handle_lever_webhook(&mut store, body)
+            .await?)
+    }
+
+    /// Calls `partner.link-candidate`.
+    pub async fn link_candidate(
+        &self,
+        partner_candidate_id: &str,
+        opportunity_id: &str,
+    ) -> anyhow::Result<Result<(), ConnectorError>> {
+        let mut store = self.runtime.store(&self.env);
+        let instance = self.embedder.instantiate_async(&mut store).await?;
+        Ok(instance
+            .lever_connector_partner()
+            .call_link_candidate(
+                &mut store,
+                &partner_candidate_id.to_string(),
+                &opportunity_id.to_string(),
+            )
+            .await?)
+    }
+
+    /// Calls `setup.get-status`.
+    pub async fn status(&self) -> anyhow::Result<Result<setup::ConnectionStatus, ConnectorError>> {
+        let mut store = self.runtime.store(&self.env);
+        let instance = self.embedder.instantiate_async(&mut store).await?;
+        Ok(instance
+            .lever_connector_setup()
+            .call_get_status(&mut store)
+            .await?)
+    }
+
+    /// Serves HTTP on `listener` until the returned handle is dropped.
+    pub fn spawn(&self, listener: TcpListener) -> anyhow::Result<Served> {
+        let addr = listener.local_addr()?;
+        let connector = self.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let (stream, peer) = match listener.accept().await {
+                    Ok(accepted) => accepted,
+                    Err(error) => {
+                        tracing::warn!(%error, "accept failed");
+                        continue;
+                    }
+                };
+                let connector = connector.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(move |request| {
+                        let connector = connector.clone();
+                        async move { Ok::<_, Infallible>(connector.handle(request).await) }
+                    });
+                    if let Err(error) = http1::Builder::new()
+                        .keep_alive(true)
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await
+                    {
+                        tracing::debug!(%peer, %error, "connection ended with an error");
+                    }
+                });
+            }
+        });
+        Ok(Served { addr, task })
+    }
+
+    /// Binds `addr` and serves.
+    pub async fn bind(&self, addr: SocketAddr) -> anyhow::Result<Served> {
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding {addr}"))?;
+        self.spawn(listener)
+    }
+}
+
+/// A running server; dropping it stops accepting connections.
+#[derive(Debug)]
+pub struct Served {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    task: JoinHandle<()>,
+}
+
+impl Served {
+    /// `http://ADDR`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Waits until the server stops (it does not, unless it panics).
+    pub async fn wait(mut self) -> anyhow::Result<()> {
+        Ok((&mut self.task).await?)
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
