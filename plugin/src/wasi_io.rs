@@ -151,11 +151,18 @@ impl Http for WasiHttp {
             http::ErrorCode::HttpRequestDenied => TransportError::Denied(authority.clone()),
             other => failed("sending", other),
         })?;
+        // A refused or failed request closes the body stream; its real cause arrives
+        // through the response future, so a write failure is reported only after that.
+        let mut write_error = None;
         if let Some(bytes) = &request.body {
             let stream = body.write().map_err(|()| invalid("body stream"))?;
-            write_all(&stream, bytes).map_err(|e| failed("writing the body", e))?;
+            if let Err(e) = write_all(&stream, bytes) {
+                write_error = Some(failed("writing the body", e));
+            }
         }
-        http::OutgoingBody::finish(body, None).map_err(|e| failed("finishing the body", e))?;
+        if let Err(e) = http::OutgoingBody::finish(body, None) {
+            write_error.get_or_insert(failed("finishing the body", e));
+        }
 
         let incoming = loop {
             match future.get() {
@@ -169,6 +176,9 @@ impl Http for WasiHttp {
                 http::ErrorCode::HttpRequestDenied => TransportError::Denied(authority.clone()),
                 other => failed("receiving", other),
             })?;
+        if let Some(error) = write_error {
+            return Err(error);
+        }
         let status = response.status();
         let headers = response
             .headers()

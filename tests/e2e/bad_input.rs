@@ -1,0 +1,267 @@
+//! Every kind of bad delivery gets a clear JSON answer with the right status, and nothing
+//! reaches the partner.
+
+use serde_json::json;
+
+use crate::harness::*;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn wrong_signature_is_rejected_with_401() {
+    let world = World::start().await;
+    let mut delivery = ada_moved(ONSITE);
+    delivery["signature"] = json!("0".repeat(64));
+    let response = world.post(&delivery).await;
+    assert_eq!(response.status, 401);
+    assert_eq!(error_code(&response).0, "unauthorized");
+    assert!(world.sims.partner.received().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn missing_signature_is_rejected_with_401() {
+    let world = World::start().await;
+    let mut delivery = ada_moved(ONSITE);
+    delivery.as_object_mut().unwrap().remove("signature");
+    let response = world.post(&delivery).await;
+    assert_eq!(response.status, 401);
+    assert_eq!(
+        error_code(&response),
+        (
+            "unauthorized".into(),
+            "unauthorized: the delivery is not signed".into()
+        )
+    );
+    assert!(world.sims.partner.received().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn stale_triggered_at_is_rejected_with_401() {
+    // The fixture is correctly signed, but triggered in November 2025.
+    let world = World::start().await;
+    let response = world
+        .post_raw(fixture("webhooks/candidateStageChange.json"))
+        .await;
+    assert_eq!(response.status, 401);
+    let (code, message) = error_code(&response);
+    assert_eq!(code, "unauthorized");
+    assert!(message.contains("triggeredAt"), "{message}");
+    assert!(world.sims.partner.received().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_wider_freshness_window_is_configurable() {
+    let world = World::start_with(|settings| {
+        settings
+            .connector
+            .insert("lever_webhook_max_age_secs".into(), "3600".into());
+    })
+    .await;
+    let mut delivery = ada_moved(ONSITE);
+    let triggered = lever_host::http_util::now_ms() - 30 * 60 * 1000;
+    let token = delivery["token"].as_str().unwrap().to_string();
+    delivery = lever_host::signing::lever_delivery(
+        SIGNATURE_TOKEN,
+        "candidateStageChange",
+        delivery["data"].clone(),
+        triggered,
+        &token,
+    );
+    assert_eq!(world.post(&delivery).await.status, 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn malformed_json_is_rejected_with_400() {
+    let world = World::start().await;
+    let response = world
+        .post_raw("{\"event\": \"candidateStageChange\",")
+        .await;
+    assert_eq!(response.status, 400);
+    assert_eq!(error_code(&response).0, "invalid-input");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn missing_fields_are_rejected_with_400() {
+    let world = World::start().await;
+    let mut no_token = ada_moved(ONSITE);
+    no_token.as_object_mut().unwrap().remove("token");
+    let response = world.post(&no_token).await;
+    assert_eq!(response.status, 400);
+    assert!(error_code(&response).1.contains("token"));
+
+    // Signed correctly, but the stage change names no opportunity.
+    let no_opportunity = signed("candidateStageChange", json!({ "toStageId": ONSITE }));
+    let response = world.post(&no_opportunity).await;
+    assert_eq!(response.status, 400, "{}", response.text());
+    assert!(world.sims.partner.received().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn body_over_one_mebibyte_is_rejected_with_413() {
+    let world = World::start().await;
+    let mut delivery = ada_moved(ONSITE);
+    delivery["data"]["padding"] = json!("x".repeat(1024 * 1024));
+    let response = world.post(&delivery).await;
+    assert_eq!(response.status, 413);
+    assert_eq!(error_code(&response).0, "too-large");
+    assert!(world.sims.partner.received().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unknown_event_is_acknowledged_as_ignored() {
+    let world = World::start().await;
+    let response = world
+        .post(&signed(
+            "candidateTeleported",
+            json!({ "opportunityId": ADA }),
+        ))
+        .await;
+    assert_eq!(response.status, 200);
+    assert_eq!(response.json(), json!({ "ignored": "candidateTeleported" }));
+    assert!(world.sims.partner.received().is_empty());
+
+    // Lever's test ping (candidateHired with empty data) is acknowledged too.
+    let response = world.post(&signed("candidateHired", json!({}))).await;
+    assert_eq!(response.status, 200);
+    assert_eq!(response.json(), json!({ "ignored": "candidateHired" }));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unknown_event_with_a_forged_signature_is_still_rejected() {
+    let world = World::start().await;
+    let mut delivery = signed("candidateTeleported", json!({}));
+    delivery["signature"] = json!("f".repeat(64));
+    assert_eq!(world.post(&delivery).await.status, 401);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn duplicate_token_is_acknowledged_without_a_second_partner_call() {
+    let world = World::start().await;
+    let delivery = ada_moved(ONSITE);
+    assert_eq!(world.post(&delivery).await.status, 200);
+    let again = world.post(&delivery).await;
+    assert_eq!(again.status, 200);
+    assert_eq!(again.json(), json!({ "duplicate": delivery["token"] }));
+    assert_eq!(world.sims.partner.received().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn missing_configuration_is_503_naming_the_key() {
+    let world = World::start_with(|settings| {
+        settings.connector.remove("partner_callback_url");
+    })
+    .await;
+    let response = world.post(&ada_moved(ONSITE)).await;
+    assert_eq!(response.status, 503);
+    let body = response.json();
+    assert_eq!(body["error"]["code"], "not-configured");
+    assert_eq!(body["error"]["key"], "partner_callback_url");
+
+    let world = World::start_with(|settings| {
+        settings.connector.remove("lever_signature_token");
+    })
+    .await;
+    let response = world.post(&ada_moved(ONSITE)).await;
+    assert_eq!(response.status, 503);
+    assert_eq!(
+        response.json()["error"]["key"],
+        "lever_signature_token_candidate_stage_change"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unknown_opportunity_is_recorded_as_skipped() {
+    let world = World::start().await;
+    let delivery = signed(
+        "candidateStageChange",
+        json!({ "opportunityId": "00000000-0000-4000-a000-000000000000", "toStageId": ONSITE }),
+    );
+    let response = world.post(&delivery).await;
+    assert_eq!(response.status, 200);
+    let reason = response.json()["skipped"].as_str().unwrap().to_string();
+    assert!(reason.contains("not in Lever"), "{reason}");
+    // Recorded: the same delivery again is known.
+    assert_eq!(
+        world.post(&delivery).await.json(),
+        json!({ "duplicate": delivery["token"] })
+    );
+    assert!(world.sims.partner.received().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_opportunity_not_linked_to_the_partner_is_skipped() {
+    let world = World::start().await;
+    let created = world
+        .client
+        .post_json(
+            &format!(
+                "{}/opportunities?perform_as={RECRUITER}",
+                world.sims.lever_api_base()
+            ),
+            &[("authorization", "Basic c2ltLWFwaS1rZXk6")],
+            &json!({ "name": "Not From The Partner", "stage": ONSITE }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(created.status, 201, "{}", created.text());
+    let id = created.json()["data"]["id"].as_str().unwrap().to_string();
+    let response = world
+        .post(&signed(
+            "candidateStageChange",
+            json!({ "opportunityId": id, "toStageId": ONSITE }),
+        ))
+        .await;
+    assert_eq!(response.status, 200);
+    assert!(response.json()["skipped"]
+        .as_str()
+        .unwrap()
+        .contains("not linked"));
+    assert!(world.sims.partner.received().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn outbound_requests_to_hosts_not_in_the_configuration_are_refused() {
+    let world = World::start_with(|settings| {
+        let partner = settings
+            .connector
+            .get("partner_callback_url")
+            .unwrap()
+            .trim_start_matches("http://")
+            .split('/')
+            .next()
+            .unwrap()
+            .to_string();
+        settings.allowed_outbound.remove(&partner);
+    })
+    .await;
+    let response = world.post(&ada_moved(ONSITE)).await;
+    assert_eq!(response.status, 502, "{}", response.text());
+    assert!(
+        error_code(&response).1.contains("refused"),
+        "{}",
+        response.text()
+    );
+    assert!(world.sims.partner.received().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unknown_routes_and_methods_get_json_errors() {
+    let world = World::start().await;
+    let missing = world
+        .client
+        .get(&format!("{}/nope", world.served.url()), &[])
+        .await
+        .unwrap();
+    assert_eq!(missing.status, 404);
+    assert_eq!(missing.json()["error"]["code"], "not-found");
+    let wrong_method = world.client.get(&world.webhook_url(), &[]).await.unwrap();
+    assert_eq!(wrong_method.status, 405);
+    assert_eq!(
+        wrong_method.headers.get("allow").map(String::as_str),
+        Some("POST")
+    );
+    let health = world
+        .client
+        .get(&format!("{}/health", world.served.url()), &[])
+        .await
+        .unwrap();
+    assert_eq!(health.status, 200);
+}

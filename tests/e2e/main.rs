@@ -1,0 +1,9 @@
+//! End-to-end tests: the real `.wasm` (built from `plugin/` and embedded in `lever-host`),
+//! run by the real host, against the Lever and partner simulators on 127.0.0.1.
+
+mod bad_input;
+mod component;
+mod harness;
+mod serve;
+mod simulators;
+mod stage_sync;

@@ -1,0 +1,174 @@
+//! The first flow through both faces: a Lever stage change reaches the partner once,
+//! correctly signed, with the stage Lever confirms.
+
+use lever_host::runtime::bindings::exports::lever::connector::webhooks::WebhookOutcome;
+use serde_json::json;
+
+use crate::harness::*;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lever_stage_change_reaches_the_partner_once_correctly_signed() {
+    let world = World::start().await;
+    world.sims.lever.add_webhook(
+        "candidateStageChange",
+        &world.webhook_url(),
+        SIGNATURE_TOKEN,
+    );
+    let mut deliveries = world.sims.lever.subscribe();
+
+    // A recruiter moves Ada back to the phone interview in Lever; Lever delivers the webhook.
+    let moved = world
+        .client
+        .post_json(
+            &format!(
+                "http://{}/_sim/opportunities/{ADA}/stage",
+                world.sims.lever_addr
+            ),
+            &[],
+            &json!({ "stage": "9f1c2a21-phone" }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(moved.status, 200, "{}", moved.text());
+    let delivery = tokio::time::timeout(WAIT, deliveries.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(delivery.status, Some(200), "{}", delivery.response);
+
+    let received = world.sims.partner.received();
+    assert_eq!(received.len(), 1, "{received:?}");
+    let event = &received[0];
+    assert!(event.verified, "{:?}", event.rejection);
+    assert_eq!(event.path, lever_host::sim::PARTNER_CALLBACK_PATH);
+    assert_eq!(event.body["type"], "candidate.stage_changed");
+    assert_eq!(event.body["id"].as_str(), event.webhook_id.as_deref());
+    assert_eq!(event.body["data"]["partnerCandidateId"], "cand-ada");
+    assert_eq!(event.body["data"]["leverOpportunityId"], ADA);
+    assert_eq!(event.body["data"]["leverContactId"], ADA_CONTACT);
+    assert_eq!(event.body["data"]["leverStageId"], "9f1c2a21-phone");
+    assert_eq!(event.body["data"]["previousLeverStageId"], ONSITE);
+    assert_eq!(event.body["data"]["stage"], "interviewing");
+
+    // The connector's answer to Lever says what it did.
+    let answer: serde_json::Value = serde_json::from_str(&delivery.response).unwrap();
+    assert_eq!(
+        answer["forwarded"]["webhookId"].as_str(),
+        event.webhook_id.as_deref()
+    );
+    assert_eq!(answer["forwarded"]["partnerStage"], "interviewing");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_partner_that_cannot_verify_the_signature_is_not_acknowledged() {
+    // The connector signs with a secret the partner does not have.
+    let world = World::start_with(|settings| {
+        settings.connector.insert(
+            "partner_webhook_secret".into(),
+            "whsec_d3Jvbmctc2VjcmV0LWtleQ==".into(),
+        );
+    })
+    .await;
+    let response = world.post(&ada_moved(ONSITE)).await;
+    assert_eq!(response.status, 502, "{}", response.text());
+    let body = response.json();
+    assert_eq!(body["error"]["service"], "partner");
+    assert_eq!(body["error"]["status"], 401);
+    let received = world.sims.partner.received();
+    assert_eq!(received.len(), 1);
+    assert!(!received[0].verified);
+    assert!(world.partner_events().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unsigned_data_is_not_trusted_the_stage_comes_from_lever() {
+    let world = World::start().await;
+    // The delivery claims "offer"; Lever says Ada is on-site.
+    let response = world.post(&ada_moved("9f1c2a23-offer")).await;
+    assert_eq!(response.status, 200, "{}", response.text());
+    assert_eq!(response.json()["forwarded"]["leverStageId"], ONSITE);
+    let events = world.partner_events();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["data"]["stage"], "onsite");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_typed_face_runs_the_same_flow() {
+    let world = World::start().await;
+    let body = ada_moved(ONSITE).to_string();
+    let receipt = world
+        .connector
+        .handle_lever_webhook(body.as_bytes())
+        .await
+        .unwrap()
+        .unwrap_or_else(|e| panic!("{e:?}"));
+    assert_eq!(receipt.event, "candidateStageChange");
+    let WebhookOutcome::Forwarded(forwarded) = receipt.outcome else {
+        panic!("{:?}", receipt.outcome)
+    };
+    assert_eq!(forwarded.partner_candidate_id, "cand-ada");
+    assert_eq!(forwarded.partner_stage, "onsite");
+    assert_eq!(forwarded.event_type, "candidate.stage_changed");
+    let events = world.partner_events();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["id"], forwarded.webhook_id.as_str());
+
+    // The same body through the typed face again is a duplicate.
+    let again = world
+        .connector
+        .handle_lever_webhook(body.as_bytes())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(matches!(again.outcome, WebhookOutcome::Duplicate));
+    assert_eq!(world.partner_events().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_partner_outage_is_retried_by_lever_and_nothing_is_lost() {
+    let world = World::start().await;
+    world.sims.lever.add_webhook(
+        "candidateStageChange",
+        &world.webhook_url(),
+        SIGNATURE_TOKEN,
+    );
+    world.sims.partner.fail_next(1, 503);
+    let mut deliveries = world.sims.lever.subscribe();
+    world
+        .client
+        .post_json(
+            &format!(
+                "http://{}/_sim/opportunities/{ADA}/stage",
+                world.sims.lever_addr
+            ),
+            &[],
+            &json!({ "stage": "9f1c2a23-offer" }),
+        )
+        .await
+        .unwrap();
+
+    let first = tokio::time::timeout(WAIT, deliveries.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        first.status,
+        Some(502),
+        "the connector must not acknowledge: {}",
+        first.response
+    );
+    let second = tokio::time::timeout(WAIT, deliveries.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(second.attempt, 2);
+    assert_eq!(second.status, Some(200), "{}", second.response);
+
+    let received = world.sims.partner.received();
+    assert_eq!(received.len(), 2);
+    assert_eq!(received[0].answered, 503);
+    assert_eq!(received[1].answered, 204);
+    // The retry is the same event to the partner: the same webhook-id, its dedupe key.
+    assert_eq!(received[0].webhook_id, received[1].webhook_id);
+    assert_eq!(received[1].body["data"]["stage"], "offer");
+}
