@@ -1,4 +1,4 @@
-//! Builds the component (`plugin/`, wasm32-wasip2, release) and hands it to the host as its
+//! Builds the component (`plugin/`, wasm32-wasip2, the `component` profile) and hands it to the host as its
 //! embedded default, so `lever-host demo` and the tests need no separate build step.
 //!
 //! The plugin is built with its own target directory (`target/plugin`): a nested cargo on
@@ -36,7 +36,13 @@ fn main() {
     let mut command = Command::new(cargo);
     command
         .current_dir(&root)
-        .args(["build", "--package", "lever-plugin", "--release"])
+        .args([
+            "build",
+            "--package",
+            "lever-plugin",
+            "--profile",
+            "component",
+        ])
         .args(["--target", "wasm32-wasip2", "--target-dir"])
         .arg(&target_dir);
     // Flags and wrappers meant for the host build (clippy's driver, host rustflags) must
@@ -50,6 +56,7 @@ fn main() {
         "CARGO_BUILD_TARGET",
         "CARGO_BUILD_RUSTFLAGS",
         "CARGO_PROFILE_RELEASE_DEBUG",
+        "CARGO_PROFILE_RELEASE_LTO",
     ] {
         command.env_remove(var);
     }
@@ -62,6 +69,6 @@ fn main() {
              `rustup target add wasm32-wasip2`)"
         );
     }
-    let built = target_dir.join("wasm32-wasip2/release/lever_plugin.wasm");
+    let built = target_dir.join("wasm32-wasip2/component/lever_plugin.wasm");
     std::fs::copy(&built, &out).unwrap_or_else(|e| panic!("copying {}: {e}", built.display()));
 }

@@ -228,7 +228,8 @@ mod tests {
         assert_eq!(store.swap("b", "k", Some(b"1"), b"2").unwrap(), Swap::Done);
         assert_eq!(store.increment("b", "n", 5).unwrap(), 5);
         assert_eq!(store.increment("b", "n", -2).unwrap(), 3);
-        assert!(store.increment("b", "k", 1).is_err());
+        store.set("b", "text", b"not a number").unwrap();
+        assert!(store.increment("b", "text", 1).is_err());
     }
 
     #[test]

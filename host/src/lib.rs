@@ -5,8 +5,10 @@ pub mod kv;
 pub mod outbound;
 pub mod runtime;
 
-/// The component built from `plugin/` (wasm32-wasip2, release), embedded as the default.
+/// The component built from `plugin/` (wasm32-wasip2, `component` profile), embedded as the
+/// default.
 pub static COMPONENT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/lever_plugin.wasm"));
+pub mod call;
 pub mod demo;
 pub mod http_util;
 pub mod server;

@@ -1,5 +1,6 @@
 //! `lever-host`: serve the lever-connector component, run the simulators, or run the demo.
 
+use std::io::IsTerminal as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -38,6 +39,20 @@ enum Command {
         #[arg(long)]
         json_logs: bool,
     },
+    /// Call one typed export of the component and print the result as JSON.
+    #[command(after_help = lever_host::call::USAGE)]
+    Call {
+        /// The TOML configuration file (the same as for serve).
+        #[arg(long)]
+        config: PathBuf,
+        /// A component to run instead of the embedded one.
+        #[arg(long)]
+        component: Option<PathBuf>,
+        /// The function, e.g. link-candidate.
+        function: String,
+        /// Its arguments.
+        args: Vec<String>,
+    },
     /// Run the Lever API simulator and the partner simulator.
     Sim {
         /// Lever simulator address (default: a free loopback port).
@@ -60,11 +75,19 @@ enum Command {
     Demo,
 }
 
+fn read_component(path: Option<&PathBuf>) -> anyhow::Result<Vec<u8>> {
+    match path {
+        Some(path) => std::fs::read(path).with_context(|| format!("reading {}", path.display())),
+        None => Ok(lever_host::COMPONENT.to_vec()),
+    }
+}
+
 fn init_logs(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     if json {
         builder.json().init();
@@ -106,6 +129,24 @@ async fn main() -> anyhow::Result<()> {
             tokio::select! {
                 result = served.wait() => result?,
                 _ = tokio::signal::ctrl_c() => tracing::info!("shutting down"),
+            }
+        }
+        Command::Call {
+            config,
+            component,
+            function,
+            args,
+        } => {
+            init_logs(false);
+            let settings = Settings::load(&config, std::env::vars())?;
+            let runtime = Runtime::new(&read_component(component.as_ref())?, settings.limits)?;
+            let connector = Connector::new(runtime, &settings)?;
+            match lever_host::call::run(&connector, &function, &args).await? {
+                Ok(value) => println!("{value:#}"),
+                Err(error) => {
+                    println!("{error:#}");
+                    std::process::exit(2);
+                }
             }
         }
         Command::Sim {

@@ -194,6 +194,44 @@ impl Connector {
             .await?)
     }
 
+    /// Calls `partner.get-linked-candidate`.
+    pub async fn get_linked_candidate(
+        &self,
+        opportunity_id: &str,
+    ) -> anyhow::Result<Result<Option<String>, ConnectorError>> {
+        let mut store = self.runtime.store(&self.env);
+        let instance = self.embedder.instantiate_async(&mut store).await?;
+        Ok(instance
+            .lever_connector_partner()
+            .call_get_linked_candidate(&mut store, &opportunity_id.to_string())
+            .await?)
+    }
+
+    /// Calls `setup.get-stage-map`.
+    pub async fn get_stage_map(
+        &self,
+    ) -> anyhow::Result<Result<Vec<setup::StageMapping>, ConnectorError>> {
+        let mut store = self.runtime.store(&self.env);
+        let instance = self.embedder.instantiate_async(&mut store).await?;
+        Ok(instance
+            .lever_connector_setup()
+            .call_get_stage_map(&mut store)
+            .await?)
+    }
+
+    /// Calls `setup.set-stage-map`.
+    pub async fn set_stage_map(
+        &self,
+        mappings: &[setup::StageMapping],
+    ) -> anyhow::Result<Result<(), ConnectorError>> {
+        let mut store = self.runtime.store(&self.env);
+        let instance = self.embedder.instantiate_async(&mut store).await?;
+        Ok(instance
+            .lever_connector_setup()
+            .call_set_stage_map(&mut store, mappings)
+            .await?)
+    }
+
     /// Serves HTTP on `listener` until the returned handle is dropped.
     pub fn spawn(&self, listener: TcpListener) -> anyhow::Result<Served> {
         let addr = listener.local_addr()?;

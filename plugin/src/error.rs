@@ -105,17 +105,23 @@ impl ConnectorError {
 
     /// The JSON error body: `{"error": {"code", "message", ...}}`.
     pub fn to_json(&self) -> serde_json::Value {
-        let mut error = json!({ "code": self.code(), "message": self.to_string() });
+        let mut error = serde_json::Map::new();
+        error.insert("code".into(), json!(self.code()));
+        error.insert("message".into(), json!(self.to_string()));
         match self {
-            ConnectorError::NotConfigured(key) => error["key"] = json!(key),
+            ConnectorError::NotConfigured(key) => {
+                error.insert("key".into(), json!(key));
+            }
             ConnectorError::RateLimited {
                 retry_after_ms: Some(ms),
-            } => error["retryAfterMs"] = json!(ms),
+            } => {
+                error.insert("retryAfterMs".into(), json!(ms));
+            }
             ConnectorError::Upstream {
                 service, status, ..
             } => {
-                error["service"] = json!(service.as_str());
-                error["status"] = json!(status);
+                error.insert("service".into(), json!(service.as_str()));
+                error.insert("status".into(), json!(status));
             }
             _ => {}
         }

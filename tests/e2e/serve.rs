@@ -123,3 +123,60 @@ async fn linking_an_empty_candidate_id_is_invalid_input() {
         "{error:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn call_invokes_typed_exports_and_reports_connector_errors_as_json() {
+    use lever_host::call::run;
+    let world = World::start().await;
+    let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+
+    let linked = run(&world.connector, "get-linked-candidate", &args(&[ADA]))
+        .await
+        .unwrap();
+    assert_eq!(linked, Ok(json!({ "partnerCandidateId": "cand-ada" })));
+    let conflict = run(
+        &world.connector,
+        "link-candidate",
+        &args(&["someone-else", ADA]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(conflict.unwrap_err()["error"]["code"], "conflict");
+
+    let set = run(
+        &world.connector,
+        "set-stage-map",
+        &args(&[r#"{"9f1c2a22-onsite":"final-round"}"#]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(set, Ok(json!({ "mappedStages": 1 })));
+    let map = run(&world.connector, "get-stage-map", &[]).await.unwrap();
+    assert_eq!(map, Ok(json!({ "9f1c2a22-onsite": "final-round" })));
+
+    // The stored map now wins over the configured one.
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("delivery.json");
+    std::fs::write(&file, ada_moved(ONSITE).to_string()).unwrap();
+    let handled = run(
+        &world.connector,
+        "handle-lever-webhook",
+        &args(&[file.to_str().unwrap()]),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(
+        handled["outcome"]["forwarded"]["partnerStage"],
+        "final-round"
+    );
+
+    assert!(run(&world.connector, "no-such-function", &[])
+        .await
+        .is_err());
+    assert!(
+        run(&world.connector, "link-candidate", &args(&["only-one"]))
+            .await
+            .is_err()
+    );
+}
