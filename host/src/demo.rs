@@ -2,7 +2,6 @@
 //! and partner simulators and the connector on free loopback ports, then plays a recruiter
 //! moving a partner's candidate in Lever, and shows what reached the partner.
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
@@ -16,7 +15,7 @@ use crate::settings::Settings;
 use crate::signing::{lever_delivery, random_token};
 use crate::sim::{partner, LeverSimOptions, Simulators};
 
-const API_KEY: &str = "sim-api-key";
+const API_KEY: &str = crate::sim::lever::DEFAULT_API_KEY;
 const RECRUITER: &str = "user-0001";
 const POSTING: &str = "f2f01e16-27f8-4711-a728-7d49499795a0";
 const PARTNER_CANDIDATE: &str = "cand-kj-1001";
@@ -81,23 +80,13 @@ pub async fn run(wasm: &[u8], out: &mut impl Write) -> anyhow::Result<()> {
     let started = Instant::now();
     let runtime = Runtime::new(wasm, Limits::default())?;
     let compile_ms = started.elapsed().as_millis();
-    let config = BTreeMap::from([
-        ("lever_api_base".to_string(), sims.lever_api_base()),
-        ("lever_api_key".to_string(), API_KEY.to_string()),
+    let config = sims.connector_config(
         (
-            "lever_signature_token_candidate_stage_change".to_string(),
-            signature_token.clone(),
+            "lever_signature_token_candidate_stage_change",
+            &signature_token,
         ),
-        (
-            "partner_callback_url".to_string(),
-            sims.partner_callback_url(),
-        ),
-        (
-            "partner_webhook_secret".to_string(),
-            partner::DEFAULT_SECRET.to_string(),
-        ),
-        ("stage_map".to_string(), stage_map()),
-    ]);
+        &stage_map(),
+    );
     let connector = Connector::new(runtime, &Settings::in_process(config)?)?;
     let _served = connector.spawn(listener)?;
     writeln!(out, "  Lever simulator     {}", sims.lever_api_base())?;

@@ -6,6 +6,19 @@ use std::sync::{Arc, Mutex};
 use anyhow::Context as _;
 use rusqlite::{params, Connection, OptionalExtension};
 
+const SELECT: &str = "SELECT value FROM kv WHERE bucket = ?1 AND key = ?2";
+const UPSERT: &str = "INSERT INTO kv (bucket, key, value) VALUES (?1, ?2, ?3)
+     ON CONFLICT (bucket, key) DO UPDATE SET value = excluded.value";
+
+fn read(c: &Connection, bucket: &str, key: &str) -> rusqlite::Result<Option<Vec<u8>>> {
+    c.query_row(SELECT, params![bucket, key], |row| row.get(0))
+        .optional()
+}
+
+fn write(c: &Connection, bucket: &str, key: &str, value: &[u8]) -> rusqlite::Result<()> {
+    c.execute(UPSERT, params![bucket, key, value]).map(drop)
+}
+
 /// How many keys one `list-keys` page holds.
 pub const LIST_PAGE: usize = 1000;
 
@@ -70,26 +83,12 @@ impl KvStore {
 
     /// The value under `key`.
     pub fn get(&self, bucket: &str, key: &str) -> Result<Option<Vec<u8>>, String> {
-        self.with(|c| {
-            c.query_row(
-                "SELECT value FROM kv WHERE bucket = ?1 AND key = ?2",
-                params![bucket, key],
-                |row| row.get(0),
-            )
-            .optional()
-        })
+        self.with(|c| read(c, bucket, key))
     }
 
     /// Stores `value` under `key`.
     pub fn set(&self, bucket: &str, key: &str, value: &[u8]) -> Result<(), String> {
-        self.with(|c| {
-            c.execute(
-                "INSERT INTO kv (bucket, key, value) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (bucket, key) DO UPDATE SET value = excluded.value",
-                params![bucket, key, value],
-            )
-            .map(drop)
-        })
+        self.with(|c| write(c, bucket, key, value))
     }
 
     /// Removes `key`.
@@ -128,39 +127,42 @@ impl KvStore {
         }
     }
 
-    /// Adds `delta` to the integer under `key` (missing = 0), atomically.
-    pub fn increment(&self, bucket: &str, key: &str, delta: i64) -> Result<i64, String> {
+    /// Runs `f` in one transaction, committed only when it returns `Ok(Ok(_))`.
+    fn atomically<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<Result<T, String>>,
+    ) -> Result<T, String> {
         let mut conn = self
             .conn
             .lock()
             .map_err(|_| "key-value store lock poisoned".to_string())?;
         let tx = conn.transaction().map_err(|e| e.to_string())?;
-        let current: Option<Vec<u8>> = tx
-            .query_row(
-                "SELECT value FROM kv WHERE bucket = ?1 AND key = ?2",
-                params![bucket, key],
-                |row| row.get(0),
-            )
-            .optional()
-            .map_err(|e| e.to_string())?;
-        let current = match current {
-            None => 0,
-            Some(bytes) => std::str::from_utf8(&bytes)
-                .ok()
-                .and_then(|s| s.trim().parse::<i64>().ok())
-                .ok_or_else(|| format!("{key} does not hold an integer"))?,
-        };
-        let next = current
-            .checked_add(delta)
-            .ok_or_else(|| format!("{key} would overflow"))?;
-        tx.execute(
-            "INSERT INTO kv (bucket, key, value) VALUES (?1, ?2, ?3)
-             ON CONFLICT (bucket, key) DO UPDATE SET value = excluded.value",
-            params![bucket, key, next.to_string().into_bytes()],
-        )
-        .map_err(|e| e.to_string())?;
-        tx.commit().map_err(|e| e.to_string())?;
-        Ok(next)
+        let result = f(&tx).map_err(|e| e.to_string())?;
+        if result.is_ok() {
+            tx.commit().map_err(|e| e.to_string())?;
+        }
+        result
+    }
+
+    /// Adds `delta` to the integer under `key` (missing = 0), atomically.
+    pub fn increment(&self, bucket: &str, key: &str, delta: i64) -> Result<i64, String> {
+        self.atomically(|c| {
+            let current = match read(c, bucket, key)? {
+                None => 0,
+                Some(bytes) => match std::str::from_utf8(&bytes)
+                    .ok()
+                    .and_then(|s| s.trim().parse::<i64>().ok())
+                {
+                    Some(n) => n,
+                    None => return Ok(Err(format!("{key} does not hold an integer"))),
+                },
+            };
+            let Some(next) = current.checked_add(delta) else {
+                return Ok(Err(format!("{key} would overflow")));
+            };
+            write(c, bucket, key, next.to_string().as_bytes())?;
+            Ok(Ok(next))
+        })
     }
 
     /// Writes `value` only if `key` still holds `expected`, atomically.
@@ -171,30 +173,14 @@ impl KvStore {
         expected: Option<&[u8]>,
         value: &[u8],
     ) -> Result<Swap, String> {
-        let mut conn = self
-            .conn
-            .lock()
-            .map_err(|_| "key-value store lock poisoned".to_string())?;
-        let tx = conn.transaction().map_err(|e| e.to_string())?;
-        let current: Option<Vec<u8>> = tx
-            .query_row(
-                "SELECT value FROM kv WHERE bucket = ?1 AND key = ?2",
-                params![bucket, key],
-                |row| row.get(0),
-            )
-            .optional()
-            .map_err(|e| e.to_string())?;
-        if current.as_deref() != expected {
-            return Ok(Swap::Changed(current));
-        }
-        tx.execute(
-            "INSERT INTO kv (bucket, key, value) VALUES (?1, ?2, ?3)
-             ON CONFLICT (bucket, key) DO UPDATE SET value = excluded.value",
-            params![bucket, key, value],
-        )
-        .map_err(|e| e.to_string())?;
-        tx.commit().map_err(|e| e.to_string())?;
-        Ok(Swap::Done)
+        self.atomically(|c| {
+            let current = read(c, bucket, key)?;
+            if current.as_deref() != expected {
+                return Ok(Ok(Swap::Changed(current)));
+            }
+            write(c, bucket, key, value)?;
+            Ok(Ok(Swap::Done))
+        })
     }
 }
 

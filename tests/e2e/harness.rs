@@ -1,6 +1,5 @@
 //! One connector + both simulators on ephemeral loopback ports, per test.
 
-use std::collections::BTreeMap;
 use std::sync::OnceLock;
 use std::time::Duration;
 
@@ -45,6 +44,13 @@ pub fn stage_map() -> String {
         .to_string()
 }
 
+/// Both simulators with default options on free loopback ports.
+pub async fn simulators(options: LeverSimOptions) -> Simulators {
+    Simulators::start(options, partner::DEFAULT_SECRET, None, None)
+        .await
+        .expect("the simulators start")
+}
+
 pub struct World {
     pub sims: Simulators,
     pub connector: Connector,
@@ -60,31 +66,9 @@ impl World {
 
     /// A deployment whose configuration `adjust` may change before it starts.
     pub async fn start_with(adjust: impl FnOnce(&mut Settings)) -> Self {
-        let sims = Simulators::start(
-            LeverSimOptions::default(),
-            partner::DEFAULT_SECRET,
-            None,
-            None,
-        )
-        .await
-        .unwrap();
-        let config = BTreeMap::from([
-            ("lever_api_base".to_string(), sims.lever_api_base()),
-            ("lever_api_key".to_string(), API_KEY.to_string()),
-            (
-                "lever_signature_token".to_string(),
-                SIGNATURE_TOKEN.to_string(),
-            ),
-            (
-                "partner_callback_url".to_string(),
-                sims.partner_callback_url(),
-            ),
-            (
-                "partner_webhook_secret".to_string(),
-                partner::DEFAULT_SECRET.to_string(),
-            ),
-            ("stage_map".to_string(), stage_map()),
-        ]);
+        let sims = simulators(LeverSimOptions::default()).await;
+        let config =
+            sims.connector_config(("lever_signature_token", SIGNATURE_TOKEN), &stage_map());
         let mut settings = Settings::in_process(config).unwrap();
         adjust(&mut settings);
         let connector = Connector::new(runtime(), &settings).unwrap();
@@ -105,6 +89,27 @@ impl World {
             .await
             .unwrap()
             .unwrap_or_else(|e| panic!("link-candidate: {e:?}"));
+    }
+
+    /// Has the Lever simulator deliver `candidateStageChange` to the connector, and plays a
+    /// recruiter moving `opportunity` to `stage` in Lever's UI.
+    pub async fn recruiter_moves(&self, opportunity: &str, stage: &str) {
+        self.sims
+            .lever
+            .add_webhook("candidateStageChange", &self.webhook_url(), SIGNATURE_TOKEN);
+        let moved = self
+            .client
+            .post_json(
+                &format!(
+                    "http://{}/_sim/opportunities/{opportunity}/stage",
+                    self.sims.lever_addr
+                ),
+                &[],
+                &json!({ "stage": stage }),
+            )
+            .await
+            .unwrap();
+        assert_eq!(moved.status, 200, "{}", moved.text());
     }
 
     pub fn webhook_url(&self) -> String {

@@ -41,14 +41,7 @@ fn secrets() -> Vec<(String, String)> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn handled_deliveries_and_links_survive_a_restart() {
-    let sims = Simulators::start(
-        LeverSimOptions::default(),
-        partner::DEFAULT_SECRET,
-        None,
-        None,
-    )
-    .await
-    .unwrap();
+    let sims = simulators(LeverSimOptions::default()).await;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("lever-host.toml");
     std::fs::write(&path, config_file(&sims)).unwrap();

@@ -1,16 +1,12 @@
 //! The simulators behave like Lever and like a careful partner.
 
 use lever_host::http_util::{bind_loopback, ClientResponse, HttpClient};
-use lever_host::sim::{partner, LeverSimOptions, Simulators};
+use lever_host::sim::{LeverSimOptions, Simulators};
+
+use crate::harness::simulators;
 use serde_json::json;
 
 const KEY: &str = "Basic c2ltLWFwaS1rZXk6"; // base64("sim-api-key:")
-
-async fn sims(options: LeverSimOptions) -> Simulators {
-    Simulators::start(options, partner::DEFAULT_SECRET, None, None)
-        .await
-        .unwrap()
-}
 
 async fn get(sims: &Simulators, path: &str, auth: &str) -> ClientResponse {
     HttpClient::default()
@@ -35,7 +31,7 @@ async fn post(sims: &Simulators, path: &str, body: serde_json::Value) -> ClientR
 
 #[tokio::test(flavor = "multi_thread")]
 async fn lever_requires_a_valid_api_key_or_bearer_token() {
-    let sims = sims(LeverSimOptions::default()).await;
+    let sims = simulators(LeverSimOptions::default()).await;
     let denied = get(&sims, "/stages", "Basic d3Jvbmc6").await;
     assert_eq!(denied.status, 401);
     assert!(denied.json()["code"].is_string() && denied.json()["message"].is_string());
@@ -53,7 +49,7 @@ async fn lever_requires_a_valid_api_key_or_bearer_token() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn creating_an_opportunity_requires_perform_as() {
-    let sims = sims(LeverSimOptions::default()).await;
+    let sims = simulators(LeverSimOptions::default()).await;
     let response = post(&sims, "/opportunities", json!({ "name": "X" })).await;
     assert_eq!(response.status, 400);
     assert!(response.json()["message"]
@@ -72,7 +68,7 @@ async fn creating_an_opportunity_requires_perform_as() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_same_email_dedupes_onto_the_existing_contact_and_postings_add_tags() {
-    let sims = sims(LeverSimOptions::default()).await;
+    let sims = simulators(LeverSimOptions::default()).await;
     let response = post(
         &sims,
         "/opportunities?perform_as=user-0001",
@@ -103,7 +99,7 @@ async fn the_same_email_dedupes_onto_the_existing_contact_and_postings_add_tags(
 
 #[tokio::test(flavor = "multi_thread")]
 async fn lists_paginate_with_opaque_next_tokens_and_hide_deactivated_users() {
-    let sims = sims(LeverSimOptions::default()).await;
+    let sims = simulators(LeverSimOptions::default()).await;
     let first = get(&sims, "/postings?limit=1", KEY).await.json();
     assert_eq!(first["data"].as_array().unwrap().len(), 1);
     assert_eq!(first["hasNext"], true);
@@ -127,7 +123,7 @@ async fn lists_paginate_with_opaque_next_tokens_and_hide_deactivated_users() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn over_the_rate_limit_lever_answers_429_sometimes_with_retry_after() {
-    let sims = sims(LeverSimOptions {
+    let sims = simulators(LeverSimOptions {
         rate_per_sec: 0.01,
         burst: 2.0,
         ..LeverSimOptions::default()
@@ -152,7 +148,7 @@ async fn over_the_rate_limit_lever_answers_429_sometimes_with_retry_after() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_signature_token_is_returned_only_when_the_webhook_is_created() {
-    let sims = sims(LeverSimOptions::default()).await;
+    let sims = simulators(LeverSimOptions::default()).await;
     let created = post(
         &sims,
         "/webhooks",
@@ -178,16 +174,8 @@ async fn the_signature_token_is_returned_only_when_the_webhook_is_created() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn lever_deliveries_are_signed_and_retried_with_a_new_token() {
-    let sims = sims(LeverSimOptions::default()).await;
+    let sims = simulators(LeverSimOptions::default()).await;
     // A receiver that fails the first delivery.
-    let receiver = Simulators::start(
-        LeverSimOptions::default(),
-        partner::DEFAULT_SECRET,
-        None,
-        None,
-    )
-    .await
-    .unwrap();
     let listener = bind_loopback(None).await.unwrap();
     let url = format!("http://{}/hook", listener.local_addr().unwrap());
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
@@ -200,7 +188,6 @@ async fn lever_deliveries_are_signed_and_retried_with_a_new_token() {
             lever_host::http_util::SimResponse::empty(if seen.len() == 1 { 500 } else { 200 })
         }
     });
-    drop(receiver);
     sims.lever.add_webhook("candidateStageChange", &url, "tok");
     let mut deliveries = sims.lever.subscribe();
     HttpClient::default()
@@ -233,7 +220,7 @@ async fn lever_deliveries_are_signed_and_retried_with_a_new_token() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_partner_rejects_unsigned_callbacks() {
-    let sims = sims(LeverSimOptions::default()).await;
+    let sims = simulators(LeverSimOptions::default()).await;
     let response = HttpClient::default()
         .post_json(
             &sims.partner_callback_url(),

@@ -2,34 +2,16 @@
 //! correctly signed, with the stage Lever confirms.
 
 use lever_host::runtime::bindings::exports::lever::connector::webhooks::WebhookOutcome;
-use serde_json::json;
 
 use crate::harness::*;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn lever_stage_change_reaches_the_partner_once_correctly_signed() {
     let world = World::start().await;
-    world.sims.lever.add_webhook(
-        "candidateStageChange",
-        &world.webhook_url(),
-        SIGNATURE_TOKEN,
-    );
     let mut deliveries = world.sims.lever.subscribe();
 
     // A recruiter moves Ada back to the phone interview in Lever; Lever delivers the webhook.
-    let moved = world
-        .client
-        .post_json(
-            &format!(
-                "http://{}/_sim/opportunities/{ADA}/stage",
-                world.sims.lever_addr
-            ),
-            &[],
-            &json!({ "stage": "9f1c2a21-phone" }),
-        )
-        .await
-        .unwrap();
-    assert_eq!(moved.status, 200, "{}", moved.text());
+    world.recruiter_moves(ADA, "9f1c2a21-phone").await;
     let delivery = tokio::time::timeout(WAIT, deliveries.recv())
         .await
         .unwrap()
@@ -127,25 +109,9 @@ async fn the_typed_face_runs_the_same_flow() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_partner_outage_is_retried_by_lever_and_nothing_is_lost() {
     let world = World::start().await;
-    world.sims.lever.add_webhook(
-        "candidateStageChange",
-        &world.webhook_url(),
-        SIGNATURE_TOKEN,
-    );
     world.sims.partner.fail_next(1, 503);
     let mut deliveries = world.sims.lever.subscribe();
-    world
-        .client
-        .post_json(
-            &format!(
-                "http://{}/_sim/opportunities/{ADA}/stage",
-                world.sims.lever_addr
-            ),
-            &[],
-            &json!({ "stage": "9f1c2a23-offer" }),
-        )
-        .await
-        .unwrap();
+    world.recruiter_moves(ADA, "9f1c2a23-offer").await;
 
     let first = tokio::time::timeout(WAIT, deliveries.recv())
         .await

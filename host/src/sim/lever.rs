@@ -33,6 +33,16 @@ pub const EVENTS: [&str; 10] = [
     "contactUpdated",
 ];
 
+/// Lever's candidate origins; a webhook without origin conditions covers them all.
+pub const ORIGINS: [&str; 6] = [
+    "applied",
+    "sourced",
+    "referred",
+    "university",
+    "internal",
+    "agency",
+];
+
 /// Error `code`s the simulator answers with (only `ResourceNotFound` is documented; the
 /// others are our choice, kept here).
 mod code {
@@ -41,6 +51,9 @@ mod code {
     pub const UNAUTHORIZED: &str = "UnauthorizedError";
     pub const TOO_MANY: &str = "TooManyRequestsError";
 }
+
+/// The API key the simulator accepts by default.
+pub const DEFAULT_API_KEY: &str = "sim-api-key";
 
 /// How the simulator behaves.
 #[derive(Debug, Clone)]
@@ -63,7 +76,7 @@ pub struct LeverSimOptions {
 impl Default for LeverSimOptions {
     fn default() -> Self {
         Self {
-            api_keys: vec!["sim-api-key".into()],
+            api_keys: vec![DEFAULT_API_KEY.into()],
             bearer_tokens: vec!["sim-access-token".into()],
             rate_per_sec: 10.0,
             burst: 20.0,
@@ -252,14 +265,7 @@ impl LeverSim {
             url: url.into(),
             event: event.into(),
             signature_token: signature_token.into(),
-            origins: json!([
-                "applied",
-                "sourced",
-                "referred",
-                "university",
-                "internal",
-                "agency"
-            ]),
+            origins: json!(ORIGINS),
             created_at: now_ms(),
         };
         let id = webhook.id.clone();
@@ -750,14 +756,7 @@ impl LeverSim {
         };
         let origins = match &body["configuration"]["conditions"]["origins"] {
             Value::Array(list) => json!(list),
-            _ => json!([
-                "applied",
-                "sourced",
-                "referred",
-                "university",
-                "internal",
-                "agency"
-            ]),
+            _ => json!(ORIGINS),
         };
         let webhook = Webhook {
             id: uuid(),

@@ -65,6 +65,29 @@ impl Simulators {
         format!("http://{}/v1", self.lever_addr)
     }
 
+    /// The connector configuration that points at these simulators: the simulator's API
+    /// key, the partner's default secret, `signature` as `(key, token)` and `stage_map` JSON.
+    pub fn connector_config(
+        &self,
+        signature: (&str, &str),
+        stage_map: &str,
+    ) -> std::collections::BTreeMap<String, String> {
+        [
+            ("lever_api_base", self.lever_api_base()),
+            ("lever_api_key", lever::DEFAULT_API_KEY.to_string()),
+            (signature.0, signature.1.to_string()),
+            ("partner_callback_url", self.partner_callback_url()),
+            (
+                "partner_webhook_secret",
+                partner::DEFAULT_SECRET.to_string(),
+            ),
+            ("stage_map", stage_map.to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+
     /// The partner callback URL.
     pub fn partner_callback_url(&self) -> String {
         format!("http://{}{PARTNER_CALLBACK_PATH}", self.partner_addr)
