@@ -6,10 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use url::Url;
-
 use crate::error::ConnectorError;
-use crate::io::Config;
+use crate::io::{Config, HttpUrl};
 use crate::partner::WebhookSecret;
 use crate::secret::Secret;
 
@@ -89,7 +87,7 @@ pub enum LeverAuth {
 #[derive(Debug, Clone)]
 pub struct LeverSettings {
     /// API root, e.g. `https://api.lever.co/v1`.
-    pub api_base: Url,
+    pub api_base: HttpUrl,
     /// Credentials.
     pub auth: LeverAuth,
 }
@@ -98,7 +96,7 @@ pub struct LeverSettings {
 #[derive(Debug, Clone)]
 pub struct PartnerSettings {
     /// The callback URL.
-    pub callback_url: Url,
+    pub callback_url: HttpUrl,
     /// The signing secret.
     pub secret: WebhookSecret,
 }
@@ -114,14 +112,9 @@ fn require(config: &dyn Config, key: &str) -> Result<String, ConnectorError> {
     read(config, key)?.ok_or_else(|| ConnectorError::NotConfigured(key.into()))
 }
 
-fn http_url(config: &dyn Config, key: &str) -> Result<Url, ConnectorError> {
-    let raw = require(config, key)?;
-    match Url::parse(raw.trim()) {
-        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(url),
-        _ => Err(ConnectorError::NotConfigured(format!(
-            "{key} (not an http(s) URL)"
-        ))),
-    }
+fn http_url(config: &dyn Config, key: &str) -> Result<HttpUrl, ConnectorError> {
+    HttpUrl::parse(&require(config, key)?)
+        .ok_or_else(|| ConnectorError::NotConfigured(format!("{key} (not an http(s) URL)")))
 }
 
 /// The Lever settings: `lever_api_base` and `lever_api_key` (or `lever_access_token`).

@@ -2,10 +2,98 @@
 //! configuration and the clock. The component implements them over WASI
 //! (`crate::wasi_io`); unit tests use the recording fakes in [`fake`].
 
-use url::Url;
+use std::fmt;
+
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 /// Unix time in milliseconds.
 pub type UnixMillis = u64;
+
+/// What a path segment may hold unencoded: RFC 3986's unreserved characters.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// An absolute `http` or `https` URL with a host and no credentials in it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct HttpUrl(http::Uri);
+
+impl HttpUrl {
+    /// Parses `raw`; `None` unless it is an absolute http(s) URL with a host and no
+    /// user information.
+    pub fn parse(raw: &str) -> Option<Self> {
+        let uri: http::Uri = raw.trim().parse().ok()?;
+        let secure_or_plain = matches!(uri.scheme_str(), Some("http" | "https"));
+        let authority = uri.authority()?;
+        if !secure_or_plain || authority.host().is_empty() || authority.as_str().contains('@') {
+            return None;
+        }
+        Some(Self(uri))
+    }
+
+    /// `http` or `https`.
+    pub fn scheme(&self) -> &str {
+        self.0.scheme_str().unwrap_or("https")
+    }
+
+    /// `host[:port]`.
+    pub fn authority(&self) -> &str {
+        self.0.authority().map_or("", |a| a.as_str())
+    }
+
+    /// The path and query, `/` at least.
+    pub fn path_and_query(&self) -> &str {
+        self.0.path_and_query().map_or("/", |pq| pq.as_str())
+    }
+
+    /// The query, if any.
+    pub fn query(&self) -> Option<&str> {
+        self.0.query()
+    }
+
+    /// This URL's path extended by `segments` (each percent-encoded) with `query` pairs
+    /// (form-encoded) as its query.
+    pub fn join(&self, segments: &[&str], query: &[(&str, &str)]) -> Self {
+        let mut path = self.0.path().trim_end_matches('/').to_string();
+        for segment in segments {
+            path.push('/');
+            path.extend(utf8_percent_encode(segment, SEGMENT));
+        }
+        if path.is_empty() {
+            path.push('/');
+        }
+        if !query.is_empty() {
+            path.push('?');
+            path.push_str(
+                &form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(query)
+                    .finish(),
+            );
+        }
+        let joined = http::Uri::builder()
+            .scheme(self.scheme())
+            .authority(self.authority())
+            .path_and_query(path)
+            .build();
+        // Every part is either from a valid URI or percent-encoded, so this cannot fail;
+        // should it, the base URL is kept rather than a request sent somewhere else.
+        Self(joined.unwrap_or_else(|_| self.0.clone()))
+    }
+}
+
+impl fmt::Display for HttpUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl fmt::Debug for HttpUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HttpUrl({})", self.0)
+    }
+}
 
 /// An HTTP method the connector sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,7 +114,7 @@ pub struct Request {
     /// Method.
     pub method: Method,
     /// Absolute URL, query included.
-    pub url: Url,
+    pub url: HttpUrl,
     /// Header names (lower case) and values. Authorization values are secrets: never log
     /// a request's headers.
     pub headers: Vec<(String, String)>,
@@ -126,6 +214,39 @@ pub struct Env<'a> {
 impl std::fmt::Debug for Env<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Env")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::HttpUrl;
+
+    #[test]
+    fn only_absolute_http_urls_with_a_host_and_no_credentials_parse() {
+        assert!(HttpUrl::parse("https://api.lever.co/v1").is_some());
+        assert!(HttpUrl::parse(" http://127.0.0.1:9/v1/ ").is_some());
+        for bad in [
+            "ftp://example.com",
+            "/v1",
+            "https://",
+            "https://user:pw@example.com/",
+            "not a url",
+        ] {
+            assert!(HttpUrl::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn join_encodes_segments_and_query_and_keeps_the_base_path() {
+        let base = HttpUrl::parse("http://127.0.0.1:9/v1/").unwrap();
+        let url = base.join(&["opportunities", "a/b?c d"], &[("perform_as", "u 1&x")]);
+        assert_eq!(
+            url.to_string(),
+            "http://127.0.0.1:9/v1/opportunities/a%2Fb%3Fc%20d?perform_as=u+1%26x"
+        );
+        assert_eq!(url.authority(), "127.0.0.1:9");
+        let root = HttpUrl::parse("https://example.com").unwrap();
+        assert_eq!(root.join(&[], &[]).path_and_query(), "/");
     }
 }
 

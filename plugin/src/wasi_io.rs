@@ -117,15 +117,8 @@ impl Http for WasiHttp {
             "http" => http::Scheme::Http,
             other => http::Scheme::Other(other.into()),
         };
-        let host = url.host_str().unwrap_or_default();
-        let authority = match url.port() {
-            Some(port) => format!("{host}:{port}"),
-            None => host.to_string(),
-        };
-        let path = match url.query() {
-            Some(query) => format!("{}?{query}", url.path()),
-            None => url.path().to_string(),
-        };
+        let authority = url.authority().to_string();
+        let path = url.path_and_query();
         let invalid = |part: &str| TransportError::Failed(format!("invalid request {part}"));
         outgoing
             .set_method(&method)
@@ -137,7 +130,7 @@ impl Http for WasiHttp {
             .set_authority(Some(&authority))
             .map_err(|()| invalid("authority"))?;
         outgoing
-            .set_path_with_query(Some(&path))
+            .set_path_with_query(Some(path))
             .map_err(|()| invalid("path"))?;
         let body = outgoing.body().map_err(|()| invalid("body"))?;
 

@@ -143,13 +143,7 @@ impl LeverApi {
         query: &[(&str, &str)],
         body: Option<Vec<u8>>,
     ) -> Request {
-        let mut url = self.settings.api_base.clone();
-        if let Ok(mut path) = url.path_segments_mut() {
-            path.pop_if_empty().extend(segments);
-        }
-        if !query.is_empty() {
-            url.query_pairs_mut().extend_pairs(query);
-        }
+        let url = self.settings.api_base.join(segments, query);
         let authorization = match &self.settings.auth {
             LeverAuth::ApiKey(key) => format!(
                 "Basic {}",
@@ -243,7 +237,7 @@ mod tests {
 
     fn api(base: &str, auth: LeverAuth) -> LeverApi {
         LeverApi::new(LeverSettings {
-            api_base: base.parse().unwrap(),
+            api_base: crate::io::HttpUrl::parse(base).unwrap(),
             auth,
         })
     }
@@ -258,7 +252,7 @@ mod tests {
         // base64("KEY:")
         assert_eq!(request.header("authorization"), Some("Basic S0VZOg=="));
         assert_eq!(
-            request.url.as_str(),
+            request.url.to_string(),
             "https://api.lever.co/v1/opportunities/abc"
         );
     }
@@ -271,7 +265,7 @@ mod tests {
         )
         .get_opportunity(&OpportunityId("a/b?c".into()));
         assert_eq!(
-            request.url.as_str(),
+            request.url.to_string(),
             "http://127.0.0.1:9/v1/opportunities/a%2Fb%3Fc"
         );
         assert_eq!(request.header("authorization"), Some("Bearer t"));

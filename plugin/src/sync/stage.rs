@@ -269,11 +269,11 @@ mod tests {
         assert_eq!(sent.len(), 2);
         assert_eq!(sent[0].method, Method::Get);
         assert_eq!(
-            sent[0].url.as_str(),
+            sent[0].url.to_string(),
             format!("http://lever.test/v1/opportunities/{OPP}")
         );
         let post = &sent[1];
-        assert_eq!(post.url.as_str(), "http://partner.test/hooks/lever");
+        assert_eq!(post.url.to_string(), "http://partner.test/hooks/lever");
         let body = post.body.clone().unwrap();
         let event: serde_json::Value = serde_json::from_slice(&body).unwrap();
         assert_eq!(event["type"], "candidate.stage_changed");
