@@ -184,6 +184,9 @@ pub trait Kv {
     fn set(&self, key: &str, value: &[u8]) -> Result<(), BackendError>;
     /// Removes `key`.
     fn delete(&self, key: &str) -> Result<(), BackendError>;
+    /// Stores `value` under `key` only if the key holds nothing, atomically: of several
+    /// concurrent callers exactly one gets `true`.
+    fn insert_new(&self, key: &str, value: &[u8]) -> Result<bool, BackendError>;
 }
 
 /// Static configuration (settings and secrets).
@@ -319,6 +322,14 @@ pub mod fake {
         fn delete(&self, key: &str) -> Result<(), BackendError> {
             self.0.borrow_mut().remove(key);
             Ok(())
+        }
+        fn insert_new(&self, key: &str, value: &[u8]) -> Result<bool, BackendError> {
+            let mut map = self.0.borrow_mut();
+            if map.contains_key(key) {
+                return Ok(false);
+            }
+            map.insert(key.into(), value.to_vec());
+            Ok(true)
         }
     }
 

@@ -2,7 +2,7 @@
 //!
 //! | key | value |
 //! |---|---|
-//! | `lever/delivery/<token>` | JSON record of a handled delivery (the replay guard) |
+//! | `lever/delivery/<token>` | JSON record of a delivery being handled or handled (the replay guard) |
 //! | `link/opportunity/<opportunity id>` | the linked partner candidate id |
 //! | `link/partner/<partner candidate id>` | the linked opportunity id |
 //! | `sync/reported-stage/<opportunity id>` | the Lever stage last reported to the partner |
@@ -24,7 +24,7 @@ pub struct DeliveryRecord {
     pub event: String,
     /// When it was handled.
     pub handled_at: UnixMillis,
-    /// `forwarded`, `ignored` or `skipped`.
+    /// `processing` (claimed, work under way), `forwarded`, `ignored` or `skipped`.
     pub outcome: String,
     /// The reason or the partner event id.
     pub detail: String,
@@ -73,7 +73,27 @@ impl<'a> Store<'a> {
         }
     }
 
-    /// Records a handled delivery.
+    /// Claims a delivery token before its work starts: `false` when the token is already
+    /// claimed or handled (a replay, possibly a concurrent one).
+    pub fn claim_delivery(
+        &self,
+        token: &str,
+        record: &DeliveryRecord,
+    ) -> Result<bool, ConnectorError> {
+        let json = serde_json::to_vec(record).map_err(storage_error)?;
+        self.kv
+            .insert_new(&format!("lever/delivery/{token}"), &json)
+            .map_err(storage_error)
+    }
+
+    /// Gives up a claim whose work failed, so a retry of the same delivery can redo it.
+    pub fn release_delivery(&self, token: &str) -> Result<(), ConnectorError> {
+        self.kv
+            .delete(&format!("lever/delivery/{token}"))
+            .map_err(storage_error)
+    }
+
+    /// Records a handled delivery (over its claim).
     pub fn record_delivery(
         &self,
         token: &str,

@@ -6,6 +6,7 @@ use crate::bindings::wasi::config::store as config_store;
 use crate::bindings::wasi::http::outgoing_handler;
 use crate::bindings::wasi::http::types as http;
 use crate::bindings::wasi::io::streams::{InputStream, OutputStream, StreamError};
+use crate::bindings::wasi::keyvalue::atomics;
 use crate::bindings::wasi::keyvalue::store as kv_store;
 use crate::config;
 use crate::error::ConnectorError;
@@ -76,6 +77,17 @@ impl Kv for WasiKv {
     }
     fn delete(&self, key: &str) -> Result<(), BackendError> {
         self.0.delete(key).map_err(kv_error)
+    }
+    fn insert_new(&self, key: &str, value: &[u8]) -> Result<bool, BackendError> {
+        let cas = atomics::Cas::new(&self.0, key).map_err(kv_error)?;
+        if cas.current().map_err(kv_error)?.is_some() {
+            return Ok(false);
+        }
+        match atomics::swap(cas, value) {
+            Ok(()) => Ok(true),
+            Err(atomics::CasError::CasFailed(_)) => Ok(false),
+            Err(atomics::CasError::StoreError(e)) => Err(kv_error(e)),
+        }
     }
 }
 

@@ -144,6 +144,29 @@ async fn duplicate_token_is_acknowledged_without_a_second_partner_call() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn concurrent_replays_of_one_delivery_reach_the_partner_once() {
+    let world = World::start().await;
+    let delivery = ada_moved(ONSITE);
+    let posts = (0..8).map(|_| world.post(&delivery));
+    let answers = futures::future::join_all(posts).await;
+    let forwarded = answers
+        .iter()
+        .filter(|a| a.json().get("forwarded").is_some())
+        .count();
+    let duplicates = answers
+        .iter()
+        .filter(|a| a.json().get("duplicate").is_some())
+        .count();
+    assert_eq!(
+        (forwarded, duplicates),
+        (1, 7),
+        "{:?}",
+        answers.iter().map(|a| a.text()).collect::<Vec<_>>()
+    );
+    assert_eq!(world.sims.partner.received().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn missing_configuration_is_503_naming_the_key() {
     let world = World::start_with(|settings| {
         settings.connector.remove("partner_callback_url");

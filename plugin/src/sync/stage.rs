@@ -71,13 +71,24 @@ pub fn handle_lever_webhook(env: &Env, body: &[u8]) -> Result<Receipt, Connector
         token: delivery.token.clone(),
         outcome,
     };
-    if store.delivery(&delivery.token)?.is_some() {
+    let claim = DeliveryRecord {
+        event: delivery.event.clone(),
+        handled_at: now,
+        outcome: "processing".into(),
+        detail: String::new(),
+    };
+    if !store.claim_delivery(&delivery.token, &claim)? {
         return Ok(receipt(Outcome::Duplicate));
     }
 
-    let outcome = match webhook::parse_event(&delivery)? {
-        Event::CandidateStageChange(data) => stage_changed(env, &store, &data)?,
-        Event::NotHandled(name) | Event::Unknown(name) => Outcome::Ignored(name),
+    let outcome = match act(env, &store, &delivery) {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            // Nothing was done (or nothing that cannot be redone): free the token so that
+            // a retry of this delivery is not mistaken for a replay.
+            store.release_delivery(&delivery.token)?;
+            return Err(error);
+        }
     };
     let (kind, detail) = match &outcome {
         Outcome::Forwarded(f) => ("forwarded", f.webhook_id.clone()),
@@ -88,13 +99,20 @@ pub fn handle_lever_webhook(env: &Env, body: &[u8]) -> Result<Receipt, Connector
     store.record_delivery(
         &delivery.token,
         &DeliveryRecord {
-            event: delivery.event.clone(),
-            handled_at: now,
             outcome: kind.into(),
             detail,
+            ..claim
         },
     )?;
     Ok(receipt(outcome))
+}
+
+/// The work a verified, claimed delivery asks for.
+fn act(env: &Env, store: &Store, delivery: &webhook::Delivery) -> Result<Outcome, ConnectorError> {
+    match webhook::parse_event(delivery)? {
+        Event::CandidateStageChange(data) => stage_changed(env, store, &data),
+        Event::NotHandled(name) | Event::Unknown(name) => Ok(Outcome::Ignored(name)),
+    }
 }
 
 fn stage_changed(
@@ -309,6 +327,38 @@ mod tests {
             .unwrap();
         assert_eq!(again.outcome, Outcome::Duplicate);
         assert_eq!(world.http.sent.borrow().len(), 2);
+    }
+
+    #[test]
+    fn a_delivery_in_flight_makes_a_concurrent_replay_a_duplicate() {
+        let world = World::new();
+        let claim = DeliveryRecord {
+            event: "candidateStageChange".into(),
+            handled_at: NOW,
+            outcome: "processing".into(),
+            detail: String::new(),
+        };
+        assert!(Store::new(&world.kv)
+            .claim_delivery("tok-0001", &claim)
+            .unwrap());
+        let receipt = world
+            .handle(&fixture("webhooks/candidateStageChange"))
+            .unwrap();
+        assert_eq!(receipt.outcome, Outcome::Duplicate);
+        assert!(world.http.sent.borrow().is_empty());
+    }
+
+    #[test]
+    fn malformed_data_releases_the_claim() {
+        let world = World::new();
+        let mut body: serde_json::Value =
+            serde_json::from_str(&fixture("webhooks/candidateStageChange")).unwrap();
+        body["data"] = serde_json::json!({ "toStageId": "x" });
+        assert!(matches!(
+            world.handle(&body.to_string()),
+            Err(ConnectorError::InvalidInput(_))
+        ));
+        assert_eq!(Store::new(&world.kv).delivery("tok-0001").unwrap(), None);
     }
 
     #[test]
