@@ -1,11 +1,11 @@
 //! Lever → partner stage sync: the `candidateStageChange` webhook flow.
 //!
-//! verify the delivery → drop a replayed token → confirm the opportunity's stage with
-//! Lever → map it → find the linked partner candidate → POST a signed
-//! `candidate.stage_changed` event to the partner → record the delivery.
+//! verify the delivery → claim its token (atomically; a replay is a duplicate) → confirm
+//! the opportunity's stage with Lever → map it → find the linked partner candidate → POST a
+//! signed `candidate.stage_changed` event to the partner → record the delivery.
 //!
 //! A delivery is recorded (and so answered 2xx) only once its effect is done; a failure
-//! on the way records nothing, so Lever's retry redoes the work.
+//! on the way releases the claim, so Lever's retry redoes the work.
 
 use crate::config;
 use crate::error::ConnectorError;
