@@ -21,7 +21,7 @@ use wasmtime_wasi_http::WasiHttpView as _;
 
 use crate::kv::KvStore;
 use crate::runtime::bindings::exports::lever::connector::{setup, types, webhooks};
-use crate::runtime::bindings::EmbedderPre;
+use crate::runtime::bindings::{Embedder, EmbedderPre};
 use crate::runtime::{GuestEnv, HostState, Runtime};
 use crate::settings::{KvLocation, Settings};
 
@@ -153,13 +153,19 @@ impl Connector {
         }
     }
 
+    /// A fresh store and instance of the typed face, for one call.
+    async fn typed_instance(&self) -> anyhow::Result<(wasmtime::Store<HostState>, Embedder)> {
+        let mut store = self.runtime.store(&self.env);
+        let instance = self.embedder.instantiate_async(&mut store).await?;
+        Ok((store, instance))
+    }
+
     /// Calls `webhooks.handle-lever-webhook` (the typed face).
     pub async fn handle_lever_webhook(
         &self,
         body: &[u8],
     ) -> anyhow::Result<Result<webhooks::WebhookReceipt, ConnectorError>> {
-        let mut store = self.runtime.store(&self.env);
-        let instance = self.embedder.instantiate_async(&mut store).await?;
+        let (mut store, instance) = self.typed_instance().await?;
         Ok(instance
             .lever_connector_webhooks()
             .call_handle_lever_webhook(&mut store, body)
@@ -172,8 +178,7 @@ impl Connector {
         partner_candidate_id: &str,
         opportunity_id: &str,
     ) -> anyhow::Result<Result<(), ConnectorError>> {
-        let mut store = self.runtime.store(&self.env);
-        let instance = self.embedder.instantiate_async(&mut store).await?;
+        let (mut store, instance) = self.typed_instance().await?;
         Ok(instance
             .lever_connector_partner()
             .call_link_candidate(
@@ -186,8 +191,7 @@ impl Connector {
 
     /// Calls `setup.get-status`.
     pub async fn status(&self) -> anyhow::Result<Result<setup::ConnectionStatus, ConnectorError>> {
-        let mut store = self.runtime.store(&self.env);
-        let instance = self.embedder.instantiate_async(&mut store).await?;
+        let (mut store, instance) = self.typed_instance().await?;
         Ok(instance
             .lever_connector_setup()
             .call_get_status(&mut store)
@@ -199,8 +203,7 @@ impl Connector {
         &self,
         opportunity_id: &str,
     ) -> anyhow::Result<Result<Option<String>, ConnectorError>> {
-        let mut store = self.runtime.store(&self.env);
-        let instance = self.embedder.instantiate_async(&mut store).await?;
+        let (mut store, instance) = self.typed_instance().await?;
         Ok(instance
             .lever_connector_partner()
             .call_get_linked_candidate(&mut store, &opportunity_id.to_string())
@@ -211,8 +214,7 @@ impl Connector {
     pub async fn get_stage_map(
         &self,
     ) -> anyhow::Result<Result<Vec<setup::StageMapping>, ConnectorError>> {
-        let mut store = self.runtime.store(&self.env);
-        let instance = self.embedder.instantiate_async(&mut store).await?;
+        let (mut store, instance) = self.typed_instance().await?;
         Ok(instance
             .lever_connector_setup()
             .call_get_stage_map(&mut store)
@@ -224,8 +226,7 @@ impl Connector {
         &self,
         mappings: &[setup::StageMapping],
     ) -> anyhow::Result<Result<(), ConnectorError>> {
-        let mut store = self.runtime.store(&self.env);
-        let instance = self.embedder.instantiate_async(&mut store).await?;
+        let (mut store, instance) = self.typed_instance().await?;
         Ok(instance
             .lever_connector_setup()
             .call_set_stage_map(&mut store, mappings)
