@@ -1,95 +1,97 @@
-//! Configuration keys and their typed values. Each flow reads the settings it needs once,
-//! through these functions; a missing or invalid key becomes `NotConfigured(key)`.
+//! Deployment-wide configuration (`wasi:config`): what is the same for every connection.
+//! Everything per Lever account lives in the key-value store (see [`crate::store`]).
 //!
-//! Keys are valid Spin variable names (lowercase letters, digits, single underscores), so
-//! the same component reads them from `wasi:config` on Spin and in `lever-host`.
+//! Each flow reads the settings it needs through these functions; a missing or invalid key
+//! becomes `NotConfigured(key)`. Keys are valid Spin variable names (lowercase letters,
+//! digits, single underscores), so the same component reads them on Spin and in `lever-host`.
 
-use std::collections::BTreeMap;
+use base64::Engine as _;
 
+use crate::crypto::Sealer;
 use crate::error::ConnectorError;
 use crate::io::{Config, HttpUrl};
 use crate::partner::WebhookSecret;
 use crate::secret::Secret;
 
-/// Lever API root, e.g. `https://api.lever.co/v1`.
+/// `production` (default) or `sandbox`: Lever's API, authorize, token and audience hosts as
+/// one unit.
+pub const LEVER_ENVIRONMENT: &str = "lever_environment";
+/// A custom Lever API root (a simulator, an EU host); needs [`LEVER_AUTH_BASE`] with it.
 pub const LEVER_API_BASE: &str = "lever_api_base";
-/// Lever API key (HTTP Basic). Secret.
-pub const LEVER_API_KEY: &str = "lever_api_key";
-/// A Lever OAuth access token (Bearer), used when no API key is set. Secret.
-pub const LEVER_ACCESS_TOKEN: &str = "lever_access_token";
-/// The signature token for any Lever webhook without its own key below. Secret.
-pub const LEVER_SIGNATURE_TOKEN: &str = "lever_signature_token";
-/// Prefix of the per-event signature token keys, e.g.
-/// `lever_signature_token_candidate_stage_change`. Secret.
-pub const LEVER_SIGNATURE_TOKEN_PREFIX: &str = "lever_signature_token_";
-/// How far `triggeredAt` may be from now, in seconds (default 300).
-pub const LEVER_WEBHOOK_MAX_AGE_SECS: &str = "lever_webhook_max_age_secs";
+/// The OAuth server root of a custom environment (`/authorize`, `/oauth/token` below it).
+pub const LEVER_AUTH_BASE: &str = "lever_auth_base";
+/// The OAuth client id of the partner's Lever app.
+pub const OAUTH_CLIENT_ID: &str = "oauth_client_id";
+/// The OAuth client secret. Secret.
+pub const OAUTH_CLIENT_SECRET: &str = "oauth_client_secret";
+/// The redirect URI registered with Lever (exact match); defaults to
+/// `{public_base_url}/oauth/callback`.
+pub const OAUTH_REDIRECT_URI: &str = "oauth_redirect_uri";
+/// Where Lever and browsers reach this connector, e.g. `https://lever.partner.example`.
+pub const PUBLIC_BASE_URL: &str = "public_base_url";
 /// The partner's callback URL for connector events.
 pub const PARTNER_CALLBACK_URL: &str = "partner_callback_url";
 /// The Standard Webhooks secret (`whsec_` + base64) for signing partner callbacks. Secret.
 pub const PARTNER_WEBHOOK_SECRET: &str = "partner_webhook_secret";
-/// JSON object mapping Lever stage ids to partner stage names.
-pub const STAGE_MAP: &str = "stage_map";
+/// The bearer credential the partner presents on `/connections/...` routes. Secret.
+pub const PARTNER_API_KEY: &str = "partner_api_key";
+/// Base64 of 32 random bytes: the key that encrypts credentials at rest. Secret.
+pub const ENCRYPTION_KEY: &str = "encryption_key";
+/// How far `triggeredAt` may be from now, in seconds (default 300).
+pub const LEVER_WEBHOOK_MAX_AGE_SECS: &str = "lever_webhook_max_age_secs";
+/// How long a delivery claim may stay "processing" before a retry takes it over, in
+/// seconds (default 60).
+pub const DELIVERY_LEASE_SECS: &str = "delivery_lease_secs";
 /// The wasi:keyvalue bucket to open (default `default`).
 pub const KV_BUCKET: &str = "kv_bucket";
 
-/// The Lever webhook events, by name, and the suffix of their signature token key.
-pub const LEVER_EVENTS: [(&str, &str); 10] = [
-    ("applicationCreated", "application_created"),
-    ("candidateHired", "candidate_hired"),
-    ("candidateStageChange", "candidate_stage_change"),
-    ("candidateArchiveChange", "candidate_archive_change"),
-    ("candidateDeleted", "candidate_deleted"),
-    ("interviewCreated", "interview_created"),
-    ("interviewUpdated", "interview_updated"),
-    ("interviewDeleted", "interview_deleted"),
-    ("contactCreated", "contact_created"),
-    ("contactUpdated", "contact_updated"),
-];
-
 /// The default freshness window for webhook deliveries.
 pub const DEFAULT_MAX_AGE_SECS: u64 = 300;
+/// The default delivery claim lease.
+pub const DEFAULT_LEASE_SECS: u64 = 60;
 
 /// Every key the connector reads, and whether its value is a secret.
-pub fn all_keys() -> Vec<(String, bool)> {
-    let mut keys: Vec<(String, bool)> = [
-        (LEVER_API_BASE, false),
-        (LEVER_API_KEY, true),
-        (LEVER_ACCESS_TOKEN, true),
-        (LEVER_SIGNATURE_TOKEN, true),
-        (LEVER_WEBHOOK_MAX_AGE_SECS, false),
-        (PARTNER_CALLBACK_URL, false),
-        (PARTNER_WEBHOOK_SECRET, true),
-        (STAGE_MAP, false),
-        (KV_BUCKET, false),
-    ]
-    .iter()
-    .map(|(k, s)| (k.to_string(), *s))
-    .collect();
-    keys.extend(
-        LEVER_EVENTS
-            .iter()
-            .map(|(_, suffix)| (format!("{LEVER_SIGNATURE_TOKEN_PREFIX}{suffix}"), true)),
-    );
-    keys
-}
+pub const ALL_KEYS: [(&str, bool); 14] = [
+    (LEVER_ENVIRONMENT, false),
+    (LEVER_API_BASE, false),
+    (LEVER_AUTH_BASE, false),
+    (OAUTH_CLIENT_ID, false),
+    (OAUTH_CLIENT_SECRET, true),
+    (OAUTH_REDIRECT_URI, false),
+    (PUBLIC_BASE_URL, false),
+    (PARTNER_CALLBACK_URL, false),
+    (PARTNER_WEBHOOK_SECRET, true),
+    (PARTNER_API_KEY, true),
+    (ENCRYPTION_KEY, true),
+    (LEVER_WEBHOOK_MAX_AGE_SECS, false),
+    (DELIVERY_LEASE_SECS, false),
+    (KV_BUCKET, false),
+];
 
-/// How the connector authenticates to Lever.
-#[derive(Debug, Clone)]
-pub enum LeverAuth {
-    /// HTTP Basic with the key as user name.
-    ApiKey(Secret),
-    /// OAuth bearer token.
-    Bearer(Secret),
-}
-
-/// Where Lever is and how to call it.
-#[derive(Debug, Clone)]
-pub struct LeverSettings {
+/// Lever's hosts for one environment; never mixed with another environment's.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeverEnvironment {
+    /// `production`, `sandbox` or `custom`.
+    pub name: &'static str,
     /// API root, e.g. `https://api.lever.co/v1`.
     pub api_base: HttpUrl,
-    /// Credentials.
-    pub auth: LeverAuth,
+    /// OAuth authorize endpoint.
+    pub authorize_url: HttpUrl,
+    /// OAuth token endpoint.
+    pub token_url: HttpUrl,
+    /// OAuth `audience`: the API root with a trailing slash.
+    pub audience: String,
+}
+
+/// The OAuth client of the partner's Lever app.
+#[derive(Debug, Clone)]
+pub struct OAuthClient {
+    /// Client id.
+    pub client_id: String,
+    /// Client secret.
+    pub client_secret: Secret,
+    /// Redirect URI.
+    pub redirect_uri: HttpUrl,
 }
 
 /// Where and how to send partner callbacks.
@@ -104,7 +106,7 @@ pub struct PartnerSettings {
 fn read(config: &dyn Config, key: &str) -> Result<Option<String>, ConnectorError> {
     config
         .get(key)
-        .map(|v| v.filter(|v| !v.trim().is_empty()))
+        .map(|v| v.map(|v| v.trim().to_string()).filter(|v| !v.is_empty()))
         .map_err(|e| ConnectorError::Internal(format!("reading configuration key {key}: {e}")))
 }
 
@@ -112,22 +114,83 @@ fn require(config: &dyn Config, key: &str) -> Result<String, ConnectorError> {
     read(config, key)?.ok_or_else(|| ConnectorError::NotConfigured(key.into()))
 }
 
-fn http_url(config: &dyn Config, key: &str) -> Result<HttpUrl, ConnectorError> {
-    HttpUrl::parse(&require(config, key)?)
+fn parse_url(key: &str, raw: &str) -> Result<HttpUrl, ConnectorError> {
+    HttpUrl::parse(raw)
         .ok_or_else(|| ConnectorError::NotConfigured(format!("{key} (not an http(s) URL)")))
 }
 
-/// The Lever settings: `lever_api_base` and `lever_api_key` (or `lever_access_token`).
-pub fn lever(config: &dyn Config) -> Result<LeverSettings, ConnectorError> {
-    let api_base = http_url(config, LEVER_API_BASE)?;
-    let auth = if let Some(key) = read(config, LEVER_API_KEY)? {
-        LeverAuth::ApiKey(Secret::new(key))
-    } else if let Some(token) = read(config, LEVER_ACCESS_TOKEN)? {
-        LeverAuth::Bearer(Secret::new(token))
-    } else {
-        return Err(ConnectorError::NotConfigured(LEVER_API_KEY.into()));
+fn http_url(config: &dyn Config, key: &str) -> Result<HttpUrl, ConnectorError> {
+    parse_url(key, &require(config, key)?)
+}
+
+fn fixed(name: &'static str, api: &str, auth: &str) -> Result<LeverEnvironment, ConnectorError> {
+    let api_base = parse_url(LEVER_API_BASE, api)?;
+    let auth_base = parse_url(LEVER_AUTH_BASE, auth)?;
+    Ok(LeverEnvironment {
+        name,
+        audience: format!("{}/", api.trim_end_matches('/')),
+        authorize_url: auth_base.join(&["authorize"], &[]),
+        token_url: auth_base.join(&["oauth", "token"], &[]),
+        api_base,
+    })
+}
+
+/// The Lever environment: `lever_environment` (production, the default, or sandbox), or a
+/// custom one given by `lever_api_base` and `lever_auth_base` together.
+pub fn lever_environment(config: &dyn Config) -> Result<LeverEnvironment, ConnectorError> {
+    let named = read(config, LEVER_ENVIRONMENT)?;
+    let api = read(config, LEVER_API_BASE)?;
+    let auth = read(config, LEVER_AUTH_BASE)?;
+    match (named.as_deref(), api, auth) {
+        (None | Some("custom"), Some(api), Some(auth)) => fixed("custom", &api, &auth),
+        (None | Some("custom"), Some(_), None) => {
+            Err(ConnectorError::NotConfigured(format!(
+                "{LEVER_AUTH_BASE} (a custom {LEVER_API_BASE} needs its OAuth host too)"
+            )))
+        }
+        (None | Some("custom"), None, Some(_)) => Err(ConnectorError::NotConfigured(format!(
+            "{LEVER_API_BASE} (a custom {LEVER_AUTH_BASE} needs its API root too)"
+        ))),
+        (Some("custom"), None, None) => Err(ConnectorError::NotConfigured(LEVER_API_BASE.into())),
+        (None | Some("production"), None, None) => fixed(
+            "production",
+            "https://api.lever.co/v1",
+            "https://auth.lever.co",
+        ),
+        (Some("sandbox"), None, None) => fixed(
+            "sandbox",
+            "https://api.sandbox.lever.co/v1",
+            "https://sandbox-lever.auth0.com",
+        ),
+        (Some("production" | "sandbox"), _, _) => Err(ConnectorError::NotConfigured(format!(
+            "{LEVER_ENVIRONMENT} (a named environment cannot be mixed with {LEVER_API_BASE} or {LEVER_AUTH_BASE})"
+        ))),
+        (Some(_), _, _) => Err(ConnectorError::NotConfigured(format!(
+            "{LEVER_ENVIRONMENT} (expected production or sandbox)"
+        ))),
+    }
+}
+
+/// The connector's public root URL.
+pub fn public_base_url(config: &dyn Config) -> Result<HttpUrl, ConnectorError> {
+    http_url(config, PUBLIC_BASE_URL)
+}
+
+/// The OAuth client; the redirect URI defaults to `{public_base_url}/oauth/callback`.
+pub fn oauth_client(config: &dyn Config) -> Result<OAuthClient, ConnectorError> {
+    let client_id = require(config, OAUTH_CLIENT_ID)?;
+    let client_secret = Secret::new(require(config, OAUTH_CLIENT_SECRET)?);
+    let redirect_uri = match read(config, OAUTH_REDIRECT_URI)? {
+        Some(raw) => parse_url(OAUTH_REDIRECT_URI, &raw)?,
+        None => public_base_url(config)
+            .map_err(|_| ConnectorError::NotConfigured(OAUTH_REDIRECT_URI.into()))?
+            .join(&["oauth", "callback"], &[]),
     };
-    Ok(LeverSettings { api_base, auth })
+    Ok(OAuthClient {
+        client_id,
+        client_secret,
+        redirect_uri,
+    })
 }
 
 /// The partner settings: `partner_callback_url` and `partner_webhook_secret`.
@@ -145,61 +208,45 @@ pub fn partner(config: &dyn Config) -> Result<PartnerSettings, ConnectorError> {
     })
 }
 
-/// The freshness window for webhook deliveries, in milliseconds.
-pub fn webhook_max_age_ms(config: &dyn Config) -> Result<u64, ConnectorError> {
-    match read(config, LEVER_WEBHOOK_MAX_AGE_SECS)? {
-        None => Ok(DEFAULT_MAX_AGE_SECS * 1000),
-        Some(raw) => match raw.trim().parse::<u64>() {
+/// The credential the partner must present on `/connections/...` routes.
+pub fn partner_api_key(config: &dyn Config) -> Result<Secret, ConnectorError> {
+    require(config, PARTNER_API_KEY).map(Secret::new)
+}
+
+/// The at-rest encryption of credentials, from `encryption_key`.
+pub fn sealer(config: &dyn Config) -> Result<Sealer, ConnectorError> {
+    let raw = require(config, ENCRYPTION_KEY)?;
+    base64::engine::general_purpose::STANDARD
+        .decode(raw.as_bytes())
+        .ok()
+        .and_then(|bytes| Sealer::new(&bytes))
+        .ok_or_else(|| {
+            ConnectorError::NotConfigured(format!(
+                "{ENCRYPTION_KEY} (expected base64 of 32 random bytes: `openssl rand -base64 32`)"
+            ))
+        })
+}
+
+fn seconds(config: &dyn Config, key: &str, default: u64) -> Result<u64, ConnectorError> {
+    match read(config, key)? {
+        None => Ok(default * 1000),
+        Some(raw) => match raw.parse::<u64>() {
             Ok(secs) if secs > 0 => Ok(secs.saturating_mul(1000)),
             _ => Err(ConnectorError::NotConfigured(format!(
-                "{LEVER_WEBHOOK_MAX_AGE_SECS} (expected a positive number of seconds)"
+                "{key} (expected a positive number of seconds)"
             ))),
         },
     }
 }
 
-/// The signature tokens a delivery of `event` may be signed with: the event's own key,
-/// else `lever_signature_token`. For an event name Lever does not define, every configured
-/// token is a candidate. Errors name the key to set when there is none.
-pub fn signature_tokens(config: &dyn Config, event: &str) -> Result<Vec<Secret>, ConnectorError> {
-    let fallback = read(config, LEVER_SIGNATURE_TOKEN)?;
-    match LEVER_EVENTS.iter().find(|(name, _)| *name == event) {
-        Some((_, suffix)) => {
-            let key = format!("{LEVER_SIGNATURE_TOKEN_PREFIX}{suffix}");
-            read(config, &key)?
-                .or(fallback)
-                .map(|token| vec![Secret::new(token)])
-                .ok_or(ConnectorError::NotConfigured(key))
-        }
-        None => {
-            let mut tokens = Vec::new();
-            for (_, suffix) in LEVER_EVENTS {
-                if let Some(token) =
-                    read(config, &format!("{LEVER_SIGNATURE_TOKEN_PREFIX}{suffix}"))?
-                {
-                    tokens.push(Secret::new(token));
-                }
-            }
-            tokens.extend(fallback.map(Secret::new));
-            if tokens.is_empty() {
-                return Err(ConnectorError::NotConfigured(LEVER_SIGNATURE_TOKEN.into()));
-            }
-            Ok(tokens)
-        }
-    }
+/// The freshness window for webhook deliveries, in milliseconds.
+pub fn webhook_max_age_ms(config: &dyn Config) -> Result<u64, ConnectorError> {
+    seconds(config, LEVER_WEBHOOK_MAX_AGE_SECS, DEFAULT_MAX_AGE_SECS)
 }
 
-/// The stage map from `stage_map` (a JSON object of Lever stage id → partner stage), if set.
-pub fn stage_map(config: &dyn Config) -> Result<Option<BTreeMap<String, String>>, ConnectorError> {
-    let Some(raw) = read(config, STAGE_MAP)? else {
-        return Ok(None);
-    };
-    let map: BTreeMap<String, String> = serde_json::from_str(&raw).map_err(|_| {
-        ConnectorError::NotConfigured(format!(
-            "{STAGE_MAP} (expected a JSON object of Lever stage id to partner stage)"
-        ))
-    })?;
-    Ok(Some(map))
+/// How long a "processing" delivery claim holds, in milliseconds.
+pub fn delivery_lease_ms(config: &dyn Config) -> Result<u64, ConnectorError> {
+    seconds(config, DELIVERY_LEASE_SECS, DEFAULT_LEASE_SECS)
 }
 
 /// The key-value bucket to open.
@@ -223,65 +270,83 @@ mod tests {
 
     #[test]
     fn every_key_is_a_valid_spin_variable_name() {
-        for (key, _) in all_keys() {
-            assert!(is_spin_variable_name(&key), "{key}");
+        for (key, _) in ALL_KEYS {
+            assert!(is_spin_variable_name(key), "{key}");
         }
     }
 
     #[test]
-    fn missing_lever_credentials_name_the_api_key() {
-        let config = FakeConfig::from_pairs(&[(LEVER_API_BASE, "https://api.lever.co/v1")]);
+    fn environments_are_one_unit_of_hosts() {
+        let production = lever_environment(&FakeConfig::default()).unwrap();
+        assert_eq!(production.api_base.to_string(), "https://api.lever.co/v1");
         assert_eq!(
-            lever(&config).unwrap_err(),
-            ConnectorError::NotConfigured("lever_api_key".into())
+            production.authorize_url.to_string(),
+            "https://auth.lever.co/authorize"
         );
+        assert_eq!(
+            production.token_url.to_string(),
+            "https://auth.lever.co/oauth/token"
+        );
+        assert_eq!(production.audience, "https://api.lever.co/v1/");
+        let sandbox =
+            lever_environment(&FakeConfig::from_pairs(&[(LEVER_ENVIRONMENT, "sandbox")])).unwrap();
+        assert_eq!(sandbox.audience, "https://api.sandbox.lever.co/v1/");
+        assert_eq!(
+            sandbox.token_url.to_string(),
+            "https://sandbox-lever.auth0.com/oauth/token"
+        );
+        // Mixing a named environment with a custom host is refused, as is half a custom one.
+        for pairs in [
+            vec![
+                (LEVER_ENVIRONMENT, "sandbox"),
+                (LEVER_API_BASE, "https://api.lever.co/v1"),
+            ],
+            vec![(LEVER_API_BASE, "http://127.0.0.1:9/v1")],
+            vec![(LEVER_ENVIRONMENT, "staging")],
+        ] {
+            assert!(matches!(
+                lever_environment(&FakeConfig::from_pairs(&pairs)),
+                Err(ConnectorError::NotConfigured(_))
+            ));
+        }
+        let custom = lever_environment(&FakeConfig::from_pairs(&[
+            (LEVER_API_BASE, "http://127.0.0.1:9/v1"),
+            (LEVER_AUTH_BASE, "http://127.0.0.1:9"),
+        ]))
+        .unwrap();
+        assert_eq!(custom.name, "custom");
+        assert_eq!(custom.audience, "http://127.0.0.1:9/v1/");
     }
 
     #[test]
-    fn a_non_http_base_url_is_not_configured() {
-        let config =
-            FakeConfig::from_pairs(&[(LEVER_API_BASE, "ftp://example.com"), (LEVER_API_KEY, "k")]);
-        assert!(
-            matches!(lever(&config), Err(ConnectorError::NotConfigured(k)) if k.starts_with("lever_api_base"))
-        );
-    }
-
-    #[test]
-    fn per_event_token_wins_over_the_fallback() {
+    fn the_redirect_uri_defaults_to_the_public_callback() {
         let config = FakeConfig::from_pairs(&[
-            (LEVER_SIGNATURE_TOKEN, "fallback"),
-            ("lever_signature_token_candidate_stage_change", "own"),
+            (OAUTH_CLIENT_ID, "client"),
+            (OAUTH_CLIENT_SECRET, "s"),
+            (PUBLIC_BASE_URL, "https://lever.partner.example/"),
         ]);
-        let tokens = signature_tokens(&config, "candidateStageChange").unwrap();
-        assert_eq!(tokens, vec![Secret::new("own")]);
-        let tokens = signature_tokens(&config, "candidateHired").unwrap();
-        assert_eq!(tokens, vec![Secret::new("fallback")]);
-    }
-
-    #[test]
-    fn a_known_event_without_any_token_names_its_own_key() {
-        let config = FakeConfig::default();
         assert_eq!(
-            signature_tokens(&config, "candidateStageChange").unwrap_err(),
-            ConnectorError::NotConfigured("lever_signature_token_candidate_stage_change".into())
+            oauth_client(&config).unwrap().redirect_uri.to_string(),
+            "https://lever.partner.example/oauth/callback"
         );
     }
 
     #[test]
-    fn max_age_defaults_to_five_minutes_and_rejects_nonsense() {
+    fn the_encryption_key_must_be_32_bytes_of_base64() {
+        assert!(sealer(&FakeConfig::from_pairs(&[(ENCRYPTION_KEY, "c2hvcnQ=")])).is_err());
+        let key = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+        assert!(sealer(&FakeConfig::from_pairs(&[(ENCRYPTION_KEY, &key)])).is_ok());
+        assert_eq!(
+            sealer(&FakeConfig::default()).unwrap_err(),
+            ConnectorError::NotConfigured("encryption_key".into())
+        );
+    }
+
+    #[test]
+    fn durations_default_and_reject_nonsense() {
         assert_eq!(webhook_max_age_ms(&FakeConfig::default()).unwrap(), 300_000);
+        assert_eq!(delivery_lease_ms(&FakeConfig::default()).unwrap(), 60_000);
         let bad = FakeConfig::from_pairs(&[(LEVER_WEBHOOK_MAX_AGE_SECS, "soon")]);
         assert!(webhook_max_age_ms(&bad).is_err());
-    }
-
-    #[test]
-    fn stage_map_must_be_a_json_object_of_strings() {
-        let good = FakeConfig::from_pairs(&[(STAGE_MAP, r#"{"lead-new":"sourced"}"#)]);
-        assert_eq!(stage_map(&good).unwrap().unwrap()["lead-new"], "sourced");
-        let bad = FakeConfig::from_pairs(&[(STAGE_MAP, "lead-new=sourced")]);
-        assert!(matches!(
-            stage_map(&bad),
-            Err(ConnectorError::NotConfigured(_))
-        ));
     }
 }

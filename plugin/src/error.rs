@@ -1,9 +1,13 @@
-//! The connector's error type and its one mapping to the wire.
+//! The connector's error type and its one mapping to the wire: the HTTP face, `lever-host
+//! call` and the host's own errors all answer `{"error": <this, serialized>}`.
 
+use serde::ser::SerializeMap as _;
+use serde::{Serialize, Serializer};
 use serde_json::json;
 
 /// Which upstream service an error came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Service {
     /// The Lever API.
     Lever,
@@ -61,15 +65,18 @@ pub enum ConnectorError {
     /// A required configuration key is missing or invalid.
     #[error("not configured: {0}")]
     NotConfigured(String),
+    /// The function is declared but not implemented in this version.
+    #[error("not supported yet: {0}")]
+    Unsupported(String),
     /// A fault in the connector or its host.
     #[error("internal error: {0}")]
     Internal(String),
 }
 
 impl ConnectorError {
-    /// The "not implemented" answer of functions that later issues implement.
-    pub fn not_implemented() -> Self {
-        ConnectorError::Internal("not implemented".into())
+    /// The answer of functions that later versions implement.
+    pub fn unsupported(what: &str) -> Self {
+        ConnectorError::Unsupported(format!("{what} is not implemented in this version"))
     }
 
     /// The HTTP status this error is answered with. Lever retries any non-2xx delivery, so:
@@ -84,6 +91,7 @@ impl ConnectorError {
             ConnectorError::RateLimited { .. } => 429,
             ConnectorError::Upstream { .. } => 502,
             ConnectorError::NotConfigured(_) => 503,
+            ConnectorError::Unsupported(_) => 501,
             ConnectorError::Internal(_) => 500,
         }
     }
@@ -99,33 +107,39 @@ impl ConnectorError {
             ConnectorError::RateLimited { .. } => "rate-limited",
             ConnectorError::Upstream { .. } => "upstream",
             ConnectorError::NotConfigured(_) => "not-configured",
+            ConnectorError::Unsupported(_) => "unsupported",
             ConnectorError::Internal(_) => "internal",
         }
     }
 
     /// The JSON error body: `{"error": {"code", "message", ...}}`.
     pub fn to_json(&self) -> serde_json::Value {
-        let mut error = serde_json::Map::new();
-        error.insert("code".into(), json!(self.code()));
-        error.insert("message".into(), json!(self.to_string()));
+        json!({ "error": self })
+    }
+}
+
+/// `{"code", "message"}` plus the case's fields: `key` (not-configured), `retryAfterMs`
+/// (rate-limited), `service` and `status` (upstream), `limitBytes` (too-large).
+impl Serialize for ConnectorError {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("code", self.code())?;
+        map.serialize_entry("message", &self.to_string())?;
         match self {
-            ConnectorError::NotConfigured(key) => {
-                error.insert("key".into(), json!(key));
-            }
+            ConnectorError::NotConfigured(key) => map.serialize_entry("key", key)?,
             ConnectorError::RateLimited {
                 retry_after_ms: Some(ms),
-            } => {
-                error.insert("retryAfterMs".into(), json!(ms));
-            }
+            } => map.serialize_entry("retryAfterMs", ms)?,
             ConnectorError::Upstream {
                 service, status, ..
             } => {
-                error.insert("service".into(), json!(service.as_str()));
-                error.insert("status".into(), json!(status));
+                map.serialize_entry("service", service)?;
+                map.serialize_entry("status", status)?;
             }
+            ConnectorError::TooLarge(limit) => map.serialize_entry("limitBytes", limit)?,
             _ => {}
         }
-        json!({ "error": error })
+        map.end()
     }
 }
 
@@ -156,6 +170,7 @@ mod tests {
                 502,
             ),
             (ConnectorError::NotConfigured("x".into()), 503),
+            (ConnectorError::Unsupported("x".into()), 501),
             (ConnectorError::Internal("x".into()), 500),
         ];
         for (error, status) in cases {
@@ -168,5 +183,13 @@ mod tests {
         let body = ConnectorError::NotConfigured("partner_callback_url".into()).to_json();
         assert_eq!(body["error"]["code"], "not-configured");
         assert_eq!(body["error"]["key"], "partner_callback_url");
+        let upstream = ConnectorError::Upstream {
+            service: Service::Partner,
+            status: 503,
+            message: "down".into(),
+        }
+        .to_json();
+        assert_eq!(upstream["error"]["service"], "partner");
+        assert_eq!(upstream["error"]["status"], 503);
     }
 }

@@ -1,28 +1,94 @@
-//! The HTTP face: routes, and the one mapping of results to status codes and JSON bodies.
-//! The WASI adapter reads the request and writes the reply; everything else is here.
+//! The HTTP face: routes, partner authentication, and the one mapping of results to status
+//! codes and JSON bodies. The WASI adapter reads the request and writes the reply;
+//! everything else is here.
 
+use std::collections::BTreeMap;
+
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
+use subtle::ConstantTimeEq as _;
 
+use crate::auth::{self, Callback};
+use crate::config;
 use crate::error::ConnectorError;
 use crate::io::Env;
 use crate::lever::webhook::MAX_BODY_BYTES;
-use crate::sync::stage::{self, Outcome, Receipt};
+use crate::lever::OpportunityId;
+use crate::setup::{self, status, webhooks};
+use crate::store::ConnectionId;
+use crate::sync::stage;
+
+/// The largest body a partner call may send, in bytes.
+pub const MAX_PARTNER_BODY_BYTES: usize = 64 * 1024;
+
+/// A partner route under `/connections/{connection}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PartnerRoute {
+    /// `GET /connections/{c}`: status.
+    Status,
+    /// `DELETE /connections/{c}[?purge=true]`: disconnect.
+    Disconnect {
+        /// Also delete links, maps and settings.
+        purge: bool,
+    },
+    /// `POST /connections/{c}/api-key`.
+    ConnectApiKey,
+    /// `POST /connections/{c}/oauth/start`.
+    OAuthStart,
+    /// `GET /connections/{c}/lever/stages`.
+    LeverStages,
+    /// `GET /connections/{c}/lever/users`.
+    LeverUsers,
+    /// `GET /connections/{c}/lever/postings[?state=]`.
+    LeverPostings {
+        /// The state filter.
+        state: Option<String>,
+    },
+    /// `GET /connections/{c}/stage-map`.
+    GetStageMap,
+    /// `PUT /connections/{c}/stage-map`.
+    PutStageMap,
+    /// `PUT /connections/{c}/perform-as`.
+    PutPerformAs,
+    /// `PUT /connections/{c}/upload-stage`.
+    PutUploadStage,
+    /// `GET /connections/{c}/roles`.
+    ListRoles,
+    /// `PUT /connections/{c}/roles/{role}`.
+    PutRole(String),
+    /// `DELETE /connections/{c}/roles/{role}`.
+    DeleteRole(String),
+    /// `POST /connections/{c}/webhooks`.
+    InstallWebhooks,
+    /// `PUT /connections/{c}/candidates/{id}/link`.
+    LinkCandidate(String),
+    /// `GET /connections/{c}/candidates/{id}/link`.
+    GetCandidateLink(String),
+    /// Routes of later versions (candidate upload, actions, proxy, triggers): 501.
+    Unsupported(&'static str),
+}
 
 /// A route of the HTTP face.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
-    /// `POST /webhooks/lever`: a Lever webhook delivery.
-    LeverWebhook,
-    /// `GET /health`: liveness.
+    /// `GET /health`.
     Health,
+    /// `POST /webhooks/lever/{connection}`: a Lever webhook delivery.
+    LeverWebhook(ConnectionId),
+    /// `GET /oauth/callback?code&state`: Lever's redirect after consent.
+    OAuthCallback(Callback),
+    /// A partner call (needs the partner credential).
+    Partner(ConnectionId, PartnerRoute),
 }
 
 impl Route {
     /// The largest body the route accepts, in bytes.
-    pub fn max_body_bytes(self) -> usize {
+    pub fn max_body_bytes(&self) -> usize {
         match self {
-            Route::LeverWebhook => MAX_BODY_BYTES,
-            Route::Health => 0,
+            Route::LeverWebhook(_) => MAX_BODY_BYTES,
+            Route::Health | Route::OAuthCallback(_) => 0,
+            Route::Partner(..) => MAX_PARTNER_BODY_BYTES,
         }
     }
 }
@@ -46,47 +112,276 @@ impl Reply {
             body: value.to_string().into_bytes(),
         }
     }
+
+    fn ok<T: Serialize>(status: u16, value: &T) -> Self {
+        match serde_json::to_value(value) {
+            Ok(value) => Self::json(status, &value),
+            Err(e) => error_reply(&ConnectorError::Internal(format!("encoding the answer: {e}"))),
+        }
+    }
 }
 
-/// Finds the route for a method and path (query ignored); 404 or 405 otherwise.
+fn not_found(path: &str) -> Reply {
+    Reply::json(
+        404,
+        &json!({ "error": { "code": "not-found", "message": format!("no route for {path}") } }),
+    )
+}
+
+fn method_not_allowed(path: &str, allowed: &str) -> Reply {
+    let mut reply = Reply::json(
+        405,
+        &json!({ "error": { "code": "method-not-allowed", "message": format!("{path} accepts {allowed} only") } }),
+    );
+    reply.headers.push(("allow".into(), allowed.into()));
+    reply
+}
+
+fn query_pairs(query: &str) -> BTreeMap<String, String> {
+    form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+fn decode_segment(segment: &str) -> String {
+    percent_encoding::percent_decode_str(segment)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// Finds the route for a method and path; 404, 405 or 400 (bad connection id) otherwise.
 pub fn route(method: &str, path_with_query: &str) -> Result<Route, Reply> {
-    let path = path_with_query
+    let (path, query) = path_with_query
         .split_once('?')
-        .map_or(path_with_query, |(path, _)| path);
-    let path = path
-        .strip_suffix('/')
-        .filter(|p| !p.is_empty())
-        .unwrap_or(path);
-    let (route, allowed) = match path {
-        "/webhooks/lever" => (Route::LeverWebhook, "POST"),
-        "/health" => (Route::Health, "GET"),
-        _ => {
-            return Err(Reply::json(
-                404,
-                &json!({ "error": { "code": "not-found", "message": format!("no route for {path}") } }),
-            ))
+        .unwrap_or((path_with_query, ""));
+    let trimmed = path.trim_end_matches('/');
+    let segments: Vec<&str> = trimmed.split('/').skip(1).collect();
+    let query = query_pairs(query);
+    let allow = |allowed: &str, route: Route| {
+        if allowed.split(", ").any(|m| m == method) {
+            Ok(route)
+        } else {
+            Err(method_not_allowed(path, allowed))
         }
     };
-    if method != allowed {
-        let mut reply = Reply::json(
-            405,
-            &json!({ "error": { "code": "method-not-allowed", "message": format!("{path} accepts {allowed} only") } }),
-        );
-        reply.headers.push(("allow".into(), allowed.into()));
-        return Err(reply);
+    let connection = |raw: &str| ConnectionId::parse(raw).map_err(|e| error_reply(&e));
+    match segments.as_slice() {
+        ["health"] => allow("GET", Route::Health),
+        ["webhooks", "lever", c] => allow("POST", Route::LeverWebhook(connection(c)?)),
+        ["oauth", "callback"] => allow(
+            "GET",
+            Route::OAuthCallback(Callback {
+                code: query.get("code").cloned(),
+                state: query.get("state").cloned(),
+                error: query.get("error").cloned(),
+                error_description: query.get("error_description").cloned(),
+            }),
+        ),
+        ["connections", c, rest @ ..] => {
+            let c = connection(c)?;
+            let partner = |allowed: &str, route: PartnerRoute| allow(allowed, Route::Partner(c.clone(), route));
+            match (method, rest) {
+                ("GET", []) => partner("GET, DELETE", PartnerRoute::Status),
+                (_, []) => partner(
+                    "GET, DELETE",
+                    PartnerRoute::Disconnect {
+                        purge: query.get("purge").is_some_and(|v| v == "true" || v == "1"),
+                    },
+                ),
+                (_, ["api-key"]) => partner("POST", PartnerRoute::ConnectApiKey),
+                (_, ["oauth", "start"]) => partner("POST", PartnerRoute::OAuthStart),
+                (_, ["lever", "stages"]) => partner("GET", PartnerRoute::LeverStages),
+                (_, ["lever", "users"]) => partner("GET", PartnerRoute::LeverUsers),
+                (_, ["lever", "postings"]) => partner(
+                    "GET",
+                    PartnerRoute::LeverPostings {
+                        state: query.get("state").cloned(),
+                    },
+                ),
+                ("GET", ["stage-map"]) => partner("GET, PUT", PartnerRoute::GetStageMap),
+                (_, ["stage-map"]) => partner("GET, PUT", PartnerRoute::PutStageMap),
+                (_, ["perform-as"]) => partner("PUT", PartnerRoute::PutPerformAs),
+                (_, ["upload-stage"]) => partner("PUT", PartnerRoute::PutUploadStage),
+                (_, ["roles"]) => partner("GET", PartnerRoute::ListRoles),
+                ("DELETE", ["roles", role]) => {
+                    partner("PUT, DELETE", PartnerRoute::DeleteRole(decode_segment(role)))
+                }
+                (_, ["roles", role]) => {
+                    partner("PUT, DELETE", PartnerRoute::PutRole(decode_segment(role)))
+                }
+                (_, ["webhooks"]) => partner("POST", PartnerRoute::InstallWebhooks),
+                ("GET", ["candidates", id, "link"]) => {
+                    partner("GET, PUT", PartnerRoute::GetCandidateLink(decode_segment(id)))
+                }
+                (_, ["candidates", id, "link"]) => {
+                    partner("GET, PUT", PartnerRoute::LinkCandidate(decode_segment(id)))
+                }
+                (_, ["candidates", ..]) => {
+                    Ok(Route::Partner(c, PartnerRoute::Unsupported("candidate upload")))
+                }
+                (_, ["actions", ..]) => Ok(Route::Partner(c, PartnerRoute::Unsupported("actions"))),
+                (_, ["proxy", ..]) => Ok(Route::Partner(c, PartnerRoute::Unsupported("the proxy"))),
+                (_, ["triggers", ..]) => {
+                    Ok(Route::Partner(c, PartnerRoute::Unsupported("triggers")))
+                }
+                _ => Err(not_found(path)),
+            }
+        }
+        _ => Err(not_found(path)),
     }
-    Ok(route)
+}
+
+/// Checks the partner credential (`authorization: Bearer <partner_api_key>`) in constant
+/// time. Nothing is read or written before this passes.
+pub fn authenticate_partner(env: &Env, authorization: Option<&str>) -> Result<(), ConnectorError> {
+    let expected = config::partner_api_key(env.config)?;
+    let presented = authorization
+        .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+        .map(str::trim)
+        .ok_or_else(|| {
+            ConnectorError::Unauthorized(
+                "partner calls need `authorization: Bearer <partner API key>`".into(),
+            )
+        })?;
+    if bool::from(presented.as_bytes().ct_eq(expected.expose().as_bytes())) {
+        Ok(())
+    } else {
+        Err(ConnectorError::Unauthorized(
+            "the partner API key does not match".into(),
+        ))
+    }
+}
+
+fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ConnectorError> {
+    serde_json::from_slice(body)
+        .map_err(|e| ConnectorError::InvalidInput(format!("the body is not the expected JSON: {e}")))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ApiKeyBody {
+    api_key: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct PerformAsBody {
+    user_id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct UploadStageBody {
+    stage_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RoleBody {
+    posting_id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct LinkBody {
+    opportunity_id: String,
 }
 
 /// Handles a routed request whose body was read (within the route's limit).
-pub fn respond(env: &Env, route: Route, body: &[u8]) -> Reply {
-    match route {
-        Route::Health => Reply::json(200, &json!({ "status": "ok" })),
-        Route::LeverWebhook => match stage::handle_lever_webhook(env, body) {
-            Ok(receipt) => Reply::json(200, &receipt_json(&receipt)),
-            Err(error) => error_reply(&error),
-        },
-    }
+pub fn respond(env: &Env, route: Route, authorization: Option<&str>, body: &[u8]) -> Reply {
+    let result = match route {
+        Route::Health => Ok(Reply::json(200, &json!({ "status": "ok" }))),
+        Route::LeverWebhook(c) => {
+            stage::handle_lever_webhook(env, &c, body).map(|receipt| Reply::ok(200, &receipt))
+        }
+        Route::OAuthCallback(callback) => auth::complete_oauth(env, &callback)
+            .map(|connected| Reply::ok(200, &json!({ "connected": connected }))),
+        Route::Partner(c, partner_route) => authenticate_partner(env, authorization)
+            .and_then(|()| partner(env, &c, partner_route, body)),
+    };
+    result.unwrap_or_else(|error| error_reply(&error))
+}
+
+fn partner(
+    env: &Env,
+    c: &ConnectionId,
+    route: PartnerRoute,
+    body: &[u8],
+) -> Result<Reply, ConnectorError> {
+    Ok(match route {
+        PartnerRoute::Status => Reply::ok(200, &status::status(env, c)?),
+        PartnerRoute::Disconnect { purge } => {
+            Reply::ok(200, &json!({ "disconnected": setup::disconnect(env, c, purge)? }))
+        }
+        PartnerRoute::ConnectApiKey => {
+            let body: ApiKeyBody = parse_body(body)?;
+            auth::connect_api_key(env, c, &body.api_key)?;
+            Reply::ok(200, &json!({ "connected": { "connection": c, "auth": "api-key" } }))
+        }
+        PartnerRoute::OAuthStart => {
+            Reply::ok(200, &json!({ "authorizeUrl": auth::begin_oauth(env, c)? }))
+        }
+        PartnerRoute::LeverStages => Reply::ok(200, &json!({ "data": setup::list_stages(env, c)? })),
+        PartnerRoute::LeverUsers => Reply::ok(200, &json!({ "data": setup::list_users(env, c)? })),
+        PartnerRoute::LeverPostings { state } => Reply::ok(
+            200,
+            &json!({ "data": setup::list_postings(env, c, state.as_deref())? }),
+        ),
+        PartnerRoute::GetStageMap => Reply::ok(200, &setup::stage_map(env, c)?),
+        PartnerRoute::PutStageMap => {
+            let map: BTreeMap<String, String> = parse_body(body)?;
+            let pairs: Vec<(String, String)> = map.into_iter().collect();
+            Reply::ok(200, &setup::set_stage_map(env, c, &pairs)?)
+        }
+        PartnerRoute::PutPerformAs => {
+            let body: PerformAsBody = parse_body(body)?;
+            let user = setup::set_perform_as(env, c, &body.user_id)?;
+            Reply::ok(200, &json!({ "performAs": user }))
+        }
+        PartnerRoute::PutUploadStage => {
+            let body: UploadStageBody = parse_body(body)?;
+            let stage = setup::set_upload_stage(env, c, body.stage_id.as_deref())?;
+            Reply::ok(
+                200,
+                &json!({ "uploadStage": stage, "source": if stage.is_some() { "configured" } else { "default" } }),
+            )
+        }
+        PartnerRoute::ListRoles => Reply::ok(200, &json!({ "data": setup::list_roles(env, c)? })),
+        PartnerRoute::PutRole(role) => {
+            let body: RoleBody = parse_body(body)?;
+            let posting = setup::link_role(env, c, &role, &body.posting_id)?;
+            Reply::ok(200, &json!({ "role": role, "posting": posting }))
+        }
+        PartnerRoute::DeleteRole(role) => {
+            setup::unlink_role(env, c, &role)?;
+            Reply::ok(200, &json!({ "unlinked": role }))
+        }
+        PartnerRoute::InstallWebhooks => Reply::ok(200, &webhooks::install(env, c)?),
+        PartnerRoute::LinkCandidate(id) => {
+            let body: LinkBody = parse_body(body)?;
+            let opportunity = OpportunityId(body.opportunity_id);
+            stage::link_candidate(env, c, &id, &opportunity)?;
+            Reply::ok(
+                200,
+                &json!({ "partnerCandidateId": id, "opportunityId": opportunity }),
+            )
+        }
+        PartnerRoute::GetCandidateLink(id) => {
+            let store = crate::store::Store::new(env.kv).connection(c);
+            match store.linked_opportunity(&id)? {
+                Some(opportunity) => Reply::ok(
+                    200,
+                    &json!({ "partnerCandidateId": id, "opportunityId": opportunity }),
+                ),
+                None => {
+                    return Err(ConnectorError::NotFound(format!(
+                        "partner candidate {id} is not linked"
+                    )))
+                }
+            }
+        }
+        PartnerRoute::Unsupported(what) => return Err(ConnectorError::unsupported(what)),
+    })
 }
 
 /// The reply for an error: its status, its JSON body, and `Retry-After` when known.
@@ -103,38 +398,71 @@ pub fn error_reply(error: &ConnectorError) -> Reply {
     reply
 }
 
-/// The JSON body of a handled delivery: `{"forwarded": {...}}`, `{"duplicate": token}`,
-/// `{"ignored": event}` or `{"skipped": reason}`.
-pub fn receipt_json(receipt: &Receipt) -> serde_json::Value {
-    match &receipt.outcome {
-        Outcome::Forwarded(f) => json!({ "forwarded": {
-            "webhookId": f.webhook_id,
-            "eventType": f.event_type,
-            "opportunityId": f.opportunity_id,
-            "partnerCandidateId": f.partner_candidate_id,
-            "leverStageId": f.lever_stage_id,
-            "partnerStage": f.partner_stage,
-        } }),
-        Outcome::Duplicate => json!({ "duplicate": receipt.token }),
-        Outcome::Ignored(event) => json!({ "ignored": event }),
-        Outcome::Skipped(reason) => json!({ "skipped": reason }),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::io::fake::{FakeConfig, World};
 
     #[test]
     fn routes_match_method_and_path() {
-        assert_eq!(route("POST", "/webhooks/lever"), Ok(Route::LeverWebhook));
+        let acme = ConnectionId::parse("acme").unwrap();
         assert_eq!(
-            route("POST", "/webhooks/lever/?x=1"),
-            Ok(Route::LeverWebhook)
+            route("POST", "/webhooks/lever/acme/?x=1"),
+            Ok(Route::LeverWebhook(acme.clone()))
         );
         assert_eq!(route("GET", "/health"), Ok(Route::Health));
-        assert_eq!(route("GET", "/webhooks/lever").unwrap_err().status, 405);
-        assert_eq!(route("POST", "/nope").unwrap_err().status, 404);
+        assert_eq!(route("GET", "/webhooks/lever/acme").unwrap_err().status, 405);
+        assert_eq!(route("POST", "/webhooks/lever").unwrap_err().status, 404);
+        assert_eq!(route("POST", "/webhooks/lever/a%2Fb").unwrap_err().status, 400);
+        assert_eq!(
+            route("DELETE", "/connections/acme?purge=true"),
+            Ok(Route::Partner(acme.clone(), PartnerRoute::Disconnect { purge: true }))
+        );
+        assert_eq!(
+            route("PUT", "/connections/acme/roles/role%201"),
+            Ok(Route::Partner(acme.clone(), PartnerRoute::PutRole("role 1".into())))
+        );
+        assert_eq!(
+            route("GET", "/connections/acme/lever/postings?state=published"),
+            Ok(Route::Partner(
+                acme,
+                PartnerRoute::LeverPostings {
+                    state: Some("published".into())
+                }
+            ))
+        );
+        assert_eq!(route("GET", "/connections/acme/api-key").unwrap_err().status, 405);
+        match route("GET", "/oauth/callback?code=c&state=s") {
+            Ok(Route::OAuthCallback(cb)) => {
+                assert_eq!(cb.code.as_deref(), Some("c"));
+                assert_eq!(cb.state.as_deref(), Some("s"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn partner_routes_need_the_partner_key_before_anything_else() {
+        let world = World::new(FakeConfig::from_pairs(&[("partner_api_key", "pk-planted")]), 0);
+        let route = route("PUT", "/connections/acme/stage-map").unwrap();
+        let body = br#"{"lead-new":"sourced"}"#;
+        for auth in [None, Some("Bearer wrong"), Some("Basic cGstcGxhbnRlZA==")] {
+            let reply = respond(&world.env(), route.clone(), auth, body);
+            assert_eq!(reply.status, 401, "{auth:?}");
+            assert!(!String::from_utf8_lossy(&reply.body).contains("pk-planted"));
+        }
+        assert!(world.kv.0.borrow().is_empty());
+        let reply = respond(&world.env(), route, Some("Bearer pk-planted"), body);
+        assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
+        assert!(!world.kv.0.borrow().is_empty());
+    }
+
+    #[test]
+    fn later_features_answer_501() {
+        let world = World::new(FakeConfig::from_pairs(&[("partner_api_key", "pk")]), 0);
+        let route = route("POST", "/connections/acme/candidates").unwrap();
+        let reply = respond(&world.env(), route, Some("Bearer pk"), b"{}");
+        assert_eq!(reply.status, 501);
     }
 
     #[test]
@@ -144,18 +472,5 @@ mod tests {
         });
         assert_eq!(reply.status, 429);
         assert_eq!(reply.headers, vec![("retry-after".into(), "2".into())]);
-    }
-
-    #[test]
-    fn ignored_events_answer_with_the_event_name() {
-        let receipt = Receipt {
-            event: "candidateTeleported".into(),
-            token: "t".into(),
-            outcome: Outcome::Ignored("candidateTeleported".into()),
-        };
-        assert_eq!(
-            receipt_json(&receipt),
-            json!({ "ignored": "candidateTeleported" })
-        );
     }
 }

@@ -106,6 +106,21 @@ pub enum Method {
     Put,
     /// DELETE
     Delete,
+    /// PATCH
+    Patch,
+}
+
+impl Method {
+    /// The method's name, upper case.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Delete => "DELETE",
+            Method::Patch => "PATCH",
+        }
+    }
 }
 
 /// One outbound HTTP request.
@@ -184,9 +199,26 @@ pub trait Kv {
     fn set(&self, key: &str, value: &[u8]) -> Result<(), BackendError>;
     /// Removes `key`.
     fn delete(&self, key: &str) -> Result<(), BackendError>;
-    /// Stores `value` under `key` only if the key holds nothing, atomically: of several
-    /// concurrent callers exactly one gets `true`.
-    fn insert_new(&self, key: &str, value: &[u8]) -> Result<bool, BackendError>;
+    /// Stores `new` under `key` only if the key still holds `expected` (`None`: nothing),
+    /// atomically: of several concurrent callers with the same `expected` exactly one gets
+    /// `true`.
+    fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: Option<&[u8]>,
+        new: &[u8],
+    ) -> Result<bool, BackendError>;
+    /// One page of the bucket's keys (every key, in no promised order) and the cursor of
+    /// the next page, `None` after the last.
+    fn list_keys(
+        &self,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<String>, Option<String>), BackendError>;
+
+    /// Stores `value` under `key` only if the key holds nothing, atomically.
+    fn insert_new(&self, key: &str, value: &[u8]) -> Result<bool, BackendError> {
+        self.compare_and_swap(key, None, value)
+    }
 }
 
 /// Static configuration (settings and secrets).
@@ -195,10 +227,18 @@ pub trait Config {
     fn get(&self, key: &str) -> Result<Option<String>, BackendError>;
 }
 
-/// The wall clock.
+/// The wall clock, and waiting.
 pub trait Clock {
     /// Now, in Unix milliseconds.
     fn now(&self) -> UnixMillis;
+    /// Blocks for `ms` milliseconds (used only to wait for another instance's work).
+    fn sleep_ms(&self, ms: u64);
+}
+
+/// Randomness (nonces, OAuth state, jitter).
+pub trait Random {
+    /// `len` random bytes from a cryptographically secure source.
+    fn bytes(&self, len: usize) -> Vec<u8>;
 }
 
 /// Everything a flow may touch.
@@ -212,6 +252,8 @@ pub struct Env<'a> {
     pub config: &'a dyn Config,
     /// Clock.
     pub clock: &'a dyn Clock,
+    /// Randomness.
+    pub random: &'a dyn Random,
 }
 
 impl std::fmt::Debug for Env<'_> {
@@ -323,13 +365,24 @@ pub mod fake {
             self.0.borrow_mut().remove(key);
             Ok(())
         }
-        fn insert_new(&self, key: &str, value: &[u8]) -> Result<bool, BackendError> {
+        fn compare_and_swap(
+            &self,
+            key: &str,
+            expected: Option<&[u8]>,
+            new: &[u8],
+        ) -> Result<bool, BackendError> {
             let mut map = self.0.borrow_mut();
-            if map.contains_key(key) {
+            if map.get(key).map(Vec::as_slice) != expected {
                 return Ok(false);
             }
-            map.insert(key.into(), value.to_vec());
+            map.insert(key.into(), new.to_vec());
             Ok(true)
+        }
+        fn list_keys(
+            &self,
+            _cursor: Option<&str>,
+        ) -> Result<(Vec<String>, Option<String>), BackendError> {
+            Ok((self.0.borrow().keys().cloned().collect(), None))
         }
     }
 
@@ -355,13 +408,82 @@ pub mod fake {
         }
     }
 
-    /// A clock that always says the same time.
+    /// A clock that says the same time until it is advanced (sleeping advances it).
     #[derive(Debug)]
-    pub struct FixedClock(pub UnixMillis);
+    pub struct FixedClock(pub std::cell::Cell<UnixMillis>);
+
+    impl FixedClock {
+        /// A clock at `now`.
+        pub fn at(now: UnixMillis) -> Self {
+            Self(std::cell::Cell::new(now))
+        }
+    }
 
     impl Clock for FixedClock {
         fn now(&self) -> UnixMillis {
-            self.0
+            self.0.get()
+        }
+        fn sleep_ms(&self, ms: u64) {
+            self.0.set(self.0.get() + ms);
+        }
+    }
+
+    /// Counting bytes: deterministic "randomness" for tests.
+    #[derive(Debug, Default)]
+    pub struct FakeRandom(pub std::cell::Cell<u8>);
+
+    impl Random for FakeRandom {
+        fn bytes(&self, len: usize) -> Vec<u8> {
+            (0..len)
+                .map(|_| {
+                    let next = self.0.get().wrapping_add(1);
+                    self.0.set(next);
+                    next
+                })
+                .collect()
+        }
+    }
+
+    /// Every fake, for one test.
+    #[derive(Debug, Default)]
+    pub struct World {
+        /// HTTP.
+        pub http: FakeHttp,
+        /// Storage.
+        pub kv: FakeKv,
+        /// Configuration.
+        pub config: FakeConfig,
+        /// Clock.
+        pub clock: FixedClock,
+        /// Randomness.
+        pub random: FakeRandom,
+    }
+
+    impl Default for FixedClock {
+        fn default() -> Self {
+            Self::at(0)
+        }
+    }
+
+    impl World {
+        /// A world with `config` at time `now`.
+        pub fn new(config: FakeConfig, now: UnixMillis) -> Self {
+            Self {
+                config,
+                clock: FixedClock::at(now),
+                ..Self::default()
+            }
+        }
+
+        /// The environment over these fakes.
+        pub fn env(&self) -> Env<'_> {
+            Env {
+                http: &self.http,
+                kv: &self.kv,
+                config: &self.config,
+                clock: &self.clock,
+                random: &self.random,
+            }
         }
     }
 }

@@ -13,13 +13,16 @@
     )
 )]
 
+pub mod auth;
 pub mod config;
+pub mod crypto;
 pub mod error;
 pub mod http_face;
 pub mod io;
 pub mod lever;
 pub mod partner;
 pub mod secret;
+pub mod setup;
 pub mod store;
 pub mod sync;
 

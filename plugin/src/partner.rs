@@ -81,6 +81,8 @@ pub struct PartnerEvent<T> {
     /// The event type, e.g. `candidate.stage_changed`.
     #[serde(rename = "type")]
     pub kind: &'static str,
+    /// The connection (the partner's customer) the event belongs to.
+    pub connection_id: String,
     /// When the change happened in Lever.
     pub occurred_at: UnixMillis,
     /// The event's data.

@@ -1,20 +1,101 @@
-//! The connector's state in the key-value store: one place that knows the key layout.
+//! The connector's state in the key-value store: the one module that knows the key layout.
+//! No other code builds a key, so no code can reach another connection's state by mistake.
 //!
 //! | key | value |
 //! |---|---|
-//! | `lever/delivery/<token>` | JSON record of a delivery being handled or handled (the replay guard) |
-//! | `link/opportunity/<opportunity id>` | the linked partner candidate id |
-//! | `link/partner/<partner candidate id>` | the linked opportunity id |
-//! | `sync/reported-stage/<opportunity id>` | the Lever stage last reported to the partner |
-//! | `setup/stage-map` | JSON stage map set through `setup` (wins over `stage_map` config) |
+//! | `oauth/state/<nonce>` | JSON [`OAuthState`]: which connection an OAuth round trip is for (single use, expires) |
+//! | `conn/<c>/auth` | JSON [`StoredAuth`]: API key or OAuth tokens (each secret sealed), account id, scopes |
+//! | `conn/<c>/refresh-lock` | JSON [`Lease`]: the one instance refreshing the OAuth token |
+//! | `conn/<c>/perform-as` | the Lever user id writes are attributed to |
+//! | `conn/<c>/stage-map` | JSON object: Lever stage id → partner stage |
+//! | `conn/<c>/upload-stage` | the Lever stage uploads go to (absent: the default rule) |
+//! | `conn/<c>/roles` | JSON object: partner role id → Lever posting id |
+//! | `conn/<c>/webhook/<event>` | JSON [`InstalledWebhook`]: our Lever webhook for an event (signature token sealed) |
+//! | `conn/<c>/webhook-seen/<event>` | Unix ms of the last verified delivery of that event |
+//! | `conn/<c>/delivery/<token>` | JSON [`DeliveryRecord`]: a delivery being handled or handled (the replay guard) |
+//! | `conn/<c>/link/opportunity/<opportunity id>` | the linked partner candidate id |
+//! | `conn/<c>/link/partner/<partner candidate id>` | the linked opportunity id |
+//! | `conn/<c>/sync/reported-stage/<opportunity id>` | the Lever stage last reported to the partner |
+//!
+//! Values are stored under ids that come from outside (tokens, Lever ids); `/` inside one is
+//! percent-encoded so it can never reach another key.
 
 use std::collections::BTreeMap;
 
+use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ConnectorError;
 use crate::io::{Kv, UnixMillis};
 use crate::lever::{OpportunityId, StageId};
+
+/// What an id embedded in a key may not hold unencoded.
+const KEY_PART: &AsciiSet = &CONTROLS.add(b'/').add(b'%');
+
+fn part(id: &str) -> String {
+    utf8_percent_encode(id, KEY_PART).to_string()
+}
+
+/// A connection id: 1–64 characters of `[A-Za-z0-9_-]`, chosen by the partner.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ConnectionId(String);
+
+impl ConnectionId {
+    /// Parses a connection id.
+    pub fn parse(raw: &str) -> Result<Self, ConnectorError> {
+        let ok = (1..=64).contains(&raw.len())
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+        if ok {
+            Ok(Self(raw.to_string()))
+        } else {
+            Err(ConnectorError::InvalidInput(
+                "a connection id is 1 to 64 characters of A-Z, a-z, 0-9, _ and -".into(),
+            ))
+        }
+    }
+
+    /// The id.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for ConnectionId {
+    type Error = ConnectorError;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl From<ConnectionId> for String {
+    fn from(value: ConnectionId) -> Self {
+        value.0
+    }
+}
+
+impl std::fmt::Display for ConnectionId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Where a delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryState {
+    /// Claimed; its work is under way (or its instance died: see the lease).
+    Processing,
+    /// The partner was notified.
+    Forwarded,
+    /// A verified event not acted on.
+    Ignored,
+    /// Nothing needed sending.
+    Skipped,
+}
 
 /// What was done with one delivery, as stored under its token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -22,15 +103,110 @@ use crate::lever::{OpportunityId, StageId};
 pub struct DeliveryRecord {
     /// The event name.
     pub event: String,
-    /// When it was handled.
+    /// When it was claimed or handled.
     pub handled_at: UnixMillis,
-    /// `processing` (claimed, work under way), `forwarded`, `ignored` or `skipped`.
-    pub outcome: String,
+    /// Where it stands.
+    pub state: DeliveryState,
     /// The reason or the partner event id.
     pub detail: String,
 }
 
-/// Typed access to the connector's state.
+/// The answer to a claim.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// This caller owns the delivery now (new, or a stale claim taken over).
+    Claimed,
+    /// Handled, or being handled within its lease, by someone else.
+    Duplicate(DeliveryRecord),
+}
+
+/// Which OAuth round trip a `state` nonce belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OAuthState {
+    /// The connection being connected.
+    pub connection: ConnectionId,
+    /// When the nonce stops being accepted.
+    pub expires_at: UnixMillis,
+    /// Set once the callback used it.
+    #[serde(default)]
+    pub used: bool,
+}
+
+/// A short exclusive lease (the token refresh lock).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Lease {
+    /// A random id of the holder.
+    pub holder: String,
+    /// When the lease lapses if not released.
+    pub expires_at: UnixMillis,
+}
+
+/// How a connection authenticates to Lever. Secret fields hold sealed values
+/// ([`crate::crypto::Sealer`]), never plaintext.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum StoredAuth {
+    /// A Lever API key.
+    #[serde(rename_all = "camelCase")]
+    ApiKey {
+        /// The sealed key.
+        api_key: String,
+        /// When it was connected.
+        connected_at: UnixMillis,
+    },
+    /// OAuth tokens.
+    #[serde(rename_all = "camelCase")]
+    Oauth {
+        /// The sealed access token.
+        access_token: String,
+        /// The sealed refresh token, when Lever issued one.
+        refresh_token: Option<String>,
+        /// When the access token expires.
+        expires_at: UnixMillis,
+        /// The scopes Lever granted.
+        scopes: Vec<String>,
+        /// Lever's account id, from the token.
+        account_id: Option<String>,
+        /// The Lever environment the tokens belong to.
+        environment: String,
+        /// Lever refused the refresh token: an admin must connect again.
+        reconnect_needed: bool,
+        /// When it was connected.
+        connected_at: UnixMillis,
+    },
+}
+
+/// One of our Lever webhooks.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstalledWebhook {
+    /// Lever's webhook id.
+    pub id: String,
+    /// The event.
+    pub event: String,
+    /// Where it delivers.
+    pub url: String,
+    /// The sealed signature token.
+    pub signature_token: String,
+    /// When we created it.
+    pub created_at: UnixMillis,
+}
+
+fn storage_error(e: impl std::fmt::Display) -> ConnectorError {
+    ConnectorError::Internal(format!("key-value store: {e}"))
+}
+
+fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, ConnectorError> {
+    serde_json::from_slice(bytes).map_err(|e| storage_error(format!("{key}: {e}")))
+}
+
+fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, ConnectorError> {
+    serde_json::to_vec(value).map_err(storage_error)
+}
+
+/// Typed access to the deployment-wide state.
 #[derive(Clone, Copy)]
 pub struct Store<'a> {
     kv: &'a dyn Kv,
@@ -42,55 +218,315 @@ impl std::fmt::Debug for Store<'_> {
     }
 }
 
-fn storage_error(e: impl std::fmt::Display) -> ConnectorError {
-    ConnectorError::Internal(format!("key-value store: {e}"))
-}
-
 impl<'a> Store<'a> {
     /// State in `kv`.
     pub fn new(kv: &'a dyn Kv) -> Self {
         Self { kv }
     }
 
-    fn get_string(&self, key: &str) -> Result<Option<String>, ConnectorError> {
-        match self.kv.get(key).map_err(storage_error)? {
+    /// The state of one connection.
+    pub fn connection(&self, id: &ConnectionId) -> ConnStore<'a> {
+        ConnStore {
+            kv: self.kv,
+            prefix: format!("conn/{}/", id.as_str()),
+        }
+    }
+
+    /// Records an OAuth `state` nonce.
+    pub fn put_oauth_state(&self, nonce: &str, state: &OAuthState) -> Result<(), ConnectorError> {
+        let key = format!("oauth/state/{}", part(nonce));
+        if self
+            .kv
+            .insert_new(&key, &encode(state)?)
+            .map_err(storage_error)?
+        {
+            Ok(())
+        } else {
+            Err(ConnectorError::Internal("OAuth state nonce collision".into()))
+        }
+    }
+
+    /// Uses an OAuth `state` nonce once: `None` when it is unknown or already used (a
+    /// concurrent second use loses the compare-and-swap). Expiry is the caller's check.
+    pub fn take_oauth_state(&self, nonce: &str) -> Result<Option<OAuthState>, ConnectorError> {
+        let key = format!("oauth/state/{}", part(nonce));
+        let Some(bytes) = self.kv.get(&key).map_err(storage_error)? else {
+            return Ok(None);
+        };
+        let mut state: OAuthState = decode(&key, &bytes)?;
+        if state.used {
+            return Ok(None);
+        }
+        state.used = true;
+        let won = self
+            .kv
+            .compare_and_swap(&key, Some(&bytes), &encode(&state)?)
+            .map_err(storage_error)?;
+        Ok(won.then_some(state))
+    }
+}
+
+/// Typed access to one connection's state (every key under `conn/<c>/`).
+#[derive(Clone)]
+pub struct ConnStore<'a> {
+    kv: &'a dyn Kv,
+    prefix: String,
+}
+
+impl std::fmt::Debug for ConnStore<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ConnStore({})", self.prefix)
+    }
+}
+
+/// A value read together with its stored bytes, for a later compare-and-swap.
+#[derive(Debug, Clone)]
+pub struct Versioned<T> {
+    /// The value.
+    pub value: T,
+    /// The bytes it was read from.
+    pub raw: Vec<u8>,
+}
+
+/// The events the connector subscribes to, in install order.
+pub const WEBHOOK_EVENTS: [&str; 7] = [
+    "candidateStageChange",
+    "candidateArchiveChange",
+    "candidateHired",
+    "candidateDeleted",
+    "applicationCreated",
+    "contactCreated",
+    "contactUpdated",
+];
+
+impl ConnStore<'_> {
+    fn key(&self, suffix: &str) -> String {
+        format!("{}{suffix}", self.prefix)
+    }
+
+    fn get_raw(&self, suffix: &str) -> Result<Option<Vec<u8>>, ConnectorError> {
+        self.kv.get(&self.key(suffix)).map_err(storage_error)
+    }
+
+    fn get_string(&self, suffix: &str) -> Result<Option<String>, ConnectorError> {
+        match self.get_raw(suffix)? {
             None => Ok(None),
             Some(bytes) => String::from_utf8(bytes)
                 .map(Some)
-                .map_err(|_| storage_error(format!("{key} is not UTF-8"))),
+                .map_err(|_| storage_error(format!("{} is not UTF-8", self.key(suffix)))),
         }
     }
 
-    fn set(&self, key: &str, value: &[u8]) -> Result<(), ConnectorError> {
-        self.kv.set(key, value).map_err(storage_error)
-    }
-
-    /// The record of a delivery handled before, if any.
-    pub fn delivery(&self, token: &str) -> Result<Option<DeliveryRecord>, ConnectorError> {
-        match self.get_string(&format!("lever/delivery/{token}"))? {
+    fn get_json<T: DeserializeOwned>(&self, suffix: &str) -> Result<Option<T>, ConnectorError> {
+        match self.get_raw(suffix)? {
             None => Ok(None),
-            Some(json) => serde_json::from_str(&json).map(Some).map_err(storage_error),
+            Some(bytes) => decode(&self.key(suffix), &bytes).map(Some),
         }
     }
 
-    /// Claims a delivery token before its work starts: `false` when the token is already
-    /// claimed or handled (a replay, possibly a concurrent one).
+    fn set(&self, suffix: &str, value: &[u8]) -> Result<(), ConnectorError> {
+        self.kv.set(&self.key(suffix), value).map_err(storage_error)
+    }
+
+    fn delete(&self, suffix: &str) -> Result<(), ConnectorError> {
+        self.kv.delete(&self.key(suffix)).map_err(storage_error)
+    }
+
+    fn cas(&self, suffix: &str, expected: Option<&[u8]>, new: &[u8]) -> Result<bool, ConnectorError> {
+        self.kv
+            .compare_and_swap(&self.key(suffix), expected, new)
+            .map_err(storage_error)
+    }
+
+    // ---- auth ----
+
+    /// The stored credentials, with their bytes for a compare-and-swap.
+    pub fn auth(&self) -> Result<Option<Versioned<StoredAuth>>, ConnectorError> {
+        match self.get_raw("auth")? {
+            None => Ok(None),
+            Some(raw) => Ok(Some(Versioned {
+                value: decode(&self.key("auth"), &raw)?,
+                raw,
+            })),
+        }
+    }
+
+    /// Stores credentials unconditionally (a new connection).
+    pub fn set_auth(&self, auth: &StoredAuth) -> Result<(), ConnectorError> {
+        self.set("auth", &encode(auth)?)
+    }
+
+    /// Replaces the credentials only if they are still `seen`.
+    pub fn swap_auth(&self, seen: &[u8], auth: &StoredAuth) -> Result<bool, ConnectorError> {
+        self.cas("auth", Some(seen), &encode(auth)?)
+    }
+
+    /// Forgets the credentials.
+    pub fn delete_auth(&self) -> Result<(), ConnectorError> {
+        self.delete("auth")
+    }
+
+    /// Takes the refresh lock, or takes over a lapsed one: `true` when the caller holds it.
+    pub fn acquire_refresh_lock(&self, lease: &Lease, now: UnixMillis) -> Result<bool, ConnectorError> {
+        let current = self.get_raw("refresh-lock")?;
+        if let Some(bytes) = &current {
+            let held: Lease = decode(&self.key("refresh-lock"), bytes)?;
+            if held.expires_at > now {
+                return Ok(false);
+            }
+        }
+        self.cas("refresh-lock", current.as_deref(), &encode(lease)?)
+    }
+
+    /// Releases the refresh lock if the caller still holds it.
+    pub fn release_refresh_lock(&self, lease: &Lease) -> Result<(), ConnectorError> {
+        if self.get_json::<Lease>("refresh-lock")?.as_ref() == Some(lease) {
+            self.delete("refresh-lock")?;
+        }
+        Ok(())
+    }
+
+    // ---- settings ----
+
+    /// The Lever user writes are attributed to.
+    pub fn perform_as(&self) -> Result<Option<String>, ConnectorError> {
+        self.get_string("perform-as")
+    }
+
+    /// Sets the `perform_as` user.
+    pub fn set_perform_as(&self, user: &str) -> Result<(), ConnectorError> {
+        self.set("perform-as", user.as_bytes())
+    }
+
+    /// The stage map, if set.
+    pub fn stage_map(&self) -> Result<Option<BTreeMap<String, String>>, ConnectorError> {
+        self.get_json("stage-map")
+    }
+
+    /// Replaces the stage map.
+    pub fn set_stage_map(&self, map: &BTreeMap<String, String>) -> Result<(), ConnectorError> {
+        self.set("stage-map", &encode(map)?)
+    }
+
+    /// The chosen upload stage (absent: the default rule).
+    pub fn upload_stage(&self) -> Result<Option<StageId>, ConnectorError> {
+        Ok(self.get_string("upload-stage")?.map(StageId))
+    }
+
+    /// Sets (`Some`) or clears (`None`: back to the default rule) the upload stage.
+    pub fn set_upload_stage(&self, stage: Option<&StageId>) -> Result<(), ConnectorError> {
+        match stage {
+            Some(stage) => self.set("upload-stage", stage.as_str().as_bytes()),
+            None => self.delete("upload-stage"),
+        }
+    }
+
+    /// Partner role → Lever posting links.
+    pub fn roles(&self) -> Result<BTreeMap<String, String>, ConnectorError> {
+        Ok(self.get_json("roles")?.unwrap_or_default())
+    }
+
+    /// Links (`Some(posting)`) or unlinks (`None`) a role, safely against concurrent edits;
+    /// answers whether the role was linked before.
+    pub fn set_role(&self, role: &str, posting: Option<&str>) -> Result<bool, ConnectorError> {
+        for _ in 0..16 {
+            let raw = self.get_raw("roles")?;
+            let mut roles: BTreeMap<String, String> = match &raw {
+                None => BTreeMap::new(),
+                Some(bytes) => decode(&self.key("roles"), bytes)?,
+            };
+            let existed = match posting {
+                Some(posting) => roles.insert(role.into(), posting.into()).is_some(),
+                None => roles.remove(role).is_some(),
+            };
+            if self.cas("roles", raw.as_deref(), &encode(&roles)?)? {
+                return Ok(existed);
+            }
+        }
+        Err(ConnectorError::Conflict(
+            "the role links kept changing; retry".into(),
+        ))
+    }
+
+    // ---- webhooks ----
+
+    /// Our webhook for `event`, if installed.
+    pub fn webhook(&self, event: &str) -> Result<Option<InstalledWebhook>, ConnectorError> {
+        self.get_json(&format!("webhook/{}", part(event)))
+    }
+
+    /// Every webhook we installed, in [`WEBHOOK_EVENTS`] order.
+    pub fn webhooks(&self) -> Result<Vec<InstalledWebhook>, ConnectorError> {
+        let mut all = Vec::new();
+        for event in WEBHOOK_EVENTS {
+            all.extend(self.webhook(event)?);
+        }
+        Ok(all)
+    }
+
+    /// Records a webhook we installed.
+    pub fn set_webhook(&self, webhook: &InstalledWebhook) -> Result<(), ConnectorError> {
+        self.set(&format!("webhook/{}", part(&webhook.event)), &encode(webhook)?)
+    }
+
+    /// Forgets our webhook for `event` and its delivery time.
+    pub fn delete_webhook(&self, event: &str) -> Result<(), ConnectorError> {
+        self.delete(&format!("webhook/{}", part(event)))?;
+        self.delete(&format!("webhook-seen/{}", part(event)))
+    }
+
+    /// When the last verified delivery of `event` arrived.
+    pub fn webhook_seen(&self, event: &str) -> Result<Option<UnixMillis>, ConnectorError> {
+        Ok(self
+            .get_string(&format!("webhook-seen/{}", part(event)))?
+            .and_then(|s| s.parse().ok()))
+    }
+
+    /// Records a verified delivery of `event`.
+    pub fn set_webhook_seen(&self, event: &str, at: UnixMillis) -> Result<(), ConnectorError> {
+        self.set(
+            &format!("webhook-seen/{}", part(event)),
+            at.to_string().as_bytes(),
+        )
+    }
+
+    // ---- deliveries ----
+
+    /// Claims a delivery token before its work starts. A token already handled, or being
+    /// handled within `lease_ms`, is a duplicate; a claim older than the lease (its instance
+    /// was stopped) is taken over so the work is redone.
     pub fn claim_delivery(
         &self,
         token: &str,
         record: &DeliveryRecord,
-    ) -> Result<bool, ConnectorError> {
-        let json = serde_json::to_vec(record).map_err(storage_error)?;
-        self.kv
-            .insert_new(&format!("lever/delivery/{token}"), &json)
-            .map_err(storage_error)
+        lease_ms: u64,
+    ) -> Result<Claim, ConnectorError> {
+        let suffix = format!("delivery/{}", part(token));
+        let new = encode(record)?;
+        for _ in 0..4 {
+            let current = self.get_raw(&suffix)?;
+            if let Some(bytes) = &current {
+                let existing: DeliveryRecord = decode(&self.key(&suffix), bytes)?;
+                let lapsed = existing.state == DeliveryState::Processing
+                    && existing.handled_at.saturating_add(lease_ms) <= record.handled_at;
+                if !lapsed {
+                    return Ok(Claim::Duplicate(existing));
+                }
+            }
+            if self.cas(&suffix, current.as_deref(), &new)? {
+                return Ok(Claim::Claimed);
+            }
+        }
+        // Others kept winning the race: one of them owns it.
+        match self.get_json(&suffix)? {
+            Some(existing) => Ok(Claim::Duplicate(existing)),
+            None => Err(storage_error("the delivery claim kept changing")),
+        }
     }
 
     /// Gives up a claim whose work failed, so a retry of the same delivery can redo it.
     pub fn release_delivery(&self, token: &str) -> Result<(), ConnectorError> {
-        self.kv
-            .delete(&format!("lever/delivery/{token}"))
-            .map_err(storage_error)
+        self.delete(&format!("delivery/{}", part(token)))
     }
 
     /// Records a handled delivery (over its claim).
@@ -99,16 +535,17 @@ impl<'a> Store<'a> {
         token: &str,
         record: &DeliveryRecord,
     ) -> Result<(), ConnectorError> {
-        let json = serde_json::to_vec(record).map_err(storage_error)?;
-        self.set(&format!("lever/delivery/{token}"), &json)
+        self.set(&format!("delivery/{}", part(token)), &encode(record)?)
     }
+
+    // ---- links ----
 
     /// The partner candidate linked to an opportunity.
     pub fn linked_candidate(
         &self,
         opportunity: &OpportunityId,
     ) -> Result<Option<String>, ConnectorError> {
-        self.get_string(&format!("link/opportunity/{opportunity}"))
+        self.get_string(&format!("link/opportunity/{}", part(opportunity.as_str())))
     }
 
     /// The opportunity linked to a partner candidate.
@@ -117,7 +554,7 @@ impl<'a> Store<'a> {
         partner_candidate_id: &str,
     ) -> Result<Option<OpportunityId>, ConnectorError> {
         Ok(self
-            .get_string(&format!("link/partner/{partner_candidate_id}"))?
+            .get_string(&format!("link/partner/{}", part(partner_candidate_id)))?
             .map(OpportunityId))
     }
 
@@ -128,11 +565,11 @@ impl<'a> Store<'a> {
         opportunity: &OpportunityId,
     ) -> Result<(), ConnectorError> {
         self.set(
-            &format!("link/opportunity/{opportunity}"),
+            &format!("link/opportunity/{}", part(opportunity.as_str())),
             partner_candidate_id.as_bytes(),
         )?;
         self.set(
-            &format!("link/partner/{partner_candidate_id}"),
+            &format!("link/partner/{}", part(partner_candidate_id)),
             opportunity.as_str().as_bytes(),
         )
     }
@@ -143,7 +580,7 @@ impl<'a> Store<'a> {
         opportunity: &OpportunityId,
     ) -> Result<Option<StageId>, ConnectorError> {
         Ok(self
-            .get_string(&format!("sync/reported-stage/{opportunity}"))?
+            .get_string(&format!("sync/reported-stage/{}", part(opportunity.as_str())))?
             .map(StageId))
     }
 
@@ -154,22 +591,130 @@ impl<'a> Store<'a> {
         stage: &StageId,
     ) -> Result<(), ConnectorError> {
         self.set(
-            &format!("sync/reported-stage/{opportunity}"),
+            &format!("sync/reported-stage/{}", part(opportunity.as_str())),
             stage.as_str().as_bytes(),
         )
     }
 
-    /// The stage map stored through `setup`, if any.
-    pub fn stage_map(&self) -> Result<Option<BTreeMap<String, String>>, ConnectorError> {
-        match self.get_string("setup/stage-map")? {
-            None => Ok(None),
-            Some(json) => serde_json::from_str(&json).map(Some).map_err(storage_error),
+    // ---- disconnect ----
+
+    /// Deletes every key of this connection (`purge`), or only its credentials, webhooks
+    /// and delivery records (keeping links, maps and settings for a reconnect).
+    pub fn clear(&self, purge: bool) -> Result<u64, ConnectorError> {
+        let kept = ["perform-as", "stage-map", "upload-stage", "roles", "link/", "sync/"];
+        let mut doomed = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let (keys, next) = self.kv.list_keys(cursor.as_deref()).map_err(storage_error)?;
+            for key in keys {
+                let Some(suffix) = key.strip_prefix(&self.prefix) else {
+                    continue;
+                };
+                if purge || !kept.iter().any(|k| suffix.starts_with(k)) {
+                    doomed.push(key);
+                }
+            }
+            match next {
+                Some(next) if cursor.as_deref() != Some(next.as_str()) => cursor = Some(next),
+                _ => break,
+            }
+        }
+        for key in &doomed {
+            self.kv.delete(key).map_err(storage_error)?;
+        }
+        Ok(doomed.len() as u64)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::fake::FakeKv;
+
+    fn record(at: UnixMillis, state: DeliveryState) -> DeliveryRecord {
+        DeliveryRecord {
+            event: "candidateStageChange".into(),
+            handled_at: at,
+            state,
+            detail: String::new(),
         }
     }
 
-    /// Stores the stage map.
-    pub fn set_stage_map(&self, map: &BTreeMap<String, String>) -> Result<(), ConnectorError> {
-        let json = serde_json::to_vec(map).map_err(storage_error)?;
-        self.set("setup/stage-map", &json)
+    #[test]
+    fn connection_ids_are_short_and_plain() {
+        assert!(ConnectionId::parse("acme_corp-1").is_ok());
+        for bad in ["", "a/b", "a b", "ü", &"x".repeat(65)] {
+            assert!(ConnectionId::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn connections_do_not_share_keys() {
+        let kv = FakeKv::default();
+        let store = Store::new(&kv);
+        let a = store.connection(&ConnectionId::parse("a").unwrap());
+        let b = store.connection(&ConnectionId::parse("b").unwrap());
+        a.link("cand", &OpportunityId("opp/../x".into())).unwrap();
+        assert_eq!(b.linked_candidate(&OpportunityId("opp/../x".into())).unwrap(), None);
+        assert!(kv.0.borrow().keys().all(|k| k.starts_with("conn/a/")));
+        assert!(kv.0.borrow().contains_key("conn/a/link/opportunity/opp%2F..%2Fx"));
+    }
+
+    #[test]
+    fn a_processing_claim_is_taken_over_after_its_lease() {
+        let kv = FakeKv::default();
+        let conn = Store::new(&kv).connection(&ConnectionId::parse("a").unwrap());
+        let first = record(1_000, DeliveryState::Processing);
+        assert_eq!(conn.claim_delivery("t", &first, 60_000).unwrap(), Claim::Claimed);
+        let soon = record(30_000, DeliveryState::Processing);
+        assert!(matches!(conn.claim_delivery("t", &soon, 60_000).unwrap(), Claim::Duplicate(_)));
+        let later = record(61_000, DeliveryState::Processing);
+        assert_eq!(conn.claim_delivery("t", &later, 60_000).unwrap(), Claim::Claimed);
+        conn.record_delivery("t", &record(61_500, DeliveryState::Forwarded)).unwrap();
+        let much_later = record(999_000, DeliveryState::Processing);
+        assert!(matches!(
+            conn.claim_delivery("t", &much_later, 60_000).unwrap(),
+            Claim::Duplicate(DeliveryRecord { state: DeliveryState::Forwarded, .. })
+        ));
+    }
+
+    #[test]
+    fn an_oauth_state_is_used_once() {
+        let kv = FakeKv::default();
+        let store = Store::new(&kv);
+        let state = OAuthState {
+            connection: ConnectionId::parse("a").unwrap(),
+            expires_at: 10,
+            used: false,
+        };
+        store.put_oauth_state("n1", &state).unwrap();
+        assert_eq!(store.take_oauth_state("n1").unwrap().unwrap().connection.as_str(), "a");
+        assert_eq!(store.take_oauth_state("n1").unwrap(), None);
+        assert_eq!(store.take_oauth_state("unknown").unwrap(), None);
+    }
+
+    #[test]
+    fn disconnect_keeps_settings_unless_purged() {
+        let kv = FakeKv::default();
+        let store = Store::new(&kv);
+        let a = store.connection(&ConnectionId::parse("a").unwrap());
+        let b = store.connection(&ConnectionId::parse("b").unwrap());
+        for conn in [&a, &b] {
+            conn.set_perform_as("u1").unwrap();
+            conn.link("cand", &OpportunityId("opp".into())).unwrap();
+            conn.set_auth(&StoredAuth::ApiKey {
+                api_key: "sealed".into(),
+                connected_at: 1,
+            })
+            .unwrap();
+        }
+        a.clear(false).unwrap();
+        assert!(a.auth().unwrap().is_none());
+        assert_eq!(a.perform_as().unwrap().as_deref(), Some("u1"));
+        a.clear(true).unwrap();
+        assert!(a.perform_as().unwrap().is_none());
+        assert!(a.linked_opportunity("cand").unwrap().is_none());
+        assert!(b.auth().unwrap().is_some());
+        assert_eq!(b.perform_as().unwrap().as_deref(), Some("u1"));
     }
 }

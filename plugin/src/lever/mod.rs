@@ -7,9 +7,9 @@ use base64::Engine as _;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{LeverAuth, LeverSettings};
 use crate::error::{ConnectorError, Service};
-use crate::io::{Method, Request, Response, TransportError, UnixMillis};
+use crate::io::{Env, HttpUrl, Method, Request, Response, TransportError, UnixMillis};
+use crate::secret::Secret;
 
 macro_rules! id_type {
     ($(#[$doc:meta] $name:ident),* $(,)?) => {$(
@@ -114,19 +114,37 @@ struct LeverErrorBody {
     message: Option<String>,
 }
 
+/// How a request authenticates to Lever.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    /// HTTP Basic with the API key as user name and an empty password.
+    ApiKey(Secret),
+    /// An OAuth access token.
+    Bearer(Secret),
+}
+
 /// Builds requests to Lever for one account.
 #[derive(Debug, Clone)]
 pub struct LeverApi {
-    settings: LeverSettings,
+    api_base: HttpUrl,
+    credential: Credential,
 }
 
 /// The user agent the connector sends.
 pub const USER_AGENT: &str = concat!("lever-connector/", env!("CARGO_PKG_VERSION"));
 
 impl LeverApi {
-    /// A client for the configured account.
-    pub fn new(settings: LeverSettings) -> Self {
-        Self { settings }
+    /// A client for the account behind `credential`.
+    pub fn new(api_base: HttpUrl, credential: Credential) -> Self {
+        Self {
+            api_base,
+            credential,
+        }
+    }
+
+    /// The API root.
+    pub fn api_base(&self) -> &HttpUrl {
+        &self.api_base
     }
 
     /// `GET /opportunities/:id`.
@@ -143,13 +161,13 @@ impl LeverApi {
         query: &[(&str, &str)],
         body: Option<Vec<u8>>,
     ) -> Request {
-        let url = self.settings.api_base.join(segments, query);
-        let authorization = match &self.settings.auth {
-            LeverAuth::ApiKey(key) => format!(
+        let url = self.api_base.join(segments, query);
+        let authorization = match &self.credential {
+            Credential::ApiKey(key) => format!(
                 "Basic {}",
                 base64::engine::general_purpose::STANDARD.encode(format!("{}:", key.expose()))
             ),
-            LeverAuth::Bearer(token) => format!("Bearer {}", token.expose()),
+            Credential::Bearer(token) => format!("Bearer {}", token.expose()),
         };
         let mut headers = vec![
             ("authorization".to_string(), authorization),
@@ -187,15 +205,34 @@ pub fn retry_after_ms(response: &Response) -> Option<u64> {
 
 /// Interprets Lever's answer to a request for a single object (`{"data": ...}`).
 pub fn interpret<T: DeserializeOwned>(response: Response) -> Result<T, ConnectorError> {
+    interpret_body::<Envelope<T>>(response).map(|envelope| envelope.data)
+}
+
+/// Interprets Lever's answer whose whole 2xx body is `T`.
+pub fn interpret_body<T: DeserializeOwned>(response: Response) -> Result<T, ConnectorError> {
     if (200..300).contains(&response.status) {
-        return serde_json::from_slice::<Envelope<T>>(&response.body)
-            .map(|envelope| envelope.data)
-            .map_err(|e| ConnectorError::Upstream {
+        return serde_json::from_slice::<T>(&response.body).map_err(|e| {
+            ConnectorError::Upstream {
                 service: Service::Lever,
                 status: response.status,
                 message: format!("unexpected response shape: {e}"),
-            });
+            }
+        });
     }
+    Err(interpret_error(&response))
+}
+
+/// Interprets an answer without a body of interest (`204` on delete).
+pub fn interpret_empty(response: Response) -> Result<(), ConnectorError> {
+    if (200..300).contains(&response.status) {
+        Ok(())
+    } else {
+        Err(interpret_error(&response))
+    }
+}
+
+/// Lever's error answer as a connector error, Lever's code and message kept.
+pub fn interpret_error(response: &Response) -> ConnectorError {
     let body: Option<LeverErrorBody> = serde_json::from_slice(&response.body).ok();
     let message = body
         .map(|b| match (b.code, b.message) {
@@ -206,16 +243,160 @@ pub fn interpret<T: DeserializeOwned>(response: Response) -> Result<T, Connector
         })
         .unwrap_or_else(|| "no error message".into());
     match response.status {
-        404 => Err(ConnectorError::NotFound(message)),
-        429 => Err(ConnectorError::RateLimited {
-            retry_after_ms: retry_after_ms(&response),
-        }),
-        status => Err(ConnectorError::Upstream {
+        401 => ConnectorError::Unauthorized(format!(
+            "Lever rejected the connection's credentials ({})",
+            truncate(message, 200)
+        )),
+        404 => ConnectorError::NotFound(message),
+        429 => ConnectorError::RateLimited {
+            retry_after_ms: retry_after_ms(response),
+        },
+        status => ConnectorError::Upstream {
             service: Service::Lever,
             status,
             message: truncate(message, 300),
-        }),
+        },
     }
+}
+
+/// Sends a request to Lever.
+pub fn send(env: &Env, request: Request) -> Result<Response, ConnectorError> {
+    env.http
+        .send(request)
+        .map_err(|e| transport_error(Service::Lever, e))
+}
+
+/// Lever's list envelope.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Page<T> {
+    data: Vec<T>,
+    #[serde(default)]
+    has_next: Option<bool>,
+    #[serde(default)]
+    next: Option<String>,
+}
+
+/// The most pages an "all pages" read follows (100 items each).
+pub const MAX_PAGES: usize = 100;
+
+/// Every item of a list endpoint, following `next` while `hasNext` is true.
+pub fn list_all<T: DeserializeOwned>(
+    env: &Env,
+    api: &LeverApi,
+    segments: &[&str],
+    query: &[(&str, &str)],
+) -> Result<Vec<T>, ConnectorError> {
+    let mut items = Vec::new();
+    let mut offset: Option<String> = None;
+    for _ in 0..MAX_PAGES {
+        let mut pairs: Vec<(&str, &str)> = query.to_vec();
+        pairs.push(("limit", "100"));
+        if let Some(offset) = &offset {
+            pairs.push(("offset", offset));
+        }
+        let page: Page<T> =
+            interpret_body(send(env, api.request(Method::Get, segments, &pairs, None))?)?;
+        items.extend(page.data);
+        match (page.has_next, page.next) {
+            (Some(true), Some(next)) if !next.is_empty() => offset = Some(next),
+            _ => return Ok(items),
+        }
+    }
+    Err(ConnectorError::Upstream {
+        service: Service::Lever,
+        status: 200,
+        message: format!("more than {MAX_PAGES} pages"),
+    })
+}
+
+/// A pipeline stage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stage {
+    /// Its id.
+    pub id: StageId,
+    /// Its name.
+    pub text: String,
+}
+
+impl Stage {
+    /// Whether this is a lead or applicant stage (before any screen).
+    pub fn is_lead_or_applicant(&self) -> bool {
+        self.id.as_str().starts_with("lead-") || self.id.as_str().starts_with("applicant-")
+    }
+}
+
+/// The default upload stage: the first stage in pipeline order that is not a lead or
+/// applicant stage and whose name says screen or interview.
+pub fn default_upload_stage(stages: &[Stage]) -> Option<&Stage> {
+    stages.iter().find(|stage| {
+        let text = stage.text.to_ascii_lowercase();
+        !stage.is_lead_or_applicant() && (text.contains("screen") || text.contains("interview"))
+    })
+}
+
+/// A Lever user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    /// Its id.
+    pub id: UserId,
+    /// Name.
+    #[serde(default)]
+    pub name: String,
+    /// Email.
+    #[serde(default)]
+    pub email: String,
+    /// Access role.
+    #[serde(default)]
+    pub access_role: String,
+    /// When deactivated.
+    #[serde(default)]
+    pub deactivated_at: Option<UnixMillis>,
+}
+
+/// A posting, as much of it as setup shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PostingSummary {
+    /// Its id.
+    pub id: String,
+    /// Title.
+    #[serde(default)]
+    pub text: String,
+    /// State.
+    #[serde(default)]
+    pub state: String,
+    /// Team, location and so on.
+    #[serde(default)]
+    pub categories: serde_json::Value,
+    /// Last update.
+    #[serde(default)]
+    pub updated_at: UnixMillis,
+}
+
+/// A webhook as `GET /webhooks` shows it (no signature token).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Webhook {
+    /// Its id.
+    pub id: String,
+    /// The event.
+    pub event: String,
+    /// Where it delivers.
+    pub url: String,
+    /// Conditions, and (only in the answer to `POST /webhooks`) the signature token.
+    #[serde(default)]
+    pub configuration: WebhookConfiguration,
+}
+
+/// A webhook's configuration.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookConfiguration {
+    /// Present only when the webhook was just created.
+    #[serde(default)]
+    pub signature_token: Option<String>,
 }
 
 fn truncate(mut text: String, max: usize) -> String {
@@ -233,20 +414,16 @@ fn truncate(mut text: String, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::secret::Secret;
 
-    fn api(base: &str, auth: LeverAuth) -> LeverApi {
-        LeverApi::new(LeverSettings {
-            api_base: crate::io::HttpUrl::parse(base).unwrap(),
-            auth,
-        })
+    fn api(base: &str, credential: Credential) -> LeverApi {
+        LeverApi::new(HttpUrl::parse(base).unwrap(), credential)
     }
 
     #[test]
     fn api_key_is_sent_as_basic_auth_with_an_empty_password() {
         let request = api(
             "https://api.lever.co/v1",
-            LeverAuth::ApiKey(Secret::new("KEY")),
+            Credential::ApiKey(Secret::new("KEY")),
         )
         .get_opportunity(&OpportunityId("abc".into()));
         // base64("KEY:")
@@ -261,7 +438,7 @@ mod tests {
     fn path_segments_are_percent_encoded_and_a_trailing_slash_is_tolerated() {
         let request = api(
             "http://127.0.0.1:9/v1/",
-            LeverAuth::Bearer(Secret::new("t")),
+            Credential::Bearer(Secret::new("t")),
         )
         .get_opportunity(&OpportunityId("a/b?c".into()));
         assert_eq!(
@@ -275,7 +452,7 @@ mod tests {
     fn query_values_are_encoded() {
         let request = api(
             "https://api.lever.co/v1",
-            LeverAuth::Bearer(Secret::new("t")),
+            Credential::Bearer(Secret::new("t")),
         )
         .request(
             Method::Get,

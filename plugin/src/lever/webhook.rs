@@ -13,6 +13,20 @@ use crate::error::ConnectorError;
 use crate::io::UnixMillis;
 use crate::secret::Secret;
 
+/// Lever's ten webhook events.
+pub const EVENTS: [&str; 10] = [
+    "applicationCreated",
+    "candidateHired",
+    "candidateStageChange",
+    "candidateArchiveChange",
+    "candidateDeleted",
+    "interviewCreated",
+    "interviewUpdated",
+    "interviewDeleted",
+    "contactCreated",
+    "contactUpdated",
+];
+
 /// The largest delivery body accepted, in bytes.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
@@ -191,7 +205,7 @@ pub fn parse_event(delivery: &Delivery) -> Result<Event, ConnectorError> {
         "candidateStageChange" => serde_json::from_value(delivery.data.clone())
             .map(Event::CandidateStageChange)
             .map_err(|e| ConnectorError::InvalidInput(format!("candidateStageChange data: {e}"))),
-        name if crate::config::LEVER_EVENTS.iter().any(|(n, _)| *n == name) => {
+        name if EVENTS.contains(&name) => {
             Ok(Event::NotHandled(name.into()))
         }
         name => Ok(Event::Unknown(name.into())),

@@ -1,5 +1,4 @@
 //! Flows that keep Lever and the partner in step. Each is a short sequence of pure steps
 //! over the I/O traits.
 
-pub mod links;
 pub mod stage;
