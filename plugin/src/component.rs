@@ -7,12 +7,15 @@ use crate::bindings::exports::wasi::http::incoming_handler;
 use crate::bindings::wasi::http::types::{
     Fields, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam,
 };
-use crate::config;
+use crate::auth;
 use crate::error::{ConnectorError, Service};
 use crate::http_face::{self, Reply};
-use crate::lever::OpportunityId;
-use crate::store::Store;
-use crate::sync::{links, stage};
+use crate::io::Env;
+use crate::lever::{self, OpportunityId};
+use crate::setup::{status, webhooks as install};
+use crate::store::{ConnectionId, DeliveryState};
+use crate::setup as setup_logic;
+use crate::sync::stage;
 use crate::wasi_io::{read_to_end, with_env, write_all};
 
 /// The type the generated exports call into.
@@ -34,11 +37,15 @@ impl From<ConnectorError> for wit::ConnectorError {
                 status,
                 message,
             } => Self::Upstream(wit::UpstreamError {
-                service: Service::as_str(service).into(),
+                service: match service {
+                    Service::Lever => wit::Service::Lever,
+                    Service::Partner => wit::Service::Partner,
+                },
                 status,
                 message,
             }),
             ConnectorError::NotConfigured(key) => Self::NotConfigured(key),
+            ConnectorError::Unsupported(m) => Self::Unsupported(m),
             ConnectorError::Internal(m) => Self::Internal(m),
         }
     }
@@ -46,8 +53,17 @@ impl From<ConnectorError> for wit::ConnectorError {
 
 type WitResult<T> = Result<T, wit::ConnectorError>;
 
-fn not_implemented<T>() -> WitResult<T> {
-    Err(ConnectorError::not_implemented().into())
+fn unsupported<T>(what: &str) -> WitResult<T> {
+    Err(ConnectorError::unsupported(what).into())
+}
+
+/// Runs `f` for a parsed connection id with the WASI environment.
+fn on<T>(
+    connection: &str,
+    f: impl FnOnce(&Env, &ConnectionId) -> Result<T, ConnectorError>,
+) -> WitResult<T> {
+    let connection = ConnectionId::parse(connection)?;
+    with_env(|env| f(env, &connection)).map_err(Into::into)
 }
 
 // ---- HTTP face ----
@@ -78,11 +94,16 @@ fn serve(request: &IncomingRequest) -> Reply {
         Ok(route) => route,
         Err(reply) => return reply,
     };
+    let authorization = request
+        .headers()
+        .get("authorization")
+        .into_iter()
+        .find_map(|v| String::from_utf8(v).ok());
     let body = match read_body(request, route.max_body_bytes()) {
         Ok(body) => body,
         Err(error) => return http_face::error_reply(&error),
     };
-    with_env(|env| Ok(http_face::respond(env, route, &body)))
+    with_env(|env| Ok(http_face::respond(env, route, authorization.as_deref(), &body)))
         .unwrap_or_else(|error| http_face::error_reply(&error))
 }
 
@@ -131,9 +152,38 @@ fn send(reply: Reply, response_out: ResponseOutparam) {
 
 // ---- typed face ----
 
+fn delivery_state(state: DeliveryState) -> webhooks::DeliveryState {
+    match state {
+        DeliveryState::Processing => webhooks::DeliveryState::Processing,
+        DeliveryState::Forwarded => webhooks::DeliveryState::Forwarded,
+        DeliveryState::Ignored => webhooks::DeliveryState::Ignored,
+        DeliveryState::Skipped => webhooks::DeliveryState::Skipped,
+    }
+}
+
+fn skip_reason(reason: stage::SkipReason) -> webhooks::SkipReason {
+    match reason {
+        stage::SkipReason::OpportunityNotInLever { opportunity_id } => {
+            webhooks::SkipReason::OpportunityNotInLever(opportunity_id)
+        }
+        stage::SkipReason::NotLinked { opportunity_id } => {
+            webhooks::SkipReason::NotLinked(opportunity_id)
+        }
+        stage::SkipReason::StageNotMapped { stage_id } => {
+            webhooks::SkipReason::StageNotMapped(stage_id)
+        }
+        stage::SkipReason::AlreadyReported { stage_id } => {
+            webhooks::SkipReason::AlreadyReported(stage_id)
+        }
+    }
+}
+
 impl webhooks::Guest for Component {
-    fn handle_lever_webhook(body: Vec<u8>) -> WitResult<webhooks::WebhookReceipt> {
-        let receipt = with_env(|env| stage::handle_lever_webhook(env, &body))?;
+    fn handle_lever_webhook(
+        connection: String,
+        body: Vec<u8>,
+    ) -> WitResult<webhooks::WebhookReceipt> {
+        let receipt = on(&connection, |env, c| stage::handle_lever_webhook(env, c, &body))?;
         let outcome = match receipt.outcome {
             stage::Outcome::Forwarded(f) => {
                 webhooks::WebhookOutcome::Forwarded(webhooks::ForwardedEvent {
@@ -145,11 +195,16 @@ impl webhooks::Guest for Component {
                     partner_stage: f.partner_stage,
                 })
             }
-            stage::Outcome::Duplicate => webhooks::WebhookOutcome::Duplicate,
+            stage::Outcome::Duplicate(state) => {
+                webhooks::WebhookOutcome::Duplicate(delivery_state(state))
+            }
             stage::Outcome::Ignored(event) => webhooks::WebhookOutcome::Ignored(event),
-            stage::Outcome::Skipped(reason) => webhooks::WebhookOutcome::Skipped(reason),
+            stage::Outcome::Skipped(reason) => {
+                webhooks::WebhookOutcome::Skipped(skip_reason(reason))
+            }
         };
         Ok(webhooks::WebhookReceipt {
+            connection: receipt.connection_id.to_string(),
             event: receipt.event,
             token: receipt.token,
             outcome,
@@ -159,95 +214,194 @@ impl webhooks::Guest for Component {
 
 impl partner::Guest for Component {
     fn submit_candidate(
+        _connection: String,
         _submission: partner::CandidateSubmission,
     ) -> WitResult<partner::UploadedCandidate> {
-        not_implemented()
+        unsupported("candidate upload")
     }
 
-    fn set_candidate_stage(_partner_candidate_id: String, _partner_stage: String) -> WitResult<()> {
-        not_implemented()
+    fn set_candidate_stage(
+        _connection: String,
+        _partner_candidate_id: String,
+        _partner_stage: String,
+    ) -> WitResult<()> {
+        unsupported("partner → Lever stage changes")
     }
 
-    fn link_candidate(partner_candidate_id: String, opportunity_id: String) -> WitResult<()> {
-        with_env(|env| {
-            links::link_candidate(env, &partner_candidate_id, &OpportunityId(opportunity_id))
+    fn link_candidate(
+        connection: String,
+        partner_candidate_id: String,
+        opportunity_id: String,
+    ) -> WitResult<()> {
+        on(&connection, |env, c| {
+            stage::link_candidate(env, c, &partner_candidate_id, &OpportunityId(opportunity_id))
         })
-        .map_err(Into::into)
     }
 
-    fn get_linked_candidate(opportunity_id: String) -> WitResult<Option<String>> {
-        with_env(|env| Store::new(env.kv).linked_candidate(&OpportunityId(opportunity_id)))
-            .map_err(Into::into)
+    fn get_linked_candidate(
+        connection: String,
+        opportunity_id: String,
+    ) -> WitResult<Option<String>> {
+        on(&connection, |env, c| {
+            stage::linked_candidate(env, c, &OpportunityId(opportunity_id))
+        })
+    }
+}
+
+fn wit_stage(stage: lever::Stage) -> wit::Stage {
+    wit::Stage {
+        id: stage.id.0,
+        text: stage.text,
+    }
+}
+
+fn wit_user(user: lever::User) -> wit::User {
+    wit::User {
+        id: user.id.0,
+        name: user.name,
+        email: user.email,
+        access_role: user.access_role,
+        deactivated_at: user.deactivated_at,
+    }
+}
+
+fn missing_scope(m: auth::MissingScope) -> setup::MissingScope {
+    setup::MissingScope {
+        scope: m.scope,
+        needed_for: m.needed_for,
+    }
+}
+
+fn role_link(r: setup_logic::RoleLink) -> setup::RoleLink {
+    setup::RoleLink {
+        role: r.role,
+        posting_id: r.posting_id,
+    }
+}
+
+
+fn wit_status(s: status::ConnectionStatus) -> setup::ConnectionStatus {
+    setup::ConnectionStatus {
+        connection: s.connection.to_string(),
+        auth: match s.auth {
+            status::AuthKind::None => setup::AuthKind::None,
+            status::AuthKind::ApiKey => setup::AuthKind::ApiKey,
+            status::AuthKind::Oauth => setup::AuthKind::Oauth,
+        },
+        reconnect_needed: s.reconnect_needed,
+        token_expires_at: s.token_expires_at,
+        account_id: s.account_id,
+        missing_scopes: s.missing_scopes.into_iter().map(missing_scope).collect(),
+        perform_as: s.perform_as,
+        roles: s.roles.into_iter().map(role_link).collect(),
+        mapped_stages: s
+            .mapped_stages
+            .into_iter()
+            .map(|m| setup::MappedStage {
+                lever_stage_id: m.lever_stage_id,
+                text: m.text,
+                partner_stage: m.partner_stage,
+            })
+            .collect(),
+        unmapped_stages: s.unmapped_stages.into_iter().map(wit_stage).collect(),
+        upload_stage: s.upload_stage.map(|u| setup::UploadStage {
+            stage_id: u.stage_id,
+            text: u.text,
+            source: if u.source == "configured" {
+                setup::UploadStageSource::Chosen
+            } else {
+                setup::UploadStageSource::DefaultRule
+            },
+        }),
+        webhooks: s
+            .webhooks
+            .into_iter()
+            .map(|w| setup::WebhookStatus {
+                event: w.event,
+                id: w.id,
+                url: w.url,
+                state: match w.state {
+                    status::WebhookState::Missing => setup::WebhookState::Missing,
+                    status::WebhookState::AwaitingEnablement => {
+                        setup::WebhookState::AwaitingEnablement
+                    }
+                    status::WebhookState::Receiving => setup::WebhookState::Receiving,
+                },
+                last_delivery_at: w.last_delivery_at,
+            })
+            .collect(),
+        missing: s.missing,
+        problems: s.problems,
     }
 }
 
 impl setup::Guest for Component {
-    fn get_status() -> WitResult<setup::ConnectionStatus> {
-        with_env(|env| {
-            let mut missing = Vec::new();
-            let auth = match config::lever(env.config) {
-                Ok(settings) => match settings.auth {
-                    config::LeverAuth::ApiKey(_) => "api-key",
-                    config::LeverAuth::Bearer(_) => "oauth",
-                },
-                Err(ConnectorError::NotConfigured(key)) => {
-                    missing.push(key);
-                    "none"
-                }
-                Err(e) => return Err(e),
-            };
-            for check in [
-                config::partner(env.config).map(drop),
-                config::signature_tokens(env.config, "candidateStageChange").map(drop),
-            ] {
-                if let Err(ConnectorError::NotConfigured(key)) = check {
-                    missing.push(key);
-                }
-            }
-            let mapped_stages = match links::stage_map(env) {
-                Ok(map) => u32::try_from(map.len()).unwrap_or(u32::MAX),
-                Err(ConnectorError::NotConfigured(key)) => {
-                    missing.push(key);
-                    0
-                }
-                Err(e) => return Err(e),
-            };
-            Ok(setup::ConnectionStatus {
-                auth: auth.into(),
-                perform_as: None,
-                missing_config: missing,
-                mapped_stages,
-            })
+    fn connect_api_key(connection: String, api_key: String) -> WitResult<()> {
+        on(&connection, |env, c| auth::connect_api_key(env, c, &api_key))
+    }
+
+    fn begin_oauth(connection: String) -> WitResult<String> {
+        on(&connection, auth::begin_oauth)
+    }
+
+    fn complete_oauth(callback: setup::OauthCallback) -> WitResult<setup::OauthConnected> {
+        let callback = auth::Callback {
+            code: callback.code,
+            state: callback.state,
+            error: callback.error,
+            error_description: callback.error_description,
+        };
+        let connected = with_env(|env| auth::complete_oauth(env, &callback))?;
+        Ok(setup::OauthConnected {
+            connection: connected.connection.to_string(),
+            account_id: connected.account_id,
+            expires_at: connected.expires_at,
+            missing_scopes: connected.missing_scopes.into_iter().map(missing_scope).collect(),
         })
-        .map_err(Into::into)
     }
 
-    fn begin_oauth(_redirect_uri: String, _state: String) -> WitResult<String> {
-        not_implemented()
+    fn get_status(connection: String) -> WitResult<setup::ConnectionStatus> {
+        on(&connection, status::status).map(wit_status)
     }
 
-    fn complete_oauth(_code: String, _state: String) -> WitResult<()> {
-        not_implemented()
+    fn list_lever_stages(connection: String) -> WitResult<Vec<wit::Stage>> {
+        on(&connection, setup_logic::list_stages)
+            .map(|stages| stages.into_iter().map(wit_stage).collect())
     }
 
-    fn list_lever_stages() -> WitResult<Vec<wit::Stage>> {
-        not_implemented()
+    fn list_lever_users(connection: String) -> WitResult<Vec<wit::User>> {
+        on(&connection, setup_logic::list_users)
+            .map(|users| users.into_iter().map(wit_user).collect())
     }
 
-    fn list_lever_users() -> WitResult<Vec<wit::User>> {
-        not_implemented()
+    fn list_lever_postings(
+        connection: String,
+        state: Option<String>,
+    ) -> WitResult<Vec<setup::PostingSummary>> {
+        let postings = on(&connection, |env, c| {
+            setup_logic::list_postings(env, c, state.as_deref())
+        })?;
+        Ok(postings
+            .into_iter()
+            .map(|p| setup::PostingSummary {
+                id: p.id,
+                text: p.text,
+                state: p.state,
+                updated_at: p.updated_at,
+            })
+            .collect())
     }
 
-    fn set_stage_map(mappings: Vec<setup::StageMapping>) -> WitResult<()> {
+    fn set_stage_map(connection: String, mappings: Vec<setup::StageMapping>) -> WitResult<()> {
         let pairs: Vec<(String, String)> = mappings
             .into_iter()
             .map(|m| (m.lever_stage_id, m.partner_stage))
             .collect();
-        with_env(|env| links::set_stage_map(env, &pairs)).map_err(Into::into)
+        on(&connection, |env, c| setup_logic::set_stage_map(env, c, &pairs)).map(drop)
     }
 
-    fn get_stage_map() -> WitResult<Vec<setup::StageMapping>> {
-        let map = with_env(links::stage_map)?;
+    fn get_stage_map(connection: String) -> WitResult<Vec<setup::StageMapping>> {
+        let map = on(&connection, setup_logic::stage_map)?;
         Ok(map
             .into_iter()
             .map(|(lever_stage_id, partner_stage)| setup::StageMapping {
@@ -257,69 +411,128 @@ impl setup::Guest for Component {
             .collect())
     }
 
-    fn set_perform_as(_user_id: String) -> WitResult<()> {
-        not_implemented()
+    fn set_perform_as(connection: String, user_id: String) -> WitResult<wit::User> {
+        on(&connection, |env, c| setup_logic::set_perform_as(env, c, &user_id)).map(wit_user)
     }
 
-    fn link_posting(_partner_role_id: String, _posting_id: String) -> WitResult<()> {
-        not_implemented()
+    fn set_upload_stage(
+        connection: String,
+        stage_id: Option<String>,
+    ) -> WitResult<Option<wit::Stage>> {
+        on(&connection, |env, c| {
+            setup_logic::set_upload_stage(env, c, stage_id.as_deref())
+        })
+        .map(|stage| stage.map(wit_stage))
     }
 
-    fn install_webhooks(_base_url: String) -> WitResult<Vec<setup::InstalledWebhook>> {
-        not_implemented()
+    fn link_role(connection: String, role: String, posting_id: String) -> WitResult<()> {
+        on(&connection, |env, c| setup_logic::link_role(env, c, &role, &posting_id)).map(drop)
     }
 
-    fn disconnect() -> WitResult<()> {
-        not_implemented()
+    fn unlink_role(connection: String, role: String) -> WitResult<()> {
+        on(&connection, |env, c| setup_logic::unlink_role(env, c, &role))
+    }
+
+    fn list_roles(connection: String) -> WitResult<Vec<setup::RoleLink>> {
+        on(&connection, setup_logic::list_roles)
+            .map(|roles| roles.into_iter().map(role_link).collect())
+    }
+
+    fn install_webhooks(connection: String) -> WitResult<setup::InstallReport> {
+        let report = on(&connection, install::install)?;
+        Ok(setup::InstallReport {
+            webhooks: report
+                .webhooks
+                .into_iter()
+                .map(|w| setup::InstalledWebhook {
+                    event: w.event,
+                    id: w.id,
+                    url: w.url,
+                    action: match w.action {
+                        "created" => setup::InstallAction::Created,
+                        "repaired" => setup::InstallAction::Repaired,
+                        _ => setup::InstallAction::Unchanged,
+                    },
+                })
+                .collect(),
+            warnings: report.warnings,
+        })
+    }
+
+    fn disconnect(connection: String, purge: bool) -> WitResult<setup::DisconnectReport> {
+        let report = on(&connection, |env, c| setup_logic::disconnect(env, c, purge))?;
+        Ok(setup::DisconnectReport {
+            removed_webhooks: report.removed_webhooks,
+            failed_webhooks: report.failed_webhooks,
+            purged: report.purged,
+        })
     }
 }
 
 impl actions::Guest for Component {
     fn create_opportunity(
+        _connection: String,
         _input: actions::NewOpportunity,
     ) -> WitResult<actions::CreatedOpportunity> {
-        not_implemented()
+        unsupported("create-opportunity")
     }
-    fn get_opportunity(_id: String) -> WitResult<wit::Opportunity> {
-        not_implemented()
+    fn get_opportunity(_connection: String, _id: String) -> WitResult<wit::Opportunity> {
+        unsupported("get-opportunity")
     }
     fn list_opportunities(
+        _connection: String,
         _filter: actions::OpportunityFilter,
         _page: wit::PageRequest,
     ) -> WitResult<actions::OpportunityPage> {
-        not_implemented()
+        unsupported("list-opportunities")
     }
-    fn get_contact(_id: String) -> WitResult<wit::Contact> {
-        not_implemented()
+    fn get_contact(_connection: String, _id: String) -> WitResult<wit::Contact> {
+        unsupported("get-contact")
     }
-    fn update_contact(_id: String, _changes: actions::ContactUpdate) -> WitResult<wit::Contact> {
-        not_implemented()
+    fn update_contact(
+        _connection: String,
+        _id: String,
+        _changes: actions::ContactUpdate,
+    ) -> WitResult<wit::Contact> {
+        unsupported("update-contact")
     }
-    fn create_posting(_input: actions::NewPosting) -> WitResult<wit::Posting> {
-        not_implemented()
+    fn create_posting(
+        _connection: String,
+        _input: actions::NewPosting,
+    ) -> WitResult<wit::Posting> {
+        unsupported("create-posting")
     }
-    fn update_posting(_id: String, _changes: actions::PostingUpdate) -> WitResult<wit::Posting> {
-        not_implemented()
+    fn update_posting(
+        _connection: String,
+        _id: String,
+        _changes: actions::PostingUpdate,
+    ) -> WitResult<wit::Posting> {
+        unsupported("update-posting")
     }
-    fn get_posting(_id: String) -> WitResult<wit::Posting> {
-        not_implemented()
+    fn get_posting(_connection: String, _id: String) -> WitResult<wit::Posting> {
+        unsupported("get-posting")
     }
     fn list_postings(
+        _connection: String,
         _filter: actions::PostingFilter,
         _page: wit::PageRequest,
     ) -> WitResult<actions::PostingPage> {
-        not_implemented()
+        unsupported("list-postings")
     }
-    fn proxy(_request: actions::ProxyRequest) -> WitResult<actions::ProxyResponse> {
-        not_implemented()
+    fn proxy(
+        _connection: String,
+        _request: actions::ProxyRequest,
+    ) -> WitResult<actions::ProxyResponse> {
+        unsupported("the proxy")
     }
 }
 
 impl triggers::Guest for Component {
     fn poll(
+        _connection: String,
         _kind: triggers::TriggerKind,
         _cursor: Option<String>,
     ) -> WitResult<triggers::TriggerBatch> {
-        not_implemented()
+        unsupported("triggers")
     }
 }

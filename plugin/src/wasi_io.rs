@@ -1,18 +1,19 @@
 //! The I/O traits implemented over WASI imports: `wasi:http/outgoing-handler`,
 //! `wasi:keyvalue/store`, `wasi:config/store` and `wasi:clocks/wall-clock`.
 
-use crate::bindings::wasi::clocks::wall_clock;
+use crate::bindings::wasi::clocks::{monotonic_clock, wall_clock};
 use crate::bindings::wasi::config::store as config_store;
 use crate::bindings::wasi::http::outgoing_handler;
 use crate::bindings::wasi::http::types as http;
 use crate::bindings::wasi::io::streams::{InputStream, OutputStream, StreamError};
 use crate::bindings::wasi::keyvalue::atomics;
 use crate::bindings::wasi::keyvalue::store as kv_store;
+use crate::bindings::wasi::random::random;
 use crate::config;
 use crate::error::ConnectorError;
 use crate::io::{
-    BackendError, Clock, Config, Env, Http, Kv, Method, Request, Response, TransportError,
-    UnixMillis,
+    BackendError, Clock, Config, Env, Http, Kv, Method, Random, Request, Response,
+    TransportError, UnixMillis,
 };
 
 /// The largest response body the connector reads from Lever or the partner.
@@ -40,6 +41,7 @@ pub fn with_env<T>(f: impl FnOnce(&Env) -> Result<T, ConnectorError>) -> Result<
         kv: &kv,
         config: &config,
         clock: &WasiClock,
+        random: &WasiRandom,
     };
     f(&env)
 }
@@ -78,16 +80,36 @@ impl Kv for WasiKv {
     fn delete(&self, key: &str) -> Result<(), BackendError> {
         self.0.delete(key).map_err(kv_error)
     }
-    fn insert_new(&self, key: &str, value: &[u8]) -> Result<bool, BackendError> {
+    fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: Option<&[u8]>,
+        new: &[u8],
+    ) -> Result<bool, BackendError> {
         let cas = atomics::Cas::new(&self.0, key).map_err(kv_error)?;
-        if cas.current().map_err(kv_error)?.is_some() {
+        if cas.current().map_err(kv_error)?.as_deref() != expected {
             return Ok(false);
         }
-        match atomics::swap(cas, value) {
+        match atomics::swap(cas, new) {
             Ok(()) => Ok(true),
             Err(atomics::CasError::CasFailed(_)) => Ok(false),
             Err(atomics::CasError::StoreError(e)) => Err(kv_error(e)),
         }
+    }
+    fn list_keys(
+        &self,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<String>, Option<String>), BackendError> {
+        let page = self.0.list_keys(cursor).map_err(kv_error)?;
+        Ok((page.keys, page.cursor))
+    }
+}
+
+struct WasiRandom;
+
+impl Random for WasiRandom {
+    fn bytes(&self, len: usize) -> Vec<u8> {
+        random::get_random_bytes(len as u64)
     }
 }
 
@@ -99,6 +121,9 @@ impl Clock for WasiClock {
         now.seconds
             .saturating_mul(1000)
             .saturating_add(u64::from(now.nanoseconds / 1_000_000))
+    }
+    fn sleep_ms(&self, ms: u64) {
+        monotonic_clock::subscribe_duration(ms.saturating_mul(1_000_000)).block();
     }
 }
 
@@ -122,6 +147,7 @@ impl Http for WasiHttp {
             Method::Post => http::Method::Post,
             Method::Put => http::Method::Put,
             Method::Delete => http::Method::Delete,
+            Method::Patch => http::Method::Patch,
         };
         let url = &request.url;
         let scheme = match url.scheme() {
