@@ -1,105 +1,113 @@
 //! `lever-host call`: invoke one typed export (the embedder's view) with plain arguments
-//! and print its result as JSON.
+//! and print its result as JSON, in the same wire shapes as the HTTP face ([`crate::wire`]).
 
 use serde_json::{json, Value};
 
-use crate::runtime::bindings::exports::lever::connector::{setup, webhooks};
-use crate::server::{Connector, ConnectorError};
+use crate::runtime::bindings::exports::lever::connector::setup;
+use crate::server::Connector;
+use crate::wire;
 
 /// The functions `call` can invoke, with their arguments.
 pub const USAGE: &str = "\
-get-status
-link-candidate <partner-candidate-id> <opportunity-id>
-get-linked-candidate <opportunity-id>
-get-stage-map
-set-stage-map '<JSON object of Lever stage id to partner stage>'
-handle-lever-webhook <file with the raw delivery body>";
+get-status <connection>
+connect-api-key <connection> <api key>     (or set LEVER_API_KEY and pass -)
+begin-oauth <connection>
+complete-oauth <code> <state>
+list-lever-stages <connection>
+list-lever-users <connection>
+list-lever-postings <connection> [state]
+set-stage-map <connection> '<JSON object of Lever stage id to partner stage>'
+get-stage-map <connection>
+set-perform-as <connection> <lever user id>
+set-upload-stage <connection> [stage id]   (none: the default rule)
+link-role <connection> <partner role id> <posting id>
+unlink-role <connection> <partner role id>
+list-roles <connection>
+install-webhooks <connection>
+disconnect <connection> [purge]
+link-candidate <connection> <partner candidate id> <opportunity id>
+get-linked-candidate <connection> <opportunity id>
+handle-lever-webhook <connection> <file with the raw delivery body>";
 
-/// The JSON form of a connector error: `{"error": {"code", "message", ...}}`.
-pub fn error_json(error: &ConnectorError) -> Value {
-    let (code, detail) = match error {
-        ConnectorError::InvalidInput(m) => ("invalid-input", json!({ "message": m })),
-        ConnectorError::Unauthorized(m) => ("unauthorized", json!({ "message": m })),
-        ConnectorError::NotFound(m) => ("not-found", json!({ "message": m })),
-        ConnectorError::Conflict(m) => ("conflict", json!({ "message": m })),
-        ConnectorError::TooLarge(limit) => ("too-large", json!({ "limitBytes": limit })),
-        ConnectorError::RateLimited(r) => {
-            ("rate-limited", json!({ "retryAfterMs": r.retry_after_ms }))
-        }
-        ConnectorError::Upstream(u) => (
-            "upstream",
-            json!({ "service": u.service, "status": u.status, "message": u.message }),
-        ),
-        ConnectorError::NotConfigured(key) => ("not-configured", json!({ "key": key })),
-        ConnectorError::Internal(m) => ("internal", json!({ "message": m })),
-    };
-    let mut body = detail;
-    body["code"] = json!(code);
-    json!({ "error": body })
-}
-
-fn receipt_json(receipt: &webhooks::WebhookReceipt) -> Value {
-    let outcome = match &receipt.outcome {
-        webhooks::WebhookOutcome::Forwarded(f) => json!({ "forwarded": {
-            "webhookId": f.webhook_id,
-            "eventType": f.event_type,
-            "opportunityId": f.opportunity_id,
-            "partnerCandidateId": f.partner_candidate_id,
-            "leverStageId": f.lever_stage_id,
-            "partnerStage": f.partner_stage,
-        } }),
-        webhooks::WebhookOutcome::Duplicate => json!("duplicate"),
-        webhooks::WebhookOutcome::Ignored(event) => json!({ "ignored": event }),
-        webhooks::WebhookOutcome::Skipped(reason) => json!({ "skipped": reason }),
-    };
-    json!({ "event": receipt.event, "token": receipt.token, "outcome": outcome })
-}
-
-fn arg<'a>(args: &'a [String], index: usize, name: &str) -> anyhow::Result<&'a str> {
+fn arg<'a>(args: &'a [String], index: usize, name: &str) -> anyhow::Result<&'a String> {
     args.get(index)
-        .map(String::as_str)
         .ok_or_else(|| anyhow::anyhow!("missing argument <{name}>\n\nfunctions:\n{USAGE}"))
 }
 
+fn to_json<T: serde::Serialize>(value: T) -> anyhow::Result<Value> {
+    Ok(serde_json::to_value(value)?)
+}
+
 /// Calls `function` with `args`. `Ok(Ok(json))` on success, `Ok(Err(json))` when the
-/// component answered with a connector error, `Err` for a bad command line or a host fault.
+/// component answered with a connector error (`{"error": {...}}`), `Err` for a bad command
+/// line or a host fault.
 pub async fn run(
     connector: &Connector,
     function: &str,
     args: &[String],
 ) -> anyhow::Result<Result<Value, Value>> {
+    let (mut store, instance) = connector.typed().await?;
+    let s = &mut store;
+    let setup_face = instance.lever_connector_setup();
+    let partner = instance.lever_connector_partner();
+    let c = || arg(args, 0, "connection");
     let result = match function {
-        "get-status" => connector.status().await?.map(|s| {
-            json!({
-                "auth": s.auth,
-                "performAs": s.perform_as,
-                "missingConfig": s.missing_config,
-                "mappedStages": s.mapped_stages,
-            })
-        }),
-        "link-candidate" => connector
-            .link_candidate(
-                arg(args, 0, "partner-candidate-id")?,
-                arg(args, 1, "opportunity-id")?,
-            )
+        "get-status" => match setup_face.call_get_status(&mut *s, c()?).await? {
+            Ok(status) => Ok(to_json(wire::status(status)?)?),
+            Err(e) => Err(e),
+        },
+        "connect-api-key" => {
+            let key = match arg(args, 1, "api key")?.as_str() {
+                "-" => std::env::var("LEVER_API_KEY")
+                    .map_err(|_| anyhow::anyhow!("LEVER_API_KEY is not set"))?,
+                key => key.to_string(),
+            };
+            let connection = c()?;
+            setup_face
+                .call_connect_api_key(&mut *s, connection, &key)
+                .await?
+                .map(|()| json!({ "connected": { "connection": connection, "auth": "api-key" } }))
+        }
+        "begin-oauth" => setup_face
+            .call_begin_oauth(&mut *s, c()?)
             .await?
-            .map(|()| json!({ "linked": true })),
-        "get-linked-candidate" => connector
-            .get_linked_candidate(arg(args, 0, "opportunity-id")?)
-            .await?
-            .map(|id| json!({ "partnerCandidateId": id })),
-        "get-stage-map" => connector.get_stage_map().await?.map(|mappings| {
-            Value::Object(
-                mappings
-                    .into_iter()
-                    .map(|m| (m.lever_stage_id, json!(m.partner_stage)))
-                    .collect(),
-            )
-        }),
+            .map(|url| json!({ "authorizeUrl": url })),
+        "complete-oauth" => {
+            let callback = setup::OauthCallback {
+                code: Some(arg(args, 0, "code")?.clone()),
+                state: Some(arg(args, 1, "state")?.clone()),
+                error: None,
+                error_description: None,
+            };
+            match setup_face.call_complete_oauth(&mut *s, &callback).await? {
+                Ok(connected) => Ok(json!({ "connected": wire::connected(connected)? })),
+                Err(e) => Err(e),
+            }
+        }
+        "list-lever-stages" => match setup_face.call_list_lever_stages(&mut *s, c()?).await? {
+            Ok(stages) => Ok(json!({ "data": to_json(stages.into_iter().map(wire::stage).collect::<Vec<_>>())? })),
+            Err(e) => Err(e),
+        },
+        "list-lever-users" => match setup_face.call_list_lever_users(&mut *s, c()?).await? {
+            Ok(users) => Ok(json!({ "data": to_json(users.into_iter().map(wire::user).collect::<Vec<_>>())? })),
+            Err(e) => Err(e),
+        },
+        "list-lever-postings" => {
+            let state = args.get(1).cloned();
+            setup_face
+                .call_list_lever_postings(&mut *s, c()?, state.as_deref())
+                .await?
+                .map(|postings| {
+                    let data: Vec<Value> = postings
+                        .into_iter()
+                        .map(|p| json!({ "id": p.id, "text": p.text, "state": p.state, "updatedAt": p.updated_at }))
+                        .collect();
+                    json!({ "data": data })
+                })
+        }
         "set-stage-map" => {
-            let map: serde_json::Map<String, Value> =
-                serde_json::from_str(arg(args, 0, "json")?)
-                    .map_err(|e| anyhow::anyhow!("set-stage-map takes a JSON object: {e}"))?;
+            let map: serde_json::Map<String, Value> = serde_json::from_str(arg(args, 1, "json")?)
+                .map_err(|e| anyhow::anyhow!("set-stage-map takes a JSON object: {e}"))?;
             let mappings = map
                 .into_iter()
                 .map(|(lever_stage_id, partner)| {
@@ -113,20 +121,91 @@ pub async fn run(
                     })
                 })
                 .collect::<anyhow::Result<Vec<_>>>()?;
-            connector
-                .set_stage_map(&mappings)
+            setup_face
+                .call_set_stage_map(&mut *s, c()?, &mappings)
                 .await?
                 .map(|()| json!({ "mappedStages": mappings.len() }))
         }
-        "handle-lever-webhook" => {
-            let path = arg(args, 0, "file")?;
-            let body = std::fs::read(path).map_err(|e| anyhow::anyhow!("reading {path}: {e}"))?;
-            connector
-                .handle_lever_webhook(&body)
+        "get-stage-map" => setup_face
+            .call_get_stage_map(&mut *s, c()?)
+            .await?
+            .map(|mappings| {
+                Value::Object(
+                    mappings
+                        .into_iter()
+                        .map(|m| (m.lever_stage_id, json!(m.partner_stage)))
+                        .collect(),
+                )
+            }),
+        "set-perform-as" => match setup_face
+            .call_set_perform_as(&mut *s, c()?, arg(args, 1, "lever user id")?)
+            .await?
+        {
+            Ok(user) => Ok(json!({ "performAs": to_json(wire::user(user))? })),
+            Err(e) => Err(e),
+        },
+        "set-upload-stage" => {
+            let stage = args.get(1).cloned();
+            match setup_face
+                .call_set_upload_stage(&mut *s, c()?, stage.as_ref())
                 .await?
-                .map(|receipt| receipt_json(&receipt))
+            {
+                Ok(stage) => Ok(json!({
+                    "source": if stage.is_some() { "configured" } else { "default" },
+                    "uploadStage": to_json(stage.map(wire::stage))?,
+                })),
+                Err(e) => Err(e),
+            }
+        }
+        "link-role" => setup_face
+            .call_link_role(&mut *s, c()?, arg(args, 1, "role")?, arg(args, 2, "posting id")?)
+            .await?
+            .map(|()| json!({ "role": args[1], "postingId": args[2] })),
+        "unlink-role" => setup_face
+            .call_unlink_role(&mut *s, c()?, arg(args, 1, "role")?)
+            .await?
+            .map(|()| json!({ "unlinked": args[1] })),
+        "list-roles" => match setup_face.call_list_roles(&mut *s, c()?).await? {
+            Ok(roles) => Ok(json!({ "data": to_json(roles.into_iter().map(wire::role).collect::<Vec<_>>())? })),
+            Err(e) => Err(e),
+        },
+        "install-webhooks" => match setup_face.call_install_webhooks(&mut *s, c()?).await? {
+            Ok(report) => Ok(to_json(wire::install_report(report))?),
+            Err(e) => Err(e),
+        },
+        "disconnect" => {
+            let purge = args.get(1).is_some_and(|a| a == "purge" || a == "--purge");
+            match setup_face.call_disconnect(&mut *s, c()?, purge).await? {
+                Ok(report) => Ok(json!({ "disconnected": wire::disconnected(c()?, report)? })),
+                Err(e) => Err(e),
+            }
+        }
+        "link-candidate" => partner
+            .call_link_candidate(
+                &mut *s,
+                c()?,
+                arg(args, 1, "partner candidate id")?,
+                arg(args, 2, "opportunity id")?,
+            )
+            .await?
+            .map(|()| json!({ "partnerCandidateId": args[1], "opportunityId": args[2] })),
+        "get-linked-candidate" => partner
+            .call_get_linked_candidate(&mut *s, c()?, arg(args, 1, "opportunity id")?)
+            .await?
+            .map(|id| json!({ "partnerCandidateId": id })),
+        "handle-lever-webhook" => {
+            let path = arg(args, 1, "file")?.as_str();
+            let body = std::fs::read(path).map_err(|e| anyhow::anyhow!("reading {path}: {e}"))?;
+            match instance
+                .lever_connector_webhooks()
+                .call_handle_lever_webhook(&mut *s, c()?, &body)
+                .await?
+            {
+                Ok(receipt) => Ok(to_json(wire::receipt(receipt)?)?),
+                Err(e) => Err(e),
+            }
         }
         other => anyhow::bail!("unknown function {other:?}\n\nfunctions:\n{USAGE}"),
     };
-    Ok(result.map_err(|e| error_json(&e)))
+    Ok(result.map_err(|e| wire::error(&e).to_json()))
 }

@@ -1,242 +1,225 @@
-//! `lever-host demo`: the stage-sync flow end to end on embedded defaults. Starts the Lever
-//! and partner simulators and the connector on free loopback ports, then plays a recruiter
-//! moving a partner's candidate in Lever, and shows what reached the partner.
+//! `lever-host demo`: the main job on embedded defaults. Starts a Lever simulator with two
+//! accounts, the partner simulator and the connector on free loopback ports; connects two
+//! companies (Acme by OAuth, Globex by API key), installs their webhooks in one click, links
+//! a role, maps stages, runs the stage flow for both, shows a delivery signed for one
+//! company refused at the other's URL, and disconnects one.
 
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use anyhow::{bail, ensure, Context as _};
+use anyhow::{ensure, Context as _};
 use serde_json::{json, Value};
 
-use crate::http_util::{bind_loopback, HttpClient};
+use crate::http_util::{bind_loopback, ClientResponse, HttpClient};
 use crate::runtime::{Limits, Runtime};
 use crate::server::Connector;
 use crate::settings::Settings;
-use crate::signing::{lever_delivery, random_token};
+use crate::sim::lever::{seed, ACME, GLOBEX, GLOBEX_API_KEY};
 use crate::sim::{partner, LeverSimOptions, Simulators};
 
-const API_KEY: &str = crate::sim::lever::DEFAULT_API_KEY;
-const RECRUITER: &str = "user-0001";
-const POSTING: &str = "f2f01e16-27f8-4711-a728-7d49499795a0";
-const PARTNER_CANDIDATE: &str = "cand-kj-1001";
 const WAIT: Duration = Duration::from_secs(20);
 
-fn stage_map() -> String {
-    json!({
-        "9f1c2a20-screen": "screening",
-        "9f1c2a21-phone": "interviewing",
-        "9f1c2a22-onsite": "interviewing",
-        "9f1c2a23-offer": "offer",
-    })
-    .to_string()
+/// The partner's side of the connector's API: every call carries the partner credential.
+#[derive(Debug, Clone)]
+pub struct PartnerApi {
+    client: HttpClient,
+    base: String,
+    bearer: String,
 }
 
-fn basic_auth() -> String {
-    use base64::Engine as _;
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{API_KEY}:"))
-    )
+impl PartnerApi {
+    /// A client for the connector at `base` presenting `api_key`.
+    pub fn new(base: &str, api_key: &str) -> Self {
+        Self {
+            client: HttpClient::default(),
+            base: base.trim_end_matches('/').to_string(),
+            bearer: format!("Bearer {api_key}"),
+        }
+    }
+
+    /// Sends `method path` with an optional JSON body.
+    pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> anyhow::Result<ClientResponse> {
+        let mut headers = vec![("authorization", self.bearer.as_str())];
+        if body.is_some() {
+            headers.push(("content-type", "application/json"));
+        }
+        self.client
+            .send(
+                method,
+                &format!("{}{path}", self.base),
+                &headers,
+                body.map(|b| b.to_string()).unwrap_or_default(),
+            )
+            .await
+    }
+
+    /// Like [`PartnerApi::call`], failing unless the answer is 200; returns its JSON.
+    pub async fn ok(&self, method: &str, path: &str, body: Option<Value>) -> anyhow::Result<Value> {
+        let response = self.call(method, path, body).await?;
+        ensure!(
+            response.status == 200,
+            "{method} {path} answered {}: {}",
+            response.status,
+            response.text()
+        );
+        Ok(response.json())
+    }
+}
+
+/// Connects `connection` by OAuth the way a customer's Super Admin does: the partner asks
+/// for the authorize URL, the admin's browser follows it (consenting for `account`), and
+/// Lever's redirect lands on the connector's callback. Returns the callback's answer.
+pub async fn connect_by_oauth(
+    partner: &PartnerApi,
+    connection: &str,
+    account: &str,
+) -> anyhow::Result<ClientResponse> {
+    let started = partner
+        .ok("POST", &format!("/connections/{connection}/oauth/start"), None)
+        .await?;
+    let authorize = started["authorizeUrl"]
+        .as_str()
+        .context("no authorizeUrl")?
+        .to_string();
+    let browser = HttpClient::default();
+    let consent = browser
+        .get(&format!("{authorize}&account={account}"), &[])
+        .await?;
+    ensure!(consent.status == 302, "authorize answered {}: {}", consent.status, consent.text());
+    let callback = consent
+        .headers
+        .get("location")
+        .context("no redirect from authorize")?;
+    browser.get(callback, &[]).await
+}
+
+fn line(out: &mut impl Write, text: impl AsRef<str>) -> anyhow::Result<()> {
+    writeln!(out, "{}", text.as_ref())?;
+    Ok(())
 }
 
 /// Runs the demo, writing a short account to `out`. Fails if anything did not happen as
 /// it should.
 pub async fn run(wasm: &[u8], out: &mut impl Write) -> anyhow::Result<()> {
-    writeln!(
-        out,
-        "lever-connector demo: everything runs on 127.0.0.1, no Lever account needed\n"
-    )?;
-    let sims = Simulators::start(
-        LeverSimOptions::default(),
-        partner::DEFAULT_SECRET,
-        None,
-        None,
-    )
-    .await?;
+    line(out, "lever-connector demo: two companies, two Lever accounts, one connector; everything on 127.0.0.1\n")?;
+    let sims = Simulators::start(LeverSimOptions::default(), partner::DEFAULT_SECRET, None, None).await?;
     let listener = bind_loopback(None).await?;
     let connector_url = format!("http://{}", listener.local_addr()?);
-    let client = HttpClient::default();
-    let auth = basic_auth();
-
-    // Lever side: register the webhook the way the one-click setup will (POST /webhooks),
-    // keeping the signature token Lever returns only this once.
-    let created = client
-        .post_json(
-            &format!("{}/webhooks", sims.lever_api_base()),
-            &[("authorization", &auth)],
-            &json!({ "event": "candidateStageChange", "url": format!("{connector_url}/webhooks/lever") }),
-        )
-        .await?;
-    ensure!(
-        created.status == 201,
-        "creating the Lever webhook: {}",
-        created.text()
-    );
-    let signature_token = created.json()["data"]["configuration"]["signatureToken"]
-        .as_str()
-        .context("Lever returned no signature token")?
-        .to_string();
-
     let started = Instant::now();
     let runtime = Runtime::new(wasm, Limits::default())?;
     let compile_ms = started.elapsed().as_millis();
-    let config = sims.connector_config(
-        (
-            "lever_signature_token_candidate_stage_change",
-            &signature_token,
-        ),
-        &stage_map(),
-    );
-    let connector = Connector::new(runtime, &Settings::in_process(config)?)?;
+    let connector = Connector::new(
+        runtime,
+        &Settings::in_process(sims.connector_config(&connector_url))?,
+    )?;
     let _served = connector.spawn(listener)?;
-    writeln!(out, "  Lever simulator     {}", sims.lever_api_base())?;
-    writeln!(out, "  partner simulator   {}", sims.partner_callback_url())?;
-    writeln!(
-        out,
-        "  connector           {connector_url}  ({} KB component, compiled in {compile_ms} ms)\n",
-        wasm.len() / 1024
-    )?;
+    line(out, format!("  Lever simulator     {} (accounts {ACME}, {GLOBEX})", sims.lever_api_base()))?;
+    line(out, format!("  partner simulator   {}", sims.partner_callback_url()))?;
+    line(out, format!("  connector           {connector_url}  ({} KB component, compiled in {compile_ms} ms)\n", wasm.len() / 1024))?;
+    let partner = PartnerApi::new(&connector_url, partner::DEFAULT_API_KEY);
 
-    // 1. A candidate the partner submitted is in Lever, applied to a posting.
-    let created = client
-        .post_json(
-            &format!(
-                "{}/opportunities?perform_as={RECRUITER}",
-                sims.lever_api_base()
-            ),
-            &[("authorization", &auth)],
-            &json!({
-                "name": "Katherine Johnson",
-                "emails": ["katherine@example.com"],
-                "links": ["https://partner.example/applications/1001"],
-                "origin": "agency",
-                "sources": ["Partner"],
-                "stage": "9f1c2a20-screen",
-                "postings": [POSTING],
-            }),
-        )
+    // 1. Connect both companies.
+    let acme = connect_by_oauth(&partner, "acme", ACME).await?;
+    ensure!(acme.status == 200, "OAuth callback answered {}: {}", acme.status, acme.text());
+    line(out, format!(
+        "1. Acme's Super Admin connects Lever by OAuth: account {}, token valid for {} min (refreshed before it expires)",
+        acme.json()["connected"]["accountId"].as_str().unwrap_or("?"),
+        acme.json()["connected"]["expiresAt"]
+            .as_u64()
+            .map_or(0, |at| at.saturating_sub(crate::http_util::now_ms()) / 60_000 + 1),
+    ))?;
+    partner
+        .ok("POST", "/connections/globex/api-key", Some(json!({ "apiKey": GLOBEX_API_KEY })))
         .await?;
-    ensure!(
-        created.status == 201,
-        "creating the opportunity: {}",
-        created.text()
-    );
-    let opportunity = created.json()["data"]["id"]
-        .as_str()
-        .context("no opportunity id")?
-        .to_string();
-    connector
-        .link_candidate(PARTNER_CANDIDATE, &opportunity)
-        .await?
-        .map_err(|e| anyhow::anyhow!("linking the candidate: {e:?}"))?;
-    writeln!(
-        out,
-        "1. Partner candidate {PARTNER_CANDIDATE} (Katherine Johnson) is Lever opportunity {opportunity},\n   at \"Recruiter screen\" on \"Senior Rust Engineer\"."
-    )?;
+    line(out, "   Globex's admin connects with a Lever API key (checked with one Lever call first).")?;
 
-    // 2. A recruiter moves her to the on-site interview in Lever.
-    let mut partner_events = sims.partner.subscribe();
-    let mut deliveries = sims.lever.subscribe();
-    let moved = client
-        .send(
-            "PUT",
-            &format!(
-                "{}/opportunities/{opportunity}/stage?perform_as={RECRUITER}",
-                sims.lever_api_base()
-            ),
-            &[
-                ("authorization", &auth),
-                ("content-type", "application/json"),
-            ],
-            json!({ "stage": "9f1c2a22-onsite" }).to_string(),
-        )
-        .await?;
-    ensure!(moved.status == 200, "changing the stage: {}", moved.text());
-    writeln!(
-        out,
-        "2. A recruiter moves her to \"On-site interview\" in Lever."
-    )?;
-
-    let delivery = tokio::time::timeout(WAIT, deliveries.recv())
-        .await
-        .context("Lever's webhook delivery did not complete")??;
-    writeln!(
-        out,
-        "3. Lever delivers a signed candidateStageChange webhook; the connector verifies it,\n   confirms the stage with GET /opportunities/{opportunity} and answers {}:\n   {}",
-        delivery.status.map_or("nothing".into(), |s| s.to_string()),
-        delivery.response
-    )?;
-    ensure!(
-        delivery.status == Some(200),
-        "the connector did not accept the delivery"
-    );
-
-    let event = tokio::time::timeout(WAIT, partner_events.recv())
-        .await
-        .context("the partner received nothing")??;
-    ensure!(
-        event.verified,
-        "the partner could not verify the signature: {:?}",
-        event.rejection
-    );
-    writeln!(
-        out,
-        "4. The partner receives {} (Standard Webhooks signature verified):\n   webhook-id {}, candidate {}, stage \"{}\"",
-        event.body["type"].as_str().unwrap_or("?"),
-        event.webhook_id.as_deref().unwrap_or("?"),
-        event.body["data"]["partnerCandidateId"].as_str().unwrap_or("?"),
-        event.body["data"]["stage"].as_str().unwrap_or("?"),
-    )?;
-    ensure!(
-        event.body["data"]["stage"] == "interviewing",
-        "wrong partner stage"
-    );
-
-    // 3. Bad deliveries get clear answers and cause nothing.
-    let forged = lever_delivery(
-        "not-the-signature-token",
-        "candidateStageChange",
-        delivery.body["data"].clone(),
-        crate::http_util::now_ms(),
-        &random_token(48),
-    );
-    let webhook_url = format!("{connector_url}/webhooks/lever");
-    let answer = client.post_json(&webhook_url, &[], &forged).await?;
-    writeln!(
-        out,
-        "5. A forged delivery (wrong signing key) is refused: {} {}",
-        answer.status,
-        answer.text()
-    )?;
-    ensure!(answer.status == 401, "a forged delivery was not refused");
-
-    let replay = client.post_json(&webhook_url, &[], &delivery.body).await?;
-    writeln!(
-        out,
-        "6. The same delivery replayed is recognised: {} {}",
-        replay.status,
-        replay.text()
-    )?;
-    ensure!(
-        replay.status == 200 && replay.json().get("duplicate").is_some(),
-        "a replay was not detected"
-    );
-
-    let received = sims.partner.received();
-    let verified: Vec<&Value> = received
-        .iter()
-        .filter(|e| e.verified)
-        .map(|e| &e.body)
-        .collect();
-    if verified.len() != 1 {
-        bail!(
-            "the partner received {} events instead of 1",
-            verified.len()
-        );
+    // 2. Set each company up.
+    let acme_seed = seed::acme();
+    let globex_seed = seed::globex();
+    let setups = [
+        ("acme", ACME, "user-0001", "role-rust", "f2f01e16-27f8-4711-a728-7d49499795a0",
+         json!({ "9f1c2a20-screen": "screening", "9f1c2a21-phone": "interviewing", "9f1c2a22-onsite": "interviewing", "9f1c2a23-offer": "offer" })),
+        ("globex", GLOBEX, "globex-user-1", "role-orbital", "globex-posting-1",
+         json!({ "7d2e4c10-a1b2-4c3d-8e9f-000000000001": "screening", "7d2e4c10-a1b2-4c3d-8e9f-000000000002": "interviewing", "7d2e4c10-a1b2-4c3d-8e9f-000000000003": "offer" })),
+    ];
+    for (c, account, user, role, posting, map) in &setups {
+        let installed = partner.ok("POST", &format!("/connections/{c}/webhooks"), None).await?;
+        let created = installed["webhooks"].as_array().map_or(0, Vec::len);
+        sims.lever.enable_webhooks(account, &[]);
+        partner.ok("PUT", &format!("/connections/{c}/perform-as"), Some(json!({ "userId": user }))).await?;
+        partner.ok("PUT", &format!("/connections/{c}/roles/{role}"), Some(json!({ "postingId": posting }))).await?;
+        partner.ok("PUT", &format!("/connections/{c}/stage-map"), Some(map.clone())).await?;
+        let status = partner.ok("GET", &format!("/connections/{c}"), None).await?;
+        line(out, format!(
+            "2. {c}: {created} webhooks installed in one click (a Super Admin then enables them), perform-as {user},\n   role {role} → posting {posting}, {} stages mapped, upload stage {}",
+            status["mappedStages"].as_array().map_or(0, Vec::len),
+            status["uploadStage"]["text"].as_str().unwrap_or("?"),
+        ))?;
     }
-    writeln!(
-        out,
-        "\nDone: the partner received exactly 1 verified event; nothing was lost or duplicated."
-    )?;
+
+    // 3. The stage flow on both connections.
+    let ada = acme_seed.opportunities[0]["id"].as_str().unwrap_or_default().to_string();
+    let katherine = globex_seed.opportunities[0]["id"].as_str().unwrap_or_default().to_string();
+    partner.ok("PUT", &format!("/connections/acme/candidates/cand-ada/link"), Some(json!({ "opportunityId": ada }))).await?;
+    partner.ok("PUT", &format!("/connections/globex/candidates/cand-kj/link"), Some(json!({ "opportunityId": katherine }))).await?;
+    let mut deliveries = sims.lever.subscribe();
+    let mut events = sims.partner.subscribe();
+    sims.lever.move_stage(&ada, "9f1c2a21-phone");
+    sims.lever.move_stage(&katherine, "7d2e4c10-a1b2-4c3d-8e9f-000000000002");
+    let mut acme_delivery = None;
+    for _ in 0..2 {
+        let delivery = tokio::time::timeout(WAIT, deliveries.recv()).await.context("no Lever delivery")??;
+        ensure!(delivery.status == Some(200), "the connector answered {:?}: {}", delivery.status, delivery.response);
+        if delivery.account == ACME {
+            acme_delivery = Some(delivery);
+        }
+    }
+    let mut received = Vec::new();
+    for _ in 0..2 {
+        let event = tokio::time::timeout(WAIT, events.recv()).await.context("the partner received nothing")??;
+        ensure!(event.verified, "the partner could not verify: {:?}", event.rejection);
+        received.push(event.body);
+    }
+    received.sort_by(|a, b| a["connectionId"].as_str().cmp(&b["connectionId"].as_str()));
+    for event in &received {
+        line(out, format!(
+            "3. A recruiter moves a candidate in Lever → signed webhook → connector → partner: {} for connection {},\n   partner candidate {} now \"{}\" (Lever stage {})",
+            event["type"].as_str().unwrap_or("?"),
+            event["connectionId"].as_str().unwrap_or("?"),
+            event["data"]["partnerCandidateId"].as_str().unwrap_or("?"),
+            event["data"]["stage"].as_str().unwrap_or("?"),
+            event["data"]["leverStageId"].as_str().unwrap_or("?"),
+        ))?;
+    }
+    ensure!(
+        received.iter().map(|e| (e["connectionId"].as_str(), e["data"]["partnerCandidateId"].as_str())).collect::<Vec<_>>()
+            == [(Some("acme"), Some("cand-ada")), (Some("globex"), Some("cand-kj"))],
+        "events reached the partner under the wrong connection"
+    );
+
+    // 4. A delivery signed for Acme, posted to Globex's URL, is refused.
+    let acme_delivery = acme_delivery.context("no delivery for Acme")?;
+    let crossed = HttpClient::default()
+        .post_json(&format!("{connector_url}/webhooks/lever/globex"), &[], &acme_delivery.body)
+        .await?;
+    line(out, format!("4. Acme's signed delivery replayed at Globex's URL: {} {}", crossed.status, crossed.text()))?;
+    ensure!(crossed.status == 401, "a cross-connection delivery was accepted");
+
+    // 5. Disconnect Globex.
+    let disconnected = partner.ok("DELETE", "/connections/globex", None).await?;
+    let removed = disconnected["disconnected"]["removedWebhooks"].as_array().map_or(0, Vec::len);
+    let after = partner.call("GET", "/connections/globex/lever/stages", None).await?;
+    line(out, format!(
+        "5. Globex disconnects: {removed} webhooks deleted in Lever, tokens dropped; its calls now answer {} ({})",
+        after.status,
+        after.json()["error"]["message"].as_str().unwrap_or("?"),
+    ))?;
+    ensure!(after.status == 503, "a disconnected connection still answered");
+    let still = partner.ok("GET", "/connections/acme", None).await?;
+    ensure!(still["auth"] == "oauth", "acme lost its connection");
+
+    let verified = sims.partner.received().iter().filter(|e| e.verified).count();
+    ensure!(verified == 2, "the partner received {verified} events instead of 2");
+    line(out, "\nDone: 2 connections, 2 verified partner events, nothing crossed between them; Acme is still connected.")?;
     Ok(())
 }

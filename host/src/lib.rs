@@ -15,3 +15,4 @@ pub mod server;
 pub mod settings;
 pub mod signing;
 pub mod sim;
+pub mod wire;

@@ -48,9 +48,9 @@ enum Command {
         /// A component to run instead of the embedded one.
         #[arg(long)]
         component: Option<PathBuf>,
-        /// The function, e.g. link-candidate.
+        /// The function, e.g. get-status.
         function: String,
-        /// Its arguments.
+        /// Its arguments; the connection id comes first for every per-account function.
         args: Vec<String>,
     },
     /// Run the Lever API simulator and the partner simulator.
@@ -71,7 +71,7 @@ enum Command {
         #[arg(long, default_value_t = 20.0)]
         burst: f64,
     },
-    /// Run the stage-sync flow end to end against the simulators and explain it.
+    /// Connect two companies to two simulated Lever accounts and run the flow for both.
     Demo,
 }
 
@@ -162,11 +162,17 @@ async fn main() -> anyhow::Result<()> {
                 burst,
                 ..LeverSimOptions::default()
             };
-            let api_key = options.api_keys.first().cloned().unwrap_or_default();
-            let token = options.bearer_tokens.first().cloned().unwrap_or_default();
             let sims = Simulators::start(options, &partner_secret, listen, partner_listen).await?;
             println!("lever api: {}", sims.lever_api_base());
-            println!("  API key {api_key:?} (Basic) or bearer token {token:?}");
+            for (account, key) in sims.lever.api_keys() {
+                println!("  account {account}: API key {key:?} (Basic)");
+            }
+            println!(
+                "lever oauth: {} (authorize, oauth/token), client {:?} secret {:?}",
+                sims.lever_auth_base(),
+                lever_host::sim::lever::oauth::CLIENT_ID,
+                lever_host::sim::lever::oauth::CLIENT_SECRET
+            );
             println!(
                 "  deliveries: GET http://{}/_sim/deliveries",
                 sims.lever_addr

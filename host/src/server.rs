@@ -19,6 +19,8 @@ use wasmtime_wasi_http::p2::bindings::ProxyPre;
 use wasmtime_wasi_http::p2::body::HyperOutgoingBody;
 use wasmtime_wasi_http::WasiHttpView as _;
 
+use lever_plugin::error::ConnectorError as WireError;
+
 use crate::kv::KvStore;
 use crate::runtime::bindings::exports::lever::connector::{setup, types, webhooks};
 use crate::runtime::bindings::{Embedder, EmbedderPre};
@@ -99,7 +101,7 @@ impl Connector {
                 tracing::error!(%method, %path, error = %format!("{error:#}"), "the component failed");
                 json_response(
                     500,
-                    &serde_json::json!({ "error": { "code": "internal", "message": "the component failed; see the host log" } }),
+                    &WireError::Internal("the component failed; see the host log".into()).to_json(),
                 )
             }
         };
@@ -138,7 +140,11 @@ impl Connector {
                 task.abort();
                 Ok(json_response(
                     504,
-                    &serde_json::json!({ "error": { "code": "timeout", "message": format!("the component did not answer within {}s", timeout.as_secs()) } }),
+                    &WireError::Internal(format!(
+                        "the component did not answer within {}s",
+                        timeout.as_secs()
+                    ))
+                    .to_json(),
                 ))
             }
             Ok(Ok(Ok(response))) => Ok(response),
@@ -154,7 +160,7 @@ impl Connector {
     }
 
     /// A fresh store and instance of the typed face, for one call.
-    async fn typed_instance(&self) -> anyhow::Result<(wasmtime::Store<HostState>, Embedder)> {
+    pub async fn typed(&self) -> anyhow::Result<(wasmtime::Store<HostState>, Embedder)> {
         let mut store = self.runtime.store(&self.env);
         let instance = self.embedder.instantiate_async(&mut store).await?;
         Ok((store, instance))
@@ -163,26 +169,29 @@ impl Connector {
     /// Calls `webhooks.handle-lever-webhook` (the typed face).
     pub async fn handle_lever_webhook(
         &self,
+        connection: &str,
         body: &[u8],
     ) -> anyhow::Result<Result<webhooks::WebhookReceipt, ConnectorError>> {
-        let (mut store, instance) = self.typed_instance().await?;
+        let (mut store, instance) = self.typed().await?;
         Ok(instance
             .lever_connector_webhooks()
-            .call_handle_lever_webhook(&mut store, body)
+            .call_handle_lever_webhook(&mut store, &connection.to_string(), body)
             .await?)
     }
 
     /// Calls `partner.link-candidate`.
     pub async fn link_candidate(
         &self,
+        connection: &str,
         partner_candidate_id: &str,
         opportunity_id: &str,
     ) -> anyhow::Result<Result<(), ConnectorError>> {
-        let (mut store, instance) = self.typed_instance().await?;
+        let (mut store, instance) = self.typed().await?;
         Ok(instance
             .lever_connector_partner()
             .call_link_candidate(
                 &mut store,
+                &connection.to_string(),
                 &partner_candidate_id.to_string(),
                 &opportunity_id.to_string(),
             )
@@ -190,46 +199,14 @@ impl Connector {
     }
 
     /// Calls `setup.get-status`.
-    pub async fn status(&self) -> anyhow::Result<Result<setup::ConnectionStatus, ConnectorError>> {
-        let (mut store, instance) = self.typed_instance().await?;
+    pub async fn status(
+        &self,
+        connection: &str,
+    ) -> anyhow::Result<Result<setup::ConnectionStatus, ConnectorError>> {
+        let (mut store, instance) = self.typed().await?;
         Ok(instance
             .lever_connector_setup()
-            .call_get_status(&mut store)
-            .await?)
-    }
-
-    /// Calls `partner.get-linked-candidate`.
-    pub async fn get_linked_candidate(
-        &self,
-        opportunity_id: &str,
-    ) -> anyhow::Result<Result<Option<String>, ConnectorError>> {
-        let (mut store, instance) = self.typed_instance().await?;
-        Ok(instance
-            .lever_connector_partner()
-            .call_get_linked_candidate(&mut store, &opportunity_id.to_string())
-            .await?)
-    }
-
-    /// Calls `setup.get-stage-map`.
-    pub async fn get_stage_map(
-        &self,
-    ) -> anyhow::Result<Result<Vec<setup::StageMapping>, ConnectorError>> {
-        let (mut store, instance) = self.typed_instance().await?;
-        Ok(instance
-            .lever_connector_setup()
-            .call_get_stage_map(&mut store)
-            .await?)
-    }
-
-    /// Calls `setup.set-stage-map`.
-    pub async fn set_stage_map(
-        &self,
-        mappings: &[setup::StageMapping],
-    ) -> anyhow::Result<Result<(), ConnectorError>> {
-        let (mut store, instance) = self.typed_instance().await?;
-        Ok(instance
-            .lever_connector_setup()
-            .call_set_stage_map(&mut store, mappings)
+            .call_get_status(&mut store, &connection.to_string())
             .await?)
     }
 

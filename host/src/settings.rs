@@ -11,9 +11,10 @@
 //! max_memory_mib = 64                     # optional
 //!
 //! [connector]                             # handed to the component through wasi:config
-//! lever_api_base = "https://api.lever.co/v1"
+//! lever_environment = "production"        # or "sandbox"
+//! public_base_url = "https://lever.partner.example"
+//! oauth_client_id = "..."
 //! partner_callback_url = "https://partner.example/hooks/lever"
-//! stage_map = '{"<lever stage id>": "<partner stage>"}'
 //! ```
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -31,8 +32,40 @@ use crate::runtime::Limits;
 /// `lever_api_key`.
 pub const ENV_PREFIX: &str = "LEVER_CONNECTOR_";
 
-/// Connector keys whose values are URLs the component calls (their hosts are allowed).
-pub const URL_KEYS: [&str; 3] = ["lever_api_base", "lever_auth_base", "partner_callback_url"];
+/// The connector configuration as the component's `Config` trait sees it, so the host
+/// derives the outbound hosts with the component's own parsing.
+struct MapConfig<'a>(&'a BTreeMap<String, String>);
+
+impl lever_plugin::io::Config for MapConfig<'_> {
+    fn get(&self, key: &str) -> Result<Option<String>, lever_plugin::io::BackendError> {
+        Ok(self.0.get(key).filter(|v| !v.trim().is_empty()).cloned())
+    }
+}
+
+/// The `host:port` authorities the component's configuration makes it call: the Lever
+/// environment's API and OAuth hosts (one environment, never mixed) and the partner's
+/// callback host.
+pub fn outbound_authorities(connector: &BTreeMap<String, String>) -> anyhow::Result<BTreeSet<String>> {
+    let config = MapConfig(connector);
+    let lever = lever_plugin::config::lever_environment(&config)
+        .map_err(|e| anyhow::anyhow!("[connector] {e}"))?;
+    let mut urls = vec![
+        lever.api_base.to_string(),
+        lever.authorize_url.to_string(),
+        lever.token_url.to_string(),
+    ];
+    if let Some(partner) = connector.get("partner_callback_url") {
+        urls.push(partner.clone());
+    }
+    let mut allowed = BTreeSet::new();
+    for raw in urls {
+        let url: url::Url = raw
+            .parse()
+            .with_context(|| format!("[connector] {raw} is not a URL"))?;
+        allowed.insert(authority_of(&url).with_context(|| format!("[connector] {raw} has no host"))?);
+    }
+    Ok(allowed)
+}
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -144,7 +177,6 @@ impl Settings {
                 toml::Value::String(s) => s,
                 toml::Value::Integer(i) => i.to_string(),
                 toml::Value::Boolean(b) => b.to_string(),
-                toml::Value::Table(_) if key == "stage_map" => serde_json::to_string(&value)?,
                 other => bail!(
                     "[connector] {key}: expected a string, found {}",
                     other.type_str()
@@ -165,17 +197,7 @@ impl Settings {
         connector: BTreeMap<String, String>,
         base: &Path,
     ) -> anyhow::Result<Self> {
-        let mut allowed_outbound = BTreeSet::new();
-        for key in URL_KEYS {
-            if let Some(value) = connector.get(key) {
-                let url: url::Url = value
-                    .parse()
-                    .with_context(|| format!("[connector] {key} is not a URL"))?;
-                allowed_outbound.insert(
-                    authority_of(&url).with_context(|| format!("[connector] {key} has no host"))?,
-                );
-            }
-        }
+        let mut allowed_outbound = outbound_authorities(&connector)?;
         for entry in host.allowed_outbound_hosts {
             let authority = if entry.contains("://") {
                 authority_of(&entry.parse()?)
@@ -238,10 +260,9 @@ mod tests {
         allowed_outbound_hosts = ["auth.lever.co"]
 
         [connector]
-        lever_api_base = "https://api.lever.co/v1"
+        lever_environment = "sandbox"
         partner_callback_url = "http://127.0.0.1:7000/hooks"
-        lever_api_key = "planted-secret-key"
-        stage_map = { "lead-new" = "sourced" }
+        oauth_client_secret = "planted-secret-key"
     "#;
 
     #[test]
@@ -264,7 +285,6 @@ mod tests {
             KvLocation::File("/etc/lever/data/kv.sqlite".into())
         );
         assert_eq!(settings.connector["partner_webhook_secret"], "whsec_eA==");
-        assert_eq!(settings.connector["stage_map"], r#"{"lead-new":"sourced"}"#);
         assert!(!settings.connector.contains_key("unrelated"));
         let allowed: Vec<&str> = settings
             .allowed_outbound
@@ -273,7 +293,12 @@ mod tests {
             .collect();
         assert_eq!(
             allowed,
-            ["127.0.0.1:7000", "api.lever.co:443", "auth.lever.co:443"]
+            [
+                "127.0.0.1:7000",
+                "api.sandbox.lever.co:443",
+                "auth.lever.co:443",
+                "sandbox-lever.auth0.com:443"
+            ]
         );
     }
 
@@ -282,10 +307,10 @@ mod tests {
         let settings = Settings::parse(FILE, Path::new("."), []).unwrap();
         let printed = format!("{settings:?}");
         assert!(!printed.contains("planted-secret-key"), "{printed}");
-        assert!(printed.contains("api.lever.co"));
-        assert!(is_secret_key(
-            "lever_signature_token_candidate_stage_change"
-        ));
+        assert!(printed.contains("api.sandbox.lever.co"));
+        assert!(is_secret_key("encryption_key"));
+        assert!(is_secret_key("partner_api_key"));
+        assert!(is_secret_key("oauth_client_secret"));
         assert!(is_secret_key("partner_webhook_secret"));
         assert!(!is_secret_key("lever_api_base"));
     }

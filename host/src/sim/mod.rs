@@ -65,23 +65,30 @@ impl Simulators {
         format!("http://{}/v1", self.lever_addr)
     }
 
-    /// The connector configuration that points at these simulators: the simulator's API
-    /// key, the partner's default secret, `signature` as `(key, token)` and `stage_map` JSON.
-    pub fn connector_config(
-        &self,
-        signature: (&str, &str),
-        stage_map: &str,
-    ) -> std::collections::BTreeMap<String, String> {
+    /// The OAuth server root, `http://ADDR` (`/authorize`, `/oauth/token`).
+    pub fn lever_auth_base(&self) -> String {
+        format!("http://{}", self.lever_addr)
+    }
+
+    /// The deployment configuration that points at these simulators, for a connector
+    /// reachable at `public_base_url`: the simulated Lever environment and OAuth client, the
+    /// partner's callback, secret and API key, and a fresh random encryption key.
+    pub fn connector_config(&self, public_base_url: &str) -> std::collections::BTreeMap<String, String> {
+        use base64::Engine as _;
+        let key: [u8; 32] = rand::random();
         [
             ("lever_api_base", self.lever_api_base()),
-            ("lever_api_key", lever::DEFAULT_API_KEY.to_string()),
-            (signature.0, signature.1.to_string()),
+            ("lever_auth_base", self.lever_auth_base()),
+            ("oauth_client_id", lever::oauth::CLIENT_ID.to_string()),
+            ("oauth_client_secret", lever::oauth::CLIENT_SECRET.to_string()),
+            ("public_base_url", public_base_url.to_string()),
             ("partner_callback_url", self.partner_callback_url()),
+            ("partner_webhook_secret", partner::DEFAULT_SECRET.to_string()),
+            ("partner_api_key", partner::DEFAULT_API_KEY.to_string()),
             (
-                "partner_webhook_secret",
-                partner::DEFAULT_SECRET.to_string(),
+                "encryption_key",
+                base64::engine::general_purpose::STANDARD.encode(key),
             ),
-            ("stage_map", stage_map.to_string()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))

@@ -13,6 +13,9 @@ use crate::signing::verify_standard_webhook;
 /// The secret the partner simulator uses unless told otherwise.
 pub const DEFAULT_SECRET: &str = "whsec_c2ltLXBhcnRuZXItc2VjcmV0LWtleS0wMDAx";
 
+/// The credential the simulated partner presents on `/connections/...` routes.
+pub const DEFAULT_API_KEY: &str = "sim-partner-api-key";
+
 /// The tolerance for `webhook-timestamp`, seconds.
 pub const TOLERANCE_SECS: u64 = 300;
 
