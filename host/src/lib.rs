@@ -11,6 +11,7 @@ pub static COMPONENT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/lever_pl
 pub mod call;
 pub mod demo;
 pub mod http_util;
+pub mod partner_api;
 pub mod server;
 pub mod settings;
 pub mod signing;

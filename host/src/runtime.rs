@@ -3,8 +3,9 @@
 //! crates implement other drafts of them).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use wasmtime::component::{Component, HasSelf, InstancePre, Linker, Resource, ResourceTable};
 use wasmtime::error::Context as _;
@@ -159,6 +160,7 @@ impl Runtime {
     pub fn store(&self, env: &Arc<GuestEnv>) -> Store<HostState> {
         let mut wasi = WasiCtx::builder();
         wasi.inherit_stderr();
+        wasi.wall_clock(ShiftedClock(env.clock_shift.clone()));
         let state = HostState {
             wasi: wasi.build(),
             http: WasiHttpCtx::new(),
@@ -189,15 +191,56 @@ impl Runtime {
             .context("the component does not export the lever:connector interfaces")
     }
 
+    /// The same compiled component with another per-request time limit.
+    pub fn with_request_timeout(&self, timeout: Duration) -> Self {
+        let mut runtime = self.clone();
+        runtime.limits.request_timeout = timeout;
+        runtime
+    }
+
     /// The per-request time limit.
     pub fn request_timeout(&self) -> Duration {
         self.limits.request_timeout
     }
 }
 
+/// The wall clock the guests see: real time, shifted ahead by a number of milliseconds
+/// that only tests and demos move (to show token expiry or a lapsed lease without waiting).
+#[derive(Debug, Clone, Default)]
+pub struct ClockShift(Arc<AtomicU64>);
+
+impl ClockShift {
+    /// Moves the guests' clock `by` further ahead.
+    pub fn advance(&self, by: Duration) {
+        let ms = u64::try_from(by.as_millis()).unwrap_or(u64::MAX);
+        self.0.fetch_add(ms, Ordering::SeqCst);
+    }
+
+    fn get(&self) -> Duration {
+        Duration::from_millis(self.0.load(Ordering::SeqCst))
+    }
+}
+
+struct ShiftedClock(ClockShift);
+
+impl wasmtime_wasi::HostWallClock for ShiftedClock {
+    fn resolution(&self) -> Duration {
+        Duration::from_nanos(1)
+    }
+
+    fn now(&self) -> Duration {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .saturating_add(self.0.get())
+    }
+}
+
 /// What one connector deployment hands its guests: configuration, storage, outbound policy.
 #[derive(Debug)]
 pub struct GuestEnv {
+    /// The guests' clock shift (zero unless a test moves it).
+    pub clock_shift: ClockShift,
     /// `wasi:config` values.
     pub config: BTreeMap<String, String>,
     /// `wasi:keyvalue` storage.

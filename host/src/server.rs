@@ -67,6 +67,7 @@ impl Connector {
             KvLocation::Memory => KvStore::in_memory()?,
         };
         let env = Arc::new(GuestEnv {
+            clock_shift: crate::runtime::ClockShift::default(),
             config: settings.connector.clone(),
             kv,
             buckets: settings.buckets.clone(),
@@ -80,6 +81,12 @@ impl Connector {
             proxy,
             embedder,
         })
+    }
+
+    /// Moves the component's wall clock `by` ahead (tests and demos of token expiry, state
+    /// expiry and claim leases; `serve` never does this).
+    pub fn advance_clock(&self, by: std::time::Duration) {
+        self.env.clock_shift.advance(by);
     }
 
     /// The key-value store the component uses.

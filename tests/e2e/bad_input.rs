@@ -8,7 +8,7 @@ use crate::harness::*;
 #[tokio::test(flavor = "multi_thread")]
 async fn wrong_signature_is_rejected_with_401() {
     let world = World::start().await;
-    let mut delivery = ada_moved(ONSITE);
+    let mut delivery = world.ada_moved(ONSITE);
     delivery["signature"] = json!("0".repeat(64));
     let response = world.post(&delivery).await;
     assert_eq!(response.status, 401);
@@ -19,7 +19,7 @@ async fn wrong_signature_is_rejected_with_401() {
 #[tokio::test(flavor = "multi_thread")]
 async fn missing_signature_is_rejected_with_401() {
     let world = World::start().await;
-    let mut delivery = ada_moved(ONSITE);
+    let mut delivery = world.ada_moved(ONSITE);
     delivery.as_object_mut().unwrap().remove("signature");
     let response = world.post(&delivery).await;
     assert_eq!(response.status, 401);
@@ -35,11 +35,15 @@ async fn missing_signature_is_rejected_with_401() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn stale_triggered_at_is_rejected_with_401() {
-    // The fixture is correctly signed, but triggered in November 2025.
+    // Correctly signed, but triggered ten minutes ago.
     let world = World::start().await;
-    let response = world
-        .post_raw(fixture("webhooks/candidateStageChange.json"))
-        .await;
+    let stale = world.signed_at(
+        lever_host::sim::lever::ACME,
+        "candidateStageChange",
+        json!({ "opportunityId": ADA, "toStageId": ONSITE }),
+        lever_host::http_util::now_ms() - 10 * 60 * 1000,
+    );
+    let response = world.post(&stale).await;
     assert_eq!(response.status, 401);
     let (code, message) = error_code(&response);
     assert_eq!(code, "unauthorized");
@@ -55,11 +59,16 @@ async fn a_wider_freshness_window_is_configurable() {
             .insert("lever_webhook_max_age_secs".into(), "3600".into());
     })
     .await;
-    let mut delivery = ada_moved(ONSITE);
+    let mut delivery = world.ada_moved(ONSITE);
     let triggered = lever_host::http_util::now_ms() - 30 * 60 * 1000;
     let token = delivery["token"].as_str().unwrap().to_string();
+    let signature_token = world
+        .sims
+        .lever
+        .signature_token(lever_host::sim::lever::ACME, "candidateStageChange")
+        .unwrap();
     delivery = lever_host::signing::lever_delivery(
-        SIGNATURE_TOKEN,
+        &signature_token,
         "candidateStageChange",
         delivery["data"].clone(),
         triggered,
@@ -72,7 +81,7 @@ async fn a_wider_freshness_window_is_configurable() {
 async fn malformed_json_is_rejected_with_400() {
     let world = World::start().await;
     let response = world
-        .post_raw("{\"event\": \"candidateStageChange\",")
+        .post_raw("acme", "{\"event\": \"candidateStageChange\",")
         .await;
     assert_eq!(response.status, 400);
     assert_eq!(error_code(&response).0, "invalid-input");
@@ -81,14 +90,14 @@ async fn malformed_json_is_rejected_with_400() {
 #[tokio::test(flavor = "multi_thread")]
 async fn missing_fields_are_rejected_with_400() {
     let world = World::start().await;
-    let mut no_token = ada_moved(ONSITE);
+    let mut no_token = world.ada_moved(ONSITE);
     no_token.as_object_mut().unwrap().remove("token");
     let response = world.post(&no_token).await;
     assert_eq!(response.status, 400);
     assert!(error_code(&response).1.contains("token"));
 
     // Signed correctly, but the stage change names no opportunity.
-    let no_opportunity = signed("candidateStageChange", json!({ "toStageId": ONSITE }));
+    let no_opportunity = world.signed("candidateStageChange", json!({ "toStageId": ONSITE }));
     let response = world.post(&no_opportunity).await;
     assert_eq!(response.status, 400, "{}", response.text());
     assert!(world.sims.partner.received().is_empty());
@@ -97,7 +106,7 @@ async fn missing_fields_are_rejected_with_400() {
 #[tokio::test(flavor = "multi_thread")]
 async fn body_over_one_mebibyte_is_rejected_with_413() {
     let world = World::start().await;
-    let mut delivery = ada_moved(ONSITE);
+    let mut delivery = world.ada_moved(ONSITE);
     delivery["data"]["padding"] = json!("x".repeat(1024 * 1024));
     let response = world.post(&delivery).await;
     assert_eq!(response.status, 413);
@@ -109,25 +118,26 @@ async fn body_over_one_mebibyte_is_rejected_with_413() {
 async fn unknown_event_is_acknowledged_as_ignored() {
     let world = World::start().await;
     let response = world
-        .post(&signed(
+        .post(&world.signed(
             "candidateTeleported",
             json!({ "opportunityId": ADA }),
         ))
         .await;
     assert_eq!(response.status, 200);
-    assert_eq!(response.json(), json!({ "ignored": "candidateTeleported" }));
+    assert_eq!(response.json()["ignored"], "candidateTeleported");
+    assert_eq!(response.json()["connectionId"], "acme");
     assert!(world.sims.partner.received().is_empty());
 
     // Lever's test ping (candidateHired with empty data) is acknowledged too.
-    let response = world.post(&signed("candidateHired", json!({}))).await;
+    let response = world.post(&world.signed("candidateHired", json!({}))).await;
     assert_eq!(response.status, 200);
-    assert_eq!(response.json(), json!({ "ignored": "candidateHired" }));
+    assert_eq!(response.json()["ignored"], "candidateHired");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_unknown_event_with_a_forged_signature_is_still_rejected() {
     let world = World::start().await;
-    let mut delivery = signed("candidateTeleported", json!({}));
+    let mut delivery = world.signed("candidateTeleported", json!({}));
     delivery["signature"] = json!("f".repeat(64));
     assert_eq!(world.post(&delivery).await.status, 401);
 }
@@ -135,18 +145,19 @@ async fn an_unknown_event_with_a_forged_signature_is_still_rejected() {
 #[tokio::test(flavor = "multi_thread")]
 async fn duplicate_token_is_acknowledged_without_a_second_partner_call() {
     let world = World::start().await;
-    let delivery = ada_moved(ONSITE);
+    let delivery = world.ada_moved(ONSITE);
     assert_eq!(world.post(&delivery).await.status, 200);
     let again = world.post(&delivery).await;
     assert_eq!(again.status, 200);
-    assert_eq!(again.json(), json!({ "duplicate": delivery["token"] }));
+    assert_eq!(again.json()["duplicate"], "forwarded");
+    assert_eq!(again.json()["token"], delivery["token"]);
     assert_eq!(world.sims.partner.received().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn concurrent_replays_of_one_delivery_reach_the_partner_once() {
     let world = World::start().await;
-    let delivery = ada_moved(ONSITE);
+    let delivery = world.ada_moved(ONSITE);
     let posts = (0..8).map(|_| world.post(&delivery));
     let answers = futures::future::join_all(posts).await;
     let forwarded = answers
@@ -172,39 +183,52 @@ async fn missing_configuration_is_503_naming_the_key() {
         settings.connector.remove("partner_callback_url");
     })
     .await;
-    let response = world.post(&ada_moved(ONSITE)).await;
+    let response = world.post(&world.ada_moved(ONSITE)).await;
     assert_eq!(response.status, 503);
     let body = response.json();
     assert_eq!(body["error"]["code"], "not-configured");
     assert_eq!(body["error"]["key"], "partner_callback_url");
 
-    let world = World::start_with(|settings| {
-        settings.connector.remove("lever_signature_token");
+    let world = World::bare_with(|settings| {
+        settings.connector.remove("encryption_key");
     })
     .await;
-    let response = world.post(&ada_moved(ONSITE)).await;
+    let response = world
+        .call(
+            "POST",
+            "/connections/acme/api-key",
+            Some(json!({ "apiKey": lever_host::sim::lever::DEFAULT_API_KEY })),
+        )
+        .await;
     assert_eq!(response.status, 503);
-    assert_eq!(
-        response.json()["error"]["key"],
-        "lever_signature_token_candidate_stage_change"
-    );
+    assert_eq!(response.json()["error"]["key"], "encryption_key");
+
+    let world = World::bare_with(|settings| {
+        settings.connector.remove("partner_api_key");
+    })
+    .await;
+    let response = world.call("GET", "/connections/acme", None).await;
+    assert_eq!(response.status, 503);
+    assert_eq!(response.json()["error"]["key"], "partner_api_key");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn unknown_opportunity_is_recorded_as_skipped() {
     let world = World::start().await;
-    let delivery = signed(
+    let delivery = world.signed(
         "candidateStageChange",
         json!({ "opportunityId": "00000000-0000-4000-a000-000000000000", "toStageId": ONSITE }),
     );
     let response = world.post(&delivery).await;
     assert_eq!(response.status, 200);
-    let reason = response.json()["skipped"].as_str().unwrap().to_string();
-    assert!(reason.contains("not in Lever"), "{reason}");
+    assert_eq!(
+        response.json()["skipped"],
+        json!({ "reason": "opportunity-not-in-lever", "opportunityId": "00000000-0000-4000-a000-000000000000" })
+    );
     // Recorded: the same delivery again is known.
     assert_eq!(
-        world.post(&delivery).await.json(),
-        json!({ "duplicate": delivery["token"] })
+        world.post(&delivery).await.json()["duplicate"],
+        "skipped"
     );
     assert!(world.sims.partner.received().is_empty());
 }
@@ -227,16 +251,14 @@ async fn an_opportunity_not_linked_to_the_partner_is_skipped() {
     assert_eq!(created.status, 201, "{}", created.text());
     let id = created.json()["data"]["id"].as_str().unwrap().to_string();
     let response = world
-        .post(&signed(
+        .post(&world.signed(
             "candidateStageChange",
             json!({ "opportunityId": id, "toStageId": ONSITE }),
         ))
         .await;
     assert_eq!(response.status, 200);
-    assert!(response.json()["skipped"]
-        .as_str()
-        .unwrap()
-        .contains("not linked"));
+    assert_eq!(response.json()["skipped"]["reason"], "not-linked");
+    assert_eq!(response.json()["skipped"]["opportunityId"], id.as_str());
     assert!(world.sims.partner.received().is_empty());
 }
 
@@ -255,7 +277,7 @@ async fn outbound_requests_to_hosts_not_in_the_configuration_are_refused() {
         settings.allowed_outbound.remove(&partner);
     })
     .await;
-    let response = world.post(&ada_moved(ONSITE)).await;
+    let response = world.post(&world.ada_moved(ONSITE)).await;
     assert_eq!(response.status, 502, "{}", response.text());
     assert!(
         error_code(&response).1.contains("refused"),
@@ -275,7 +297,11 @@ async fn unknown_routes_and_methods_get_json_errors() {
         .unwrap();
     assert_eq!(missing.status, 404);
     assert_eq!(missing.json()["error"]["code"], "not-found");
-    let wrong_method = world.client.get(&world.webhook_url(), &[]).await.unwrap();
+    let wrong_method = world
+        .client
+        .get(&world.webhook_url("acme"), &[])
+        .await
+        .unwrap();
     assert_eq!(wrong_method.status, 405);
     assert_eq!(
         wrong_method.headers.get("allow").map(String::as_str),

@@ -26,12 +26,12 @@ fn component_exports_the_http_face_and_every_typed_interface() {
     let exports = runtime().exports();
     for needed in [
         "wasi:http/incoming-handler@0.2.12",
-        "lever:connector/types@0.1.0",
-        "lever:connector/webhooks@0.1.0",
-        "lever:connector/partner@0.1.0",
-        "lever:connector/setup@0.1.0",
-        "lever:connector/actions@0.1.0",
-        "lever:connector/triggers@0.1.0",
+        "lever:connector/types@0.2.0",
+        "lever:connector/webhooks@0.2.0",
+        "lever:connector/partner@0.2.0",
+        "lever:connector/setup@0.2.0",
+        "lever:connector/actions@0.2.0",
+        "lever:connector/triggers@0.2.0",
     ] {
         assert!(
             exports.iter().any(|e| e == needed),

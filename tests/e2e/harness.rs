@@ -4,20 +4,26 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use lever_host::http_util::{bind_loopback, now_ms, ClientResponse, HttpClient};
+use lever_host::partner_api::{connect_by_oauth, PartnerApi};
 use lever_host::runtime::{Limits, Runtime};
 use lever_host::server::{Connector, Served};
 use lever_host::settings::Settings;
 use lever_host::signing::{lever_delivery, random_token};
+use lever_host::sim::lever::{ACME, DEFAULT_API_KEY, GLOBEX, GLOBEX_API_KEY};
 use lever_host::sim::{partner, LeverSimOptions, Simulators};
 use serde_json::{json, Value};
 
-pub const API_KEY: &str = "sim-api-key";
-pub const SIGNATURE_TOKEN: &str = "test-signature-token-7f3a";
-/// Ada Lovelace, seeded in the Lever simulator at "On-site interview".
+/// Ada Lovelace, seeded in Acme's Lever at "On-site interview".
 pub const ADA: &str = "250d8f03-738a-4bba-a671-8a3d73477145";
 pub const ADA_CONTACT: &str = "d4f29dcb-7fdb-4a3e-9e0d-1b6a0c9c2c11";
 pub const ONSITE: &str = "9f1c2a22-onsite";
+pub const PHONE: &str = "9f1c2a21-phone";
+pub const OFFER: &str = "9f1c2a23-offer";
 pub const RECRUITER: &str = "user-0001";
+pub const RUST_POSTING: &str = "f2f01e16-27f8-4711-a728-7d49499795a0";
+/// Katherine Johnson, seeded in Globex's Lever at "Hiring manager screen".
+pub const KATHERINE: &str = "6a1f0c2e-5b7d-4e8f-9a0b-katherine001";
+pub const GLOBEX_TECH: &str = "7d2e4c10-a1b2-4c3d-8e9f-000000000002";
 pub const WAIT: Duration = Duration::from_secs(20);
 
 /// The component, compiled once for the whole test binary.
@@ -31,17 +37,8 @@ pub fn runtime() -> Runtime {
         .clone()
 }
 
-pub fn fixture(path: &str) -> String {
-    std::fs::read_to_string(format!(
-        "{}/tests/fixtures/lever/{path}",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-pub fn stage_map() -> String {
-    json!({ "9f1c2a21-phone": "interviewing", ONSITE: "onsite", "9f1c2a23-offer": "offer" })
-        .to_string()
+pub fn acme_stage_map() -> Value {
+    json!({ PHONE: "interviewing", ONSITE: "onsite", OFFER: "offer" })
 }
 
 /// Both simulators with default options on free loopback ports.
@@ -56,72 +53,119 @@ pub struct World {
     pub connector: Connector,
     pub served: Served,
     pub client: HttpClient,
+    pub partner: PartnerApi,
 }
 
 impl World {
-    /// The default deployment: every key set, Ada linked to partner candidate `cand-ada`.
-    pub async fn start() -> Self {
-        Self::start_with(|_| {}).await
+    /// A deployment pointing at fresh simulators; no connection is set up yet.
+    pub async fn bare() -> Self {
+        Self::bare_with(|_| {}).await
     }
 
-    /// A deployment whose configuration `adjust` may change before it starts.
-    pub async fn start_with(adjust: impl FnOnce(&mut Settings)) -> Self {
+    /// A bare deployment whose settings `adjust` may change before it starts.
+    pub async fn bare_with(adjust: impl FnOnce(&mut Settings)) -> Self {
+        Self::bare_on(runtime(), adjust).await
+    }
+
+    /// A bare deployment running `runtime` (another time limit, say).
+    pub async fn bare_on(runtime: Runtime, adjust: impl FnOnce(&mut Settings)) -> Self {
         let sims = simulators(LeverSimOptions::default()).await;
-        let config =
-            sims.connector_config(("lever_signature_token", SIGNATURE_TOKEN), &stage_map());
-        let mut settings = Settings::in_process(config).unwrap();
+        let listener = bind_loopback(None).await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let mut settings = Settings::in_process(sims.connector_config(&url)).unwrap();
         adjust(&mut settings);
-        let connector = Connector::new(runtime(), &settings).unwrap();
-        let served = connector.spawn(bind_loopback(None).await.unwrap()).unwrap();
-        let world = Self {
+        let connector = Connector::new(runtime, &settings).unwrap();
+        let served = connector.spawn(listener).unwrap();
+        Self {
+            partner: PartnerApi::new(&url, partner::DEFAULT_API_KEY),
             sims,
             connector,
             served,
             client: HttpClient::default(),
-        };
-        world.link("cand-ada", ADA).await;
+        }
+    }
+
+    /// Acme connected by API key, webhooks installed and enabled, stages mapped, Ada linked
+    /// to partner candidate `cand-ada`.
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// [`World::start`] with adjusted settings.
+    pub async fn start_with(adjust: impl FnOnce(&mut Settings)) -> Self {
+        let world = Self::bare_with(adjust).await;
+        world.set_up_acme().await;
         world
     }
 
-    pub async fn link(&self, partner_candidate: &str, opportunity: &str) {
-        self.connector
-            .link_candidate(partner_candidate, opportunity)
+    /// Connects Acme by API key and sets it up.
+    pub async fn set_up_acme(&self) {
+        self.ok("POST", "/connections/acme/api-key", Some(json!({ "apiKey": DEFAULT_API_KEY })))
+            .await;
+        self.install("acme", ACME).await;
+        self.ok("PUT", "/connections/acme/stage-map", Some(acme_stage_map())).await;
+        self.ok(
+            "PUT",
+            "/connections/acme/candidates/cand-ada/link",
+            Some(json!({ "opportunityId": ADA })),
+        )
+        .await;
+    }
+
+    /// Connects Globex by API key and sets it up (Katherine linked to `cand-kj`).
+    pub async fn set_up_globex(&self) {
+        self.ok("POST", "/connections/globex/api-key", Some(json!({ "apiKey": GLOBEX_API_KEY })))
+            .await;
+        self.install("globex", GLOBEX).await;
+        self.ok(
+            "PUT",
+            "/connections/globex/stage-map",
+            Some(json!({ GLOBEX_TECH: "interviewing" })),
+        )
+        .await;
+        self.ok(
+            "PUT",
+            "/connections/globex/candidates/cand-kj/link",
+            Some(json!({ "opportunityId": KATHERINE })),
+        )
+        .await;
+    }
+
+    /// Installs a connection's webhooks and has the account's Super Admin enable them.
+    pub async fn install(&self, connection: &str, account: &str) -> Value {
+        let report = self.ok("POST", &format!("/connections/{connection}/webhooks"), None).await;
+        self.sims.lever.enable_webhooks(account, &[]);
+        report
+    }
+
+    /// Connects `connection` by OAuth as `account`'s Super Admin; the callback's answer.
+    pub async fn connect_oauth(&self, connection: &str, account: &str) -> ClientResponse {
+        connect_by_oauth(&self.partner, connection, account).await.unwrap()
+    }
+
+    /// A partner call that must answer 200; its JSON.
+    pub async fn ok(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        self.partner
+            .ok(method, path, body)
             .await
-            .unwrap()
-            .unwrap_or_else(|e| panic!("link-candidate: {e:?}"));
+            .unwrap_or_else(|e| panic!("{e:#}"))
     }
 
-    /// Has the Lever simulator deliver `candidateStageChange` to the connector, and plays a
-    /// recruiter moving `opportunity` to `stage` in Lever's UI.
-    pub async fn recruiter_moves(&self, opportunity: &str, stage: &str) {
-        self.sims
-            .lever
-            .add_webhook("candidateStageChange", &self.webhook_url(), SIGNATURE_TOKEN);
-        let moved = self
-            .client
-            .post_json(
-                &format!(
-                    "http://{}/_sim/opportunities/{opportunity}/stage",
-                    self.sims.lever_addr
-                ),
-                &[],
-                &json!({ "stage": stage }),
-            )
-            .await
-            .unwrap();
-        assert_eq!(moved.status, 200, "{}", moved.text());
+    /// A partner call; the whole answer.
+    pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> ClientResponse {
+        self.partner.call(method, path, body).await.unwrap()
     }
 
-    pub fn webhook_url(&self) -> String {
-        format!("{}/webhooks/lever", self.served.url())
+    pub fn webhook_url(&self, connection: &str) -> String {
+        format!("{}/webhooks/lever/{connection}", self.served.url())
     }
 
-    /// POSTs a body to the connector's Lever webhook route.
-    pub async fn post_raw(&self, body: impl Into<bytes::Bytes>) -> ClientResponse {
+    /// POSTs a body to a connection's Lever webhook route.
+    pub async fn post_raw(&self, connection: &str, body: impl Into<bytes::Bytes>) -> ClientResponse {
         self.client
             .send(
                 "POST",
-                &self.webhook_url(),
+                &self.webhook_url(connection),
                 &[("content-type", "application/json")],
                 body,
             )
@@ -129,8 +173,45 @@ impl World {
             .unwrap()
     }
 
+    /// POSTs a delivery to Acme's URL.
     pub async fn post(&self, body: &Value) -> ClientResponse {
-        self.post_raw(body.to_string()).await
+        self.post_raw("acme", body.to_string()).await
+    }
+
+    /// A fresh delivery of `event` signed the way Lever signs it for `account`: with the
+    /// token of the account's webhook for that event, or (an event the connector did not
+    /// subscribe to) with its `candidateStageChange` webhook's token.
+    pub fn signed_for(&self, account: &str, event: &str, data: Value) -> Value {
+        self.signed_at(account, event, data, now_ms())
+    }
+
+    /// [`World::signed_for`], triggered at `triggered_at`.
+    pub fn signed_at(&self, account: &str, event: &str, data: Value, triggered_at: u64) -> Value {
+        let lever = &self.sims.lever;
+        let token = lever
+            .signature_token(account, event)
+            .or_else(|| lever.signature_token(account, "candidateStageChange"))
+            .unwrap_or_else(|| panic!("{account} has no webhooks"));
+        lever_delivery(&token, event, data, triggered_at, &random_token(48))
+    }
+
+    /// A fresh delivery signed for Acme.
+    pub fn signed(&self, event: &str, data: Value) -> Value {
+        self.signed_for(ACME, event, data)
+    }
+
+    /// A fresh `candidateStageChange` for Ada claiming `to_stage`, signed for Acme.
+    pub fn ada_moved(&self, to_stage: &str) -> Value {
+        self.signed(
+            "candidateStageChange",
+            json!({
+                "opportunityId": ADA,
+                "contactId": ADA_CONTACT,
+                "candidateId": ADA,
+                "fromStageId": PHONE,
+                "toStageId": to_stage,
+            }),
+        )
     }
 
     /// The partner's verified callbacks.
@@ -145,26 +226,7 @@ impl World {
     }
 }
 
-/// A fresh, correctly signed delivery of `event` with `data`.
-pub fn signed(event: &str, data: Value) -> Value {
-    lever_delivery(SIGNATURE_TOKEN, event, data, now_ms(), &random_token(48))
-}
-
-/// A fresh `candidateStageChange` for Ada claiming `to_stage`.
-pub fn ada_moved(to_stage: &str) -> Value {
-    signed(
-        "candidateStageChange",
-        json!({
-            "opportunityId": ADA,
-            "contactId": ADA_CONTACT,
-            "candidateId": ADA,
-            "fromStageId": "9f1c2a21-phone",
-            "toStageId": to_stage,
-        }),
-    )
-}
-
-/// Asserts the JSON error body's code and returns its message.
+/// Asserts the JSON error body's code and returns it with its message.
 pub fn error_code(response: &ClientResponse) -> (String, String) {
     let body = response.json();
     (

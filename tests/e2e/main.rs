@@ -3,6 +3,7 @@
 
 mod bad_input;
 mod component;
+mod connections;
 mod harness;
 mod serve;
 mod simulators;

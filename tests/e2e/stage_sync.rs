@@ -1,7 +1,10 @@
-//! The first flow through both faces: a Lever stage change reaches the partner once,
-//! correctly signed, with the stage Lever confirms.
+//! The stage flow through both faces, per connection: a Lever stage change reaches the
+//! partner once, correctly signed, with the stage Lever confirms and the connection's id.
 
-use lever_host::runtime::bindings::exports::lever::connector::webhooks::WebhookOutcome;
+use lever_host::runtime::bindings::exports::lever::connector::webhooks::{
+    DeliveryState, WebhookOutcome,
+};
+use lever_host::sim::lever::ACME;
 
 use crate::harness::*;
 
@@ -10,13 +13,15 @@ async fn lever_stage_change_reaches_the_partner_once_correctly_signed() {
     let world = World::start().await;
     let mut deliveries = world.sims.lever.subscribe();
 
-    // A recruiter moves Ada back to the phone interview in Lever; Lever delivers the webhook.
-    world.recruiter_moves(ADA, "9f1c2a21-phone").await;
+    // A recruiter moves Ada back to the phone interview in Lever; Lever delivers the webhook
+    // the connector installed.
+    world.sims.lever.move_stage(ADA, PHONE);
     let delivery = tokio::time::timeout(WAIT, deliveries.recv())
         .await
         .unwrap()
         .unwrap();
     assert_eq!(delivery.status, Some(200), "{}", delivery.response);
+    assert_eq!(delivery.url, world.webhook_url("acme"));
 
     let received = world.sims.partner.received();
     assert_eq!(received.len(), 1, "{received:?}");
@@ -24,16 +29,18 @@ async fn lever_stage_change_reaches_the_partner_once_correctly_signed() {
     assert!(event.verified, "{:?}", event.rejection);
     assert_eq!(event.path, lever_host::sim::PARTNER_CALLBACK_PATH);
     assert_eq!(event.body["type"], "candidate.stage_changed");
+    assert_eq!(event.body["connectionId"], "acme");
     assert_eq!(event.body["id"].as_str(), event.webhook_id.as_deref());
     assert_eq!(event.body["data"]["partnerCandidateId"], "cand-ada");
     assert_eq!(event.body["data"]["leverOpportunityId"], ADA);
     assert_eq!(event.body["data"]["leverContactId"], ADA_CONTACT);
-    assert_eq!(event.body["data"]["leverStageId"], "9f1c2a21-phone");
+    assert_eq!(event.body["data"]["leverStageId"], PHONE);
     assert_eq!(event.body["data"]["previousLeverStageId"], ONSITE);
     assert_eq!(event.body["data"]["stage"], "interviewing");
 
     // The connector's answer to Lever says what it did.
     let answer: serde_json::Value = serde_json::from_str(&delivery.response).unwrap();
+    assert_eq!(answer["connectionId"], "acme");
     assert_eq!(
         answer["forwarded"]["webhookId"].as_str(),
         event.webhook_id.as_deref()
@@ -51,7 +58,7 @@ async fn a_partner_that_cannot_verify_the_signature_is_not_acknowledged() {
         );
     })
     .await;
-    let response = world.post(&ada_moved(ONSITE)).await;
+    let response = world.post(&world.ada_moved(ONSITE)).await;
     assert_eq!(response.status, 502, "{}", response.text());
     let body = response.json();
     assert_eq!(body["error"]["service"], "partner");
@@ -66,7 +73,7 @@ async fn a_partner_that_cannot_verify_the_signature_is_not_acknowledged() {
 async fn unsigned_data_is_not_trusted_the_stage_comes_from_lever() {
     let world = World::start().await;
     // The delivery claims "offer"; Lever says Ada is on-site.
-    let response = world.post(&ada_moved("9f1c2a23-offer")).await;
+    let response = world.post(&world.ada_moved(OFFER)).await;
     assert_eq!(response.status, 200, "{}", response.text());
     assert_eq!(response.json()["forwarded"]["leverStageId"], ONSITE);
     let events = world.partner_events();
@@ -77,14 +84,15 @@ async fn unsigned_data_is_not_trusted_the_stage_comes_from_lever() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_typed_face_runs_the_same_flow() {
     let world = World::start().await;
-    let body = ada_moved(ONSITE).to_string();
+    let body = world.ada_moved(ONSITE).to_string();
     let receipt = world
         .connector
-        .handle_lever_webhook(body.as_bytes())
+        .handle_lever_webhook("acme", body.as_bytes())
         .await
         .unwrap()
         .unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(receipt.event, "candidateStageChange");
+    assert_eq!(receipt.connection, "acme");
     let WebhookOutcome::Forwarded(forwarded) = receipt.outcome else {
         panic!("{:?}", receipt.outcome)
     };
@@ -95,14 +103,17 @@ async fn the_typed_face_runs_the_same_flow() {
     assert_eq!(events.len(), 1);
     assert_eq!(events[0]["id"], forwarded.webhook_id.as_str());
 
-    // The same body through the typed face again is a duplicate.
+    // The same body through the typed face again is a duplicate of a forwarded delivery.
     let again = world
         .connector
-        .handle_lever_webhook(body.as_bytes())
+        .handle_lever_webhook("acme", body.as_bytes())
         .await
         .unwrap()
         .unwrap();
-    assert!(matches!(again.outcome, WebhookOutcome::Duplicate));
+    assert!(matches!(
+        again.outcome,
+        WebhookOutcome::Duplicate(DeliveryState::Forwarded)
+    ));
     assert_eq!(world.partner_events().len(), 1);
 }
 
@@ -111,7 +122,7 @@ async fn a_partner_outage_is_retried_by_lever_and_nothing_is_lost() {
     let world = World::start().await;
     world.sims.partner.fail_next(1, 503);
     let mut deliveries = world.sims.lever.subscribe();
-    world.recruiter_moves(ADA, "9f1c2a23-offer").await;
+    world.sims.lever.move_stage(ADA, OFFER);
 
     let first = tokio::time::timeout(WAIT, deliveries.recv())
         .await
@@ -129,6 +140,7 @@ async fn a_partner_outage_is_retried_by_lever_and_nothing_is_lost() {
         .unwrap();
     assert_eq!(second.attempt, 2);
     assert_eq!(second.status, Some(200), "{}", second.response);
+    assert_eq!(second.account, ACME);
 
     let received = world.sims.partner.received();
     assert_eq!(received.len(), 2);

@@ -43,6 +43,7 @@ pub struct ReceivedEvent {
 struct State {
     received: Vec<ReceivedEvent>,
     fail_next: Vec<u16>,
+    slow_next: Vec<std::time::Duration>,
 }
 
 /// The partner simulator. Cheap to clone.
@@ -85,6 +86,13 @@ impl PartnerSim {
             .extend(std::iter::repeat_n(status, count));
     }
 
+    /// Answers the next `count` callbacks only after `delay` (a partner that hangs).
+    pub fn slow_next(&self, count: usize, delay: std::time::Duration) {
+        self.state()
+            .slow_next
+            .extend(std::iter::repeat_n(delay, count));
+    }
+
     /// Handles one request.
     pub async fn handle(&self, request: SimRequest) -> SimResponse {
         match (request.method.as_str(), request.path.as_str()) {
@@ -99,7 +107,17 @@ impl PartnerSim {
                 self.fail_next(count, status);
                 SimResponse::empty(204)
             }
-            ("POST", path) if !path.starts_with("/_sim") => self.receive(request),
+            ("POST", path) if !path.starts_with("/_sim") => {
+                let response = self.receive(request);
+                let delay = {
+                    let mut state = self.state();
+                    (!state.slow_next.is_empty()).then(|| state.slow_next.remove(0))
+                };
+                if let Some(delay) = delay {
+                    tokio::time::sleep(delay).await;
+                }
+                response
+            }
             _ => SimResponse::json(404, json!({ "error": "not found" })),
         }
     }

@@ -259,11 +259,42 @@ pub fn interpret_error(response: &Response) -> ConnectorError {
     }
 }
 
-/// Sends a request to Lever.
+/// How many times a request is sent when Lever answers 429 or 503.
+pub const MAX_ATTEMPTS: u32 = 4;
+/// The longest single wait between attempts, in milliseconds.
+pub const MAX_WAIT_MS: u64 = 4_000;
+
+/// The wait before attempt `attempt + 1` (`attempt` ≥ 1): Lever's `Retry-After` when it sent
+/// one, else exponential backoff from 250 ms with full jitter (`jitter` in 0..=255 scales
+/// it); never more than [`MAX_WAIT_MS`].
+pub fn retry_delay_ms(attempt: u32, retry_after_ms: Option<u64>, jitter: u8) -> u64 {
+    let wait = match retry_after_ms {
+        Some(ms) => ms,
+        None => {
+            let ceiling = 250u64.saturating_mul(1 << attempt.min(8));
+            ceiling / 2 + ceiling / 2 * u64::from(jitter) / 255
+        }
+    };
+    wait.min(MAX_WAIT_MS)
+}
+
+/// Sends a request to Lever; a 429 or 503 is retried (bounded, with jittered backoff or
+/// Lever's `Retry-After`) before it is reported.
 pub fn send(env: &Env, request: Request) -> Result<Response, ConnectorError> {
-    env.http
-        .send(request)
-        .map_err(|e| transport_error(Service::Lever, e))
+    let mut attempt = 1;
+    loop {
+        let response = env
+            .http
+            .send(request.clone())
+            .map_err(|e| transport_error(Service::Lever, e))?;
+        if !matches!(response.status, 429 | 503) || attempt >= MAX_ATTEMPTS {
+            return Ok(response);
+        }
+        let jitter = env.random.bytes(1).first().copied().unwrap_or(128);
+        env.clock
+            .sleep_ms(retry_delay_ms(attempt, retry_after_ms(&response), jitter));
+        attempt += 1;
+    }
 }
 
 /// Lever's list envelope.
@@ -485,6 +516,34 @@ mod tests {
         let (entry, previous) = opportunity.current_stage_entry();
         assert_eq!(entry.unwrap().updated_at, 1763942401000);
         assert_eq!(previous.unwrap().as_str(), "9f1c2a21-phone");
+    }
+
+    #[test]
+    fn retries_wait_as_lever_asks_or_back_off_with_jitter_within_bounds() {
+        assert_eq!(retry_delay_ms(1, Some(2_000), 0), 2_000);
+        assert_eq!(retry_delay_ms(1, Some(60_000), 0), MAX_WAIT_MS);
+        assert_eq!(retry_delay_ms(1, None, 0), 250);
+        assert_eq!(retry_delay_ms(1, None, 255), 500);
+        assert!(retry_delay_ms(2, None, 0) < retry_delay_ms(3, None, 0));
+        assert_eq!(retry_delay_ms(30, None, 255), MAX_WAIT_MS);
+    }
+
+    #[test]
+    fn a_429_is_retried_and_a_lasting_one_reported() {
+        use crate::io::fake::{FakeConfig, World};
+        let world = World::new(FakeConfig::default(), 0);
+        let api = api("http://lever.test/v1", Credential::Bearer(Secret::new("t")));
+        world.http.respond_with_headers(429, &[("retry-after", "1")], "{}");
+        world.http.respond(200, r#"{"data":[]}"#);
+        let response = send(&world.env(), api.request(Method::Get, &["stages"], &[], None)).unwrap();
+        assert_eq!(response.status, 200);
+        assert_eq!(world.clock.0.get(), 1_000, "waited as Lever asked");
+        for _ in 0..MAX_ATTEMPTS {
+            world.http.respond(429, "{}");
+        }
+        let response = send(&world.env(), api.request(Method::Get, &["stages"], &[], None)).unwrap();
+        assert_eq!(response.status, 429);
+        assert_eq!(world.http.sent.borrow().len(), 2 + MAX_ATTEMPTS as usize);
     }
 
     #[test]

@@ -302,6 +302,18 @@ impl LeverSim {
             .unwrap_or_default()
     }
 
+    /// The signature token of an account's first webhook for `event` (what Lever signs its
+    /// deliveries with), for tests that play Lever by hand.
+    pub fn signature_token(&self, account: &str, event: &str) -> Option<String> {
+        self.state()
+            .accounts
+            .get(account)?
+            .webhooks
+            .iter()
+            .find(|w| w.event == event)
+            .map(|w| w.signature_token.clone())
+    }
+
     /// Registers a webhook as a Lever admin would in the UI (its event is switched on too)
     /// and returns its id.
     pub fn add_webhook(&self, account: &str, event: &str, url: &str, signature_token: &str) -> String {

@@ -50,6 +50,7 @@ pub fn posting(mut posting: Value) -> Value {
         &mut posting,
         json!({
             "distributionChannels": null,
+            "owner": owner,
             "user": owner,
             "hiringManager": null,
             "tags": [],
