@@ -85,11 +85,15 @@ pub async fn run(
             }
         }
         "list-lever-stages" => match setup_face.call_list_lever_stages(&mut *s, c()?).await? {
-            Ok(stages) => Ok(json!({ "data": to_json(stages.into_iter().map(wire::stage).collect::<Vec<_>>())? })),
+            Ok(stages) => Ok(
+                json!({ "data": to_json(stages.into_iter().map(wire::stage).collect::<Vec<_>>())? }),
+            ),
             Err(e) => Err(e),
         },
         "list-lever-users" => match setup_face.call_list_lever_users(&mut *s, c()?).await? {
-            Ok(users) => Ok(json!({ "data": to_json(users.into_iter().map(wire::user).collect::<Vec<_>>())? })),
+            Ok(users) => Ok(
+                json!({ "data": to_json(users.into_iter().map(wire::user).collect::<Vec<_>>())? }),
+            ),
             Err(e) => Err(e),
         },
         "list-lever-postings" => {
@@ -106,8 +110,9 @@ pub async fn run(
                 })
         }
         "set-stage-map" => {
-            let map: serde_json::Map<String, Value> = serde_json::from_str(arg(args, 1, "json")?)
-                .map_err(|e| anyhow::anyhow!("set-stage-map takes a JSON object: {e}"))?;
+            let map: serde_json::Map<String, Value> =
+                serde_json::from_str(arg(args, 1, "json")?)
+                    .map_err(|e| anyhow::anyhow!("set-stage-map takes a JSON object: {e}"))?;
             let mappings = map
                 .into_iter()
                 .map(|(lever_stage_id, partner)| {
@@ -158,7 +163,12 @@ pub async fn run(
             }
         }
         "link-role" => setup_face
-            .call_link_role(&mut *s, c()?, arg(args, 1, "role")?, arg(args, 2, "posting id")?)
+            .call_link_role(
+                &mut *s,
+                c()?,
+                arg(args, 1, "role")?,
+                arg(args, 2, "posting id")?,
+            )
             .await?
             .map(|()| json!({ "role": args[1], "postingId": args[2] })),
         "unlink-role" => setup_face
@@ -166,7 +176,9 @@ pub async fn run(
             .await?
             .map(|()| json!({ "unlinked": args[1] })),
         "list-roles" => match setup_face.call_list_roles(&mut *s, c()?).await? {
-            Ok(roles) => Ok(json!({ "data": to_json(roles.into_iter().map(wire::role).collect::<Vec<_>>())? })),
+            Ok(roles) => Ok(
+                json!({ "data": to_json(roles.into_iter().map(wire::role).collect::<Vec<_>>())? }),
+            ),
             Err(e) => Err(e),
         },
         "install-webhooks" => match setup_face.call_install_webhooks(&mut *s, c()?).await? {

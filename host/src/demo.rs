@@ -29,7 +29,13 @@ fn line(out: &mut impl Write, text: impl AsRef<str>) -> anyhow::Result<()> {
 /// it should.
 pub async fn run(wasm: &[u8], out: &mut impl Write) -> anyhow::Result<()> {
     line(out, "lever-connector demo: two companies, two Lever accounts, one connector; everything on 127.0.0.1\n")?;
-    let sims = Simulators::start(LeverSimOptions::default(), partner::DEFAULT_SECRET, None, None).await?;
+    let sims = Simulators::start(
+        LeverSimOptions::default(),
+        partner::DEFAULT_SECRET,
+        None,
+        None,
+    )
+    .await?;
     let listener = bind_loopback(None).await?;
     let connector_url = format!("http://{}", listener.local_addr()?);
     let started = Instant::now();
@@ -40,14 +46,28 @@ pub async fn run(wasm: &[u8], out: &mut impl Write) -> anyhow::Result<()> {
         &Settings::in_process(sims.connector_config(&connector_url))?,
     )?;
     let _served = connector.spawn(listener)?;
-    line(out, format!("  Lever simulator     {} (accounts {ACME}, {GLOBEX})", sims.lever_api_base()))?;
-    line(out, format!("  partner simulator   {}", sims.partner_callback_url()))?;
+    line(
+        out,
+        format!(
+            "  Lever simulator     {} (accounts {ACME}, {GLOBEX})",
+            sims.lever_api_base()
+        ),
+    )?;
+    line(
+        out,
+        format!("  partner simulator   {}", sims.partner_callback_url()),
+    )?;
     line(out, format!("  connector           {connector_url}  ({} KB component, compiled in {compile_ms} ms)\n", wasm.len() / 1024))?;
     let partner = PartnerApi::new(&connector_url, partner::DEFAULT_API_KEY);
 
     // 1. Connect both companies.
     let acme = connect_by_oauth(&partner, "acme", ACME).await?;
-    ensure!(acme.status == 200, "OAuth callback answered {}: {}", acme.status, acme.text());
+    ensure!(
+        acme.status == 200,
+        "OAuth callback answered {}: {}",
+        acme.status,
+        acme.text()
+    );
     line(out, format!(
         "1. Acme's Super Admin connects Lever by OAuth: account {}, token valid for {} min (refreshed before it expires)",
         acme.json()["connected"]["accountId"].as_str().unwrap_or("?"),
@@ -56,27 +76,68 @@ pub async fn run(wasm: &[u8], out: &mut impl Write) -> anyhow::Result<()> {
             .map_or(0, |at| at.saturating_sub(crate::http_util::now_ms()) / 60_000 + 1),
     ))?;
     partner
-        .ok("POST", "/connections/globex/api-key", Some(json!({ "apiKey": GLOBEX_API_KEY })))
+        .ok(
+            "POST",
+            "/connections/globex/api-key",
+            Some(json!({ "apiKey": GLOBEX_API_KEY })),
+        )
         .await?;
-    line(out, "   Globex's admin connects with a Lever API key (checked with one Lever call first).")?;
+    line(
+        out,
+        "   Globex's admin connects with a Lever API key (checked with one Lever call first).",
+    )?;
 
     // 2. Set each company up.
     let acme_seed = seed::acme();
     let globex_seed = seed::globex();
     let setups = [
-        ("acme", ACME, "user-0001", "role-rust", "f2f01e16-27f8-4711-a728-7d49499795a0",
-         json!({ "9f1c2a20-screen": "screening", "9f1c2a21-phone": "interviewing", "9f1c2a22-onsite": "interviewing", "9f1c2a23-offer": "offer" })),
-        ("globex", GLOBEX, "globex-user-1", "role-orbital", "globex-posting-1",
-         json!({ "7d2e4c10-a1b2-4c3d-8e9f-000000000001": "screening", "7d2e4c10-a1b2-4c3d-8e9f-000000000002": "interviewing", "7d2e4c10-a1b2-4c3d-8e9f-000000000003": "offer" })),
+        (
+            "acme",
+            ACME,
+            "user-0001",
+            "role-rust",
+            "f2f01e16-27f8-4711-a728-7d49499795a0",
+            json!({ "9f1c2a20-screen": "screening", "9f1c2a21-phone": "interviewing", "9f1c2a22-onsite": "interviewing", "9f1c2a23-offer": "offer" }),
+        ),
+        (
+            "globex",
+            GLOBEX,
+            "globex-user-1",
+            "role-orbital",
+            "globex-posting-1",
+            json!({ "7d2e4c10-a1b2-4c3d-8e9f-000000000001": "screening", "7d2e4c10-a1b2-4c3d-8e9f-000000000002": "interviewing", "7d2e4c10-a1b2-4c3d-8e9f-000000000003": "offer" }),
+        ),
     ];
     for (c, account, user, role, posting, map) in &setups {
-        let installed = partner.ok("POST", &format!("/connections/{c}/webhooks"), None).await?;
+        let installed = partner
+            .ok("POST", &format!("/connections/{c}/webhooks"), None)
+            .await?;
         let created = installed["webhooks"].as_array().map_or(0, Vec::len);
         sims.lever.enable_webhooks(account, &[]);
-        partner.ok("PUT", &format!("/connections/{c}/perform-as"), Some(json!({ "userId": user }))).await?;
-        partner.ok("PUT", &format!("/connections/{c}/roles/{role}"), Some(json!({ "postingId": posting }))).await?;
-        partner.ok("PUT", &format!("/connections/{c}/stage-map"), Some(map.clone())).await?;
-        let status = partner.ok("GET", &format!("/connections/{c}"), None).await?;
+        partner
+            .ok(
+                "PUT",
+                &format!("/connections/{c}/perform-as"),
+                Some(json!({ "userId": user })),
+            )
+            .await?;
+        partner
+            .ok(
+                "PUT",
+                &format!("/connections/{c}/roles/{role}"),
+                Some(json!({ "postingId": posting })),
+            )
+            .await?;
+        partner
+            .ok(
+                "PUT",
+                &format!("/connections/{c}/stage-map"),
+                Some(map.clone()),
+            )
+            .await?;
+        let status = partner
+            .ok("GET", &format!("/connections/{c}"), None)
+            .await?;
         line(out, format!(
             "2. {c}: {created} webhooks installed in one click (a Super Admin then enables them), perform-as {user},\n   role {role} → posting {posting}, {} stages mapped, upload stage {}",
             status["mappedStages"].as_array().map_or(0, Vec::len),
@@ -85,26 +146,58 @@ pub async fn run(wasm: &[u8], out: &mut impl Write) -> anyhow::Result<()> {
     }
 
     // 3. The stage flow on both connections.
-    let ada = acme_seed.opportunities[0]["id"].as_str().unwrap_or_default().to_string();
-    let katherine = globex_seed.opportunities[0]["id"].as_str().unwrap_or_default().to_string();
-    partner.ok("PUT", &format!("/connections/acme/candidates/cand-ada/link"), Some(json!({ "opportunityId": ada }))).await?;
-    partner.ok("PUT", &format!("/connections/globex/candidates/cand-kj/link"), Some(json!({ "opportunityId": katherine }))).await?;
+    let ada = acme_seed.opportunities[0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let katherine = globex_seed.opportunities[0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    partner
+        .ok(
+            "PUT",
+            "/connections/acme/candidates/cand-ada/link",
+            Some(json!({ "opportunityId": ada })),
+        )
+        .await?;
+    partner
+        .ok(
+            "PUT",
+            "/connections/globex/candidates/cand-kj/link",
+            Some(json!({ "opportunityId": katherine })),
+        )
+        .await?;
     let mut deliveries = sims.lever.subscribe();
     let mut events = sims.partner.subscribe();
     sims.lever.move_stage(&ada, "9f1c2a21-phone");
-    sims.lever.move_stage(&katherine, "7d2e4c10-a1b2-4c3d-8e9f-000000000002");
+    sims.lever
+        .move_stage(&katherine, "7d2e4c10-a1b2-4c3d-8e9f-000000000002");
     let mut acme_delivery = None;
     for _ in 0..2 {
-        let delivery = tokio::time::timeout(WAIT, deliveries.recv()).await.context("no Lever delivery")??;
-        ensure!(delivery.status == Some(200), "the connector answered {:?}: {}", delivery.status, delivery.response);
+        let delivery = tokio::time::timeout(WAIT, deliveries.recv())
+            .await
+            .context("no Lever delivery")??;
+        ensure!(
+            delivery.status == Some(200),
+            "the connector answered {:?}: {}",
+            delivery.status,
+            delivery.response
+        );
         if delivery.account == ACME {
             acme_delivery = Some(delivery);
         }
     }
     let mut received = Vec::new();
     for _ in 0..2 {
-        let event = tokio::time::timeout(WAIT, events.recv()).await.context("the partner received nothing")??;
-        ensure!(event.verified, "the partner could not verify: {:?}", event.rejection);
+        let event = tokio::time::timeout(WAIT, events.recv())
+            .await
+            .context("the partner received nothing")??;
+        ensure!(
+            event.verified,
+            "the partner could not verify: {:?}",
+            event.rejection
+        );
         received.push(event.body);
     }
     received.sort_by(|a, b| a["connectionId"].as_str().cmp(&b["connectionId"].as_str()));
@@ -119,34 +212,72 @@ pub async fn run(wasm: &[u8], out: &mut impl Write) -> anyhow::Result<()> {
         ))?;
     }
     ensure!(
-        received.iter().map(|e| (e["connectionId"].as_str(), e["data"]["partnerCandidateId"].as_str())).collect::<Vec<_>>()
-            == [(Some("acme"), Some("cand-ada")), (Some("globex"), Some("cand-kj"))],
+        received
+            .iter()
+            .map(|e| (
+                e["connectionId"].as_str(),
+                e["data"]["partnerCandidateId"].as_str()
+            ))
+            .collect::<Vec<_>>()
+            == [
+                (Some("acme"), Some("cand-ada")),
+                (Some("globex"), Some("cand-kj"))
+            ],
         "events reached the partner under the wrong connection"
     );
 
     // 4. A delivery signed for Acme, posted to Globex's URL, is refused.
     let acme_delivery = acme_delivery.context("no delivery for Acme")?;
     let crossed = HttpClient::default()
-        .post_json(&format!("{connector_url}/webhooks/lever/globex"), &[], &acme_delivery.body)
+        .post_json(
+            &format!("{connector_url}/webhooks/lever/globex"),
+            &[],
+            &acme_delivery.body,
+        )
         .await?;
-    line(out, format!("4. Acme's signed delivery replayed at Globex's URL: {} {}", crossed.status, crossed.text()))?;
-    ensure!(crossed.status == 401, "a cross-connection delivery was accepted");
+    line(
+        out,
+        format!(
+            "4. Acme's signed delivery replayed at Globex's URL: {} {}",
+            crossed.status,
+            crossed.text()
+        ),
+    )?;
+    ensure!(
+        crossed.status == 401,
+        "a cross-connection delivery was accepted"
+    );
 
     // 5. Disconnect Globex.
     let disconnected = partner.ok("DELETE", "/connections/globex", None).await?;
-    let removed = disconnected["disconnected"]["removedWebhooks"].as_array().map_or(0, Vec::len);
-    let after = partner.call("GET", "/connections/globex/lever/stages", None).await?;
+    let removed = disconnected["disconnected"]["removedWebhooks"]
+        .as_array()
+        .map_or(0, Vec::len);
+    let after = partner
+        .call("GET", "/connections/globex/lever/stages", None)
+        .await?;
     line(out, format!(
         "5. Globex disconnects: {removed} webhooks deleted in Lever, tokens dropped; its calls now answer {} ({})",
         after.status,
         after.json()["error"]["message"].as_str().unwrap_or("?"),
     ))?;
-    ensure!(after.status == 503, "a disconnected connection still answered");
+    ensure!(
+        after.status == 503,
+        "a disconnected connection still answered"
+    );
     let still = partner.ok("GET", "/connections/acme", None).await?;
     ensure!(still["auth"] == "oauth", "acme lost its connection");
 
-    let verified = sims.partner.received().iter().filter(|e| e.verified).count();
-    ensure!(verified == 2, "the partner received {verified} events instead of 2");
+    let verified = sims
+        .partner
+        .received()
+        .iter()
+        .filter(|e| e.verified)
+        .count();
+    ensure!(
+        verified == 2,
+        "the partner received {verified} events instead of 2"
+    );
     line(out, "\nDone: 2 connections, 2 verified partner events, nothing crossed between them; Acme is still connected.")?;
     Ok(())
 }

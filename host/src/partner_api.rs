@@ -25,7 +25,12 @@ impl PartnerApi {
     }
 
     /// Sends `method path` with an optional JSON body.
-    pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> anyhow::Result<ClientResponse> {
+    pub async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<ClientResponse> {
         let mut headers = vec![("authorization", self.bearer.as_str())];
         if body.is_some() {
             headers.push(("content-type", "application/json"));
@@ -62,7 +67,11 @@ pub async fn connect_by_oauth(
     account: &str,
 ) -> anyhow::Result<ClientResponse> {
     let started = partner
-        .ok("POST", &format!("/connections/{connection}/oauth/start"), None)
+        .ok(
+            "POST",
+            &format!("/connections/{connection}/oauth/start"),
+            None,
+        )
         .await?;
     let authorize = started["authorizeUrl"]
         .as_str()
@@ -72,11 +81,15 @@ pub async fn connect_by_oauth(
     let consent = browser
         .get(&format!("{authorize}&account={account}"), &[])
         .await?;
-    ensure!(consent.status == 302, "authorize answered {}: {}", consent.status, consent.text());
+    ensure!(
+        consent.status == 302,
+        "authorize answered {}: {}",
+        consent.status,
+        consent.text()
+    );
     let callback = consent
         .headers
         .get("location")
         .context("no redirect from authorize")?;
     browser.get(callback, &[]).await
 }
-

@@ -45,7 +45,9 @@ impl lever_plugin::io::Config for MapConfig<'_> {
 /// The `host:port` authorities the component's configuration makes it call: the Lever
 /// environment's API and OAuth hosts (one environment, never mixed) and the partner's
 /// callback host.
-pub fn outbound_authorities(connector: &BTreeMap<String, String>) -> anyhow::Result<BTreeSet<String>> {
+pub fn outbound_authorities(
+    connector: &BTreeMap<String, String>,
+) -> anyhow::Result<BTreeSet<String>> {
     let config = MapConfig(connector);
     let lever = lever_plugin::config::lever_environment(&config)
         .map_err(|e| anyhow::anyhow!("[connector] {e}"))?;
@@ -62,7 +64,8 @@ pub fn outbound_authorities(connector: &BTreeMap<String, String>) -> anyhow::Res
         let url: url::Url = raw
             .parse()
             .with_context(|| format!("[connector] {raw} is not a URL"))?;
-        allowed.insert(authority_of(&url).with_context(|| format!("[connector] {raw} has no host"))?);
+        allowed
+            .insert(authority_of(&url).with_context(|| format!("[connector] {raw} has no host"))?);
     }
     Ok(allowed)
 }

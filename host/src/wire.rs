@@ -39,7 +39,8 @@ pub fn error(error: &types::ConnectorError) -> Wire {
 }
 
 fn connection(id: &str) -> anyhow::Result<ConnectionId> {
-    ConnectionId::parse(id).map_err(|e| anyhow::anyhow!("the component answered a bad connection id: {e}"))
+    ConnectionId::parse(id)
+        .map_err(|e| anyhow::anyhow!("the component answered a bad connection id: {e}"))
 }
 
 /// A webhook receipt in the wire shape.

@@ -26,7 +26,10 @@ const REFRESH_POLL_MS: u64 = 50;
 /// The scopes the connector asks for, and the features that need each one.
 pub const SCOPES: [(&str, &str); 10] = [
     ("offline_access", "token refresh"),
-    ("opportunities:write:admin", "candidate upload and stage sync"),
+    (
+        "opportunities:write:admin",
+        "candidate upload and stage sync",
+    ),
     ("contact:write:admin", "contact actions"),
     ("stages:read:admin", "stage map"),
     ("archive_reasons:read:admin", "archive sync"),
@@ -54,8 +57,7 @@ pub fn missing_scopes(granted: &[String]) -> Vec<MissingScope> {
         granted.iter().any(|g| {
             g == wanted
                 || (wanted.ends_with(":read:admin")
-                    && g.strip_suffix(":write:admin")
-                        == wanted.strip_suffix(":read:admin"))
+                    && g.strip_suffix(":write:admin") == wanted.strip_suffix(":read:admin"))
         })
     };
     SCOPES
@@ -213,7 +215,11 @@ pub fn account_id_from_jwt(token: &str) -> Option<String> {
     claims.get(ACCOUNT_CLAIM)?.as_str().map(String::from)
 }
 
-fn token_request(lever_env: &LeverEnvironment, client: &OAuthClient, form: &[(&str, &str)]) -> Request {
+fn token_request(
+    lever_env: &LeverEnvironment,
+    client: &OAuthClient,
+    form: &[(&str, &str)],
+) -> Request {
     let mut pairs = vec![
         ("client_id", client.client_id.as_str()),
         ("client_secret", client.client_secret.expose()),
@@ -372,7 +378,15 @@ pub fn complete_oauth(env: &Env, callback: &Callback) -> Result<Connected, Conne
             )))
         }
     };
-    let auth = stored_tokens(env, &sealer, &state.connection, &lever_env, tokens, None, now)?;
+    let auth = stored_tokens(
+        env,
+        &sealer,
+        &state.connection,
+        &lever_env,
+        tokens,
+        None,
+        now,
+    )?;
     let StoredAuth::Oauth {
         account_id,
         expires_at,
@@ -380,7 +394,9 @@ pub fn complete_oauth(env: &Env, callback: &Callback) -> Result<Connected, Conne
         ..
     } = &auth
     else {
-        return Err(ConnectorError::Internal("unexpected credential kind".into()));
+        return Err(ConnectorError::Internal(
+            "unexpected credential kind".into(),
+        ));
     };
     let connected = Connected {
         connection: state.connection.clone(),
@@ -612,9 +628,15 @@ mod tests {
         let world = World::new(config(), NOW);
         let url = begin_oauth(&world.env(), &connection()).unwrap();
         assert!(url.starts_with("http://auth.test/authorize?client_id=client-1&redirect_uri=https%3A%2F%2Fconnector.test%2Foauth%2Fcallback&response_type=code&state="), "{url}");
-        assert!(url.contains("audience=http%3A%2F%2Flever.test%2Fv1%2F"), "{url}");
+        assert!(
+            url.contains("audience=http%3A%2F%2Flever.test%2Fv1%2F"),
+            "{url}"
+        );
         assert!(url.contains("offline_access"), "{url}");
-        assert_ne!(state_of(&url), state_of(&begin_oauth(&world.env(), &connection()).unwrap()));
+        assert_ne!(
+            state_of(&url),
+            state_of(&begin_oauth(&world.env(), &connection()).unwrap())
+        );
     }
 
     #[test]
@@ -635,7 +657,10 @@ mod tests {
         );
         let connected = complete_oauth(&world.env(), &callback).unwrap();
         assert_eq!(connected.account_id.as_deref(), Some("acct-1"));
-        assert!(connected.missing_scopes.iter().any(|m| m.scope == "stages:read:admin"));
+        assert!(connected
+            .missing_scopes
+            .iter()
+            .any(|m| m.scope == "stages:read:admin"));
         let sent = world.http.sent.borrow();
         let body = String::from_utf8(sent[0].body.clone().unwrap()).unwrap();
         assert!(body.contains("grant_type=authorization_code"), "{body}");
@@ -670,7 +695,10 @@ mod tests {
             },
         )
         .unwrap_err();
-        assert!(matches!(&error, ConnectorError::Unauthorized(m) if m.contains("expired")), "{error:?}");
+        assert!(
+            matches!(&error, ConnectorError::Unauthorized(m) if m.contains("expired")),
+            "{error:?}"
+        );
         assert!(world.http.sent.borrow().is_empty());
     }
 
@@ -708,14 +736,23 @@ mod tests {
         );
         let api = lever_api(&world.env(), &connection()).unwrap();
         let request = api.request(Method::Get, &["stages"], &[], None);
-        assert!(request.header("authorization").unwrap().starts_with("Bearer eyJ"));
+        assert!(request
+            .header("authorization")
+            .unwrap()
+            .starts_with("Bearer eyJ"));
         let sent = world.http.sent.borrow();
         let body = String::from_utf8(sent[1].body.clone().unwrap()).unwrap();
-        assert!(body.contains("grant_type=refresh_token&refresh_token=r1"), "{body}");
+        assert!(
+            body.contains("grant_type=refresh_token&refresh_token=r1"),
+            "{body}"
+        );
         drop(sent);
         // The next refresh uses the rotated token.
         world.clock.sleep_ms(3600 * 1000);
-        world.http.respond(200, r#"{"access_token":"a3","refresh_token":"r3","expires_in":3600}"#);
+        world.http.respond(
+            200,
+            r#"{"access_token":"a3","refresh_token":"r3","expires_in":3600}"#,
+        );
         lever_api(&world.env(), &connection()).unwrap();
         let body = String::from_utf8(world.http.sent.borrow()[2].body.clone().unwrap()).unwrap();
         assert!(body.contains("refresh_token=r2"), "{body}");
@@ -726,7 +763,10 @@ mod tests {
         let world = World::new(config(), NOW);
         connect(&world);
         world.clock.sleep_ms(3600 * 1000);
-        world.http.respond(400, r#"{"error":"invalid_grant","error_description":"revoked"}"#);
+        world.http.respond(
+            400,
+            r#"{"error":"invalid_grant","error_description":"revoked"}"#,
+        );
         let error = lever_api(&world.env(), &connection()).unwrap_err();
         assert!(matches!(&error, ConnectorError::Unauthorized(m) if m.contains("reconnected")));
         // No second refresh attempt: the connection is marked.
@@ -744,9 +784,14 @@ mod tests {
             holder: "other".into(),
             expires_at: world.clock.now() + REFRESH_LEASE_MS,
         };
-        assert!(store.acquire_refresh_lock(&lease, world.clock.now()).unwrap());
+        assert!(store
+            .acquire_refresh_lock(&lease, world.clock.now())
+            .unwrap());
         // The other holder never finishes: after its lease lapses this request refreshes.
-        world.http.respond(200, r#"{"access_token":"a2","refresh_token":"r2","expires_in":3600}"#);
+        world.http.respond(
+            200,
+            r#"{"access_token":"a2","refresh_token":"r2","expires_in":3600}"#,
+        );
         lever_api(&world.env(), &connection()).unwrap();
         assert_eq!(world.http.sent.borrow().len(), 2);
         assert!(world.clock.now() >= lease.expires_at);

@@ -1,20 +1,20 @@
 //! The adapter: implements the component's exports by converting between WIT types and
 //! the domain types, and calling the logic with the WASI I/O.
 
+use crate::auth;
 use crate::bindings::exports::lever::connector::types as wit;
 use crate::bindings::exports::lever::connector::{actions, partner, setup, triggers, webhooks};
 use crate::bindings::exports::wasi::http::incoming_handler;
 use crate::bindings::wasi::http::types::{
     Fields, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam,
 };
-use crate::auth;
 use crate::error::{ConnectorError, Service};
 use crate::http_face::{self, Reply};
 use crate::io::Env;
 use crate::lever::{self, OpportunityId};
+use crate::setup as setup_logic;
 use crate::setup::{status, webhooks as install};
 use crate::store::{ConnectionId, DeliveryState};
-use crate::setup as setup_logic;
 use crate::sync::stage;
 use crate::wasi_io::{read_to_end, with_env, write_all};
 
@@ -103,8 +103,15 @@ fn serve(request: &IncomingRequest) -> Reply {
         Ok(body) => body,
         Err(error) => return http_face::error_reply(&error),
     };
-    with_env(|env| Ok(http_face::respond(env, route, authorization.as_deref(), &body)))
-        .unwrap_or_else(|error| http_face::error_reply(&error))
+    with_env(|env| {
+        Ok(http_face::respond(
+            env,
+            route,
+            authorization.as_deref(),
+            &body,
+        ))
+    })
+    .unwrap_or_else(|error| http_face::error_reply(&error))
 }
 
 fn read_body(request: &IncomingRequest, limit: usize) -> Result<Vec<u8>, ConnectorError> {
@@ -183,7 +190,9 @@ impl webhooks::Guest for Component {
         connection: String,
         body: Vec<u8>,
     ) -> WitResult<webhooks::WebhookReceipt> {
-        let receipt = on(&connection, |env, c| stage::handle_lever_webhook(env, c, &body))?;
+        let receipt = on(&connection, |env, c| {
+            stage::handle_lever_webhook(env, c, &body)
+        })?;
         let outcome = match receipt.outcome {
             stage::Outcome::Forwarded(f) => {
                 webhooks::WebhookOutcome::Forwarded(webhooks::ForwardedEvent {
@@ -234,7 +243,12 @@ impl partner::Guest for Component {
         opportunity_id: String,
     ) -> WitResult<()> {
         on(&connection, |env, c| {
-            stage::link_candidate(env, c, &partner_candidate_id, &OpportunityId(opportunity_id))
+            stage::link_candidate(
+                env,
+                c,
+                &partner_candidate_id,
+                &OpportunityId(opportunity_id),
+            )
         })
     }
 
@@ -278,7 +292,6 @@ fn role_link(r: setup_logic::RoleLink) -> setup::RoleLink {
         posting_id: r.posting_id,
     }
 }
-
 
 fn wit_status(s: status::ConnectionStatus) -> setup::ConnectionStatus {
     setup::ConnectionStatus {
@@ -337,7 +350,9 @@ fn wit_status(s: status::ConnectionStatus) -> setup::ConnectionStatus {
 
 impl setup::Guest for Component {
     fn connect_api_key(connection: String, api_key: String) -> WitResult<()> {
-        on(&connection, |env, c| auth::connect_api_key(env, c, &api_key))
+        on(&connection, |env, c| {
+            auth::connect_api_key(env, c, &api_key)
+        })
     }
 
     fn begin_oauth(connection: String) -> WitResult<String> {
@@ -356,7 +371,11 @@ impl setup::Guest for Component {
             connection: connected.connection.to_string(),
             account_id: connected.account_id,
             expires_at: connected.expires_at,
-            missing_scopes: connected.missing_scopes.into_iter().map(missing_scope).collect(),
+            missing_scopes: connected
+                .missing_scopes
+                .into_iter()
+                .map(missing_scope)
+                .collect(),
         })
     }
 
@@ -397,7 +416,10 @@ impl setup::Guest for Component {
             .into_iter()
             .map(|m| (m.lever_stage_id, m.partner_stage))
             .collect();
-        on(&connection, |env, c| setup_logic::set_stage_map(env, c, &pairs)).map(drop)
+        on(&connection, |env, c| {
+            setup_logic::set_stage_map(env, c, &pairs)
+        })
+        .map(drop)
     }
 
     fn get_stage_map(connection: String) -> WitResult<Vec<setup::StageMapping>> {
@@ -412,7 +434,10 @@ impl setup::Guest for Component {
     }
 
     fn set_perform_as(connection: String, user_id: String) -> WitResult<wit::User> {
-        on(&connection, |env, c| setup_logic::set_perform_as(env, c, &user_id)).map(wit_user)
+        on(&connection, |env, c| {
+            setup_logic::set_perform_as(env, c, &user_id)
+        })
+        .map(wit_user)
     }
 
     fn set_upload_stage(
@@ -426,11 +451,16 @@ impl setup::Guest for Component {
     }
 
     fn link_role(connection: String, role: String, posting_id: String) -> WitResult<()> {
-        on(&connection, |env, c| setup_logic::link_role(env, c, &role, &posting_id)).map(drop)
+        on(&connection, |env, c| {
+            setup_logic::link_role(env, c, &role, &posting_id)
+        })
+        .map(drop)
     }
 
     fn unlink_role(connection: String, role: String) -> WitResult<()> {
-        on(&connection, |env, c| setup_logic::unlink_role(env, c, &role))
+        on(&connection, |env, c| {
+            setup_logic::unlink_role(env, c, &role)
+        })
     }
 
     fn list_roles(connection: String) -> WitResult<Vec<setup::RoleLink>> {
@@ -496,10 +526,7 @@ impl actions::Guest for Component {
     ) -> WitResult<wit::Contact> {
         unsupported("update-contact")
     }
-    fn create_posting(
-        _connection: String,
-        _input: actions::NewPosting,
-    ) -> WitResult<wit::Posting> {
+    fn create_posting(_connection: String, _input: actions::NewPosting) -> WitResult<wit::Posting> {
         unsupported("create-posting")
     }
     fn update_posting(

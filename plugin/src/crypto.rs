@@ -116,9 +116,14 @@ mod tests {
         let sealer = Sealer::new(&[9u8; 32]).unwrap();
         let random = FakeRandom::default();
         let secret = Secret::new("planted-refresh-token");
-        let sealed = sealer.seal(&random, "acme", "refresh_token", &secret).unwrap();
+        let sealed = sealer
+            .seal(&random, "acme", "refresh_token", &secret)
+            .unwrap();
         assert!(!sealed.contains("planted"));
-        assert_eq!(sealer.open("acme", "refresh_token", &sealed).unwrap(), secret);
+        assert_eq!(
+            sealer.open("acme", "refresh_token", &sealed).unwrap(),
+            secret
+        );
         assert!(sealer.open("globex", "refresh_token", &sealed).is_err());
         assert!(sealer.open("acme", "access_token", &sealed).is_err());
         assert!(Sealer::new(&[8u8; 32])
@@ -128,7 +133,9 @@ mod tests {
         // A fresh nonce each time.
         assert_ne!(
             sealed,
-            sealer.seal(&random, "acme", "refresh_token", &secret).unwrap()
+            sealer
+                .seal(&random, "acme", "refresh_token", &secret)
+                .unwrap()
         );
         assert!(Sealer::new(&[1u8; 16]).is_none());
     }

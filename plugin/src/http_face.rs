@@ -116,7 +116,9 @@ impl Reply {
     fn ok<T: Serialize>(status: u16, value: &T) -> Self {
         match serde_json::to_value(value) {
             Ok(value) => Self::json(status, &value),
-            Err(e) => error_reply(&ConnectorError::Internal(format!("encoding the answer: {e}"))),
+            Err(e) => error_reply(&ConnectorError::Internal(format!(
+                "encoding the answer: {e}"
+            ))),
         }
     }
 }
@@ -179,7 +181,9 @@ pub fn route(method: &str, path_with_query: &str) -> Result<Route, Reply> {
         ),
         ["connections", c, rest @ ..] => {
             let c = connection(c)?;
-            let partner = |allowed: &str, route: PartnerRoute| allow(allowed, Route::Partner(c.clone(), route));
+            let partner = |allowed: &str, route: PartnerRoute| {
+                allow(allowed, Route::Partner(c.clone(), route))
+            };
             match (method, rest) {
                 ("GET", []) => partner("GET, DELETE", PartnerRoute::Status),
                 (_, []) => partner(
@@ -203,22 +207,25 @@ pub fn route(method: &str, path_with_query: &str) -> Result<Route, Reply> {
                 (_, ["perform-as"]) => partner("PUT", PartnerRoute::PutPerformAs),
                 (_, ["upload-stage"]) => partner("PUT", PartnerRoute::PutUploadStage),
                 (_, ["roles"]) => partner("GET", PartnerRoute::ListRoles),
-                ("DELETE", ["roles", role]) => {
-                    partner("PUT, DELETE", PartnerRoute::DeleteRole(decode_segment(role)))
-                }
+                ("DELETE", ["roles", role]) => partner(
+                    "PUT, DELETE",
+                    PartnerRoute::DeleteRole(decode_segment(role)),
+                ),
                 (_, ["roles", role]) => {
                     partner("PUT, DELETE", PartnerRoute::PutRole(decode_segment(role)))
                 }
                 (_, ["webhooks"]) => partner("POST", PartnerRoute::InstallWebhooks),
-                ("GET", ["candidates", id, "link"]) => {
-                    partner("GET, PUT", PartnerRoute::GetCandidateLink(decode_segment(id)))
-                }
+                ("GET", ["candidates", id, "link"]) => partner(
+                    "GET, PUT",
+                    PartnerRoute::GetCandidateLink(decode_segment(id)),
+                ),
                 (_, ["candidates", id, "link"]) => {
                     partner("GET, PUT", PartnerRoute::LinkCandidate(decode_segment(id)))
                 }
-                (_, ["candidates", ..]) => {
-                    Ok(Route::Partner(c, PartnerRoute::Unsupported("candidate upload")))
-                }
+                (_, ["candidates", ..]) => Ok(Route::Partner(
+                    c,
+                    PartnerRoute::Unsupported("candidate upload"),
+                )),
                 (_, ["actions", ..]) => Ok(Route::Partner(c, PartnerRoute::Unsupported("actions"))),
                 (_, ["proxy", ..]) => Ok(Route::Partner(c, PartnerRoute::Unsupported("the proxy"))),
                 (_, ["triggers", ..]) => {
@@ -236,7 +243,10 @@ pub fn route(method: &str, path_with_query: &str) -> Result<Route, Reply> {
 pub fn authenticate_partner(env: &Env, authorization: Option<&str>) -> Result<(), ConnectorError> {
     let expected = config::partner_api_key(env.config)?;
     let presented = authorization
-        .and_then(|h| h.strip_prefix("Bearer ").or_else(|| h.strip_prefix("bearer ")))
+        .and_then(|h| {
+            h.strip_prefix("Bearer ")
+                .or_else(|| h.strip_prefix("bearer "))
+        })
         .map(str::trim)
         .ok_or_else(|| {
             ConnectorError::Unauthorized(
@@ -253,8 +263,9 @@ pub fn authenticate_partner(env: &Env, authorization: Option<&str>) -> Result<()
 }
 
 fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ConnectorError> {
-    serde_json::from_slice(body)
-        .map_err(|e| ConnectorError::InvalidInput(format!("the body is not the expected JSON: {e}")))
+    serde_json::from_slice(body).map_err(|e| {
+        ConnectorError::InvalidInput(format!("the body is not the expected JSON: {e}"))
+    })
 }
 
 #[derive(Deserialize)]
@@ -310,18 +321,24 @@ fn partner(
 ) -> Result<Reply, ConnectorError> {
     Ok(match route {
         PartnerRoute::Status => Reply::ok(200, &status::status(env, c)?),
-        PartnerRoute::Disconnect { purge } => {
-            Reply::ok(200, &json!({ "disconnected": setup::disconnect(env, c, purge)? }))
-        }
+        PartnerRoute::Disconnect { purge } => Reply::ok(
+            200,
+            &json!({ "disconnected": setup::disconnect(env, c, purge)? }),
+        ),
         PartnerRoute::ConnectApiKey => {
             let body: ApiKeyBody = parse_body(body)?;
             auth::connect_api_key(env, c, &body.api_key)?;
-            Reply::ok(200, &json!({ "connected": { "connection": c, "auth": "api-key" } }))
+            Reply::ok(
+                200,
+                &json!({ "connected": { "connection": c, "auth": "api-key" } }),
+            )
         }
         PartnerRoute::OAuthStart => {
             Reply::ok(200, &json!({ "authorizeUrl": auth::begin_oauth(env, c)? }))
         }
-        PartnerRoute::LeverStages => Reply::ok(200, &json!({ "data": setup::list_stages(env, c)? })),
+        PartnerRoute::LeverStages => {
+            Reply::ok(200, &json!({ "data": setup::list_stages(env, c)? }))
+        }
         PartnerRoute::LeverUsers => Reply::ok(200, &json!({ "data": setup::list_users(env, c)? })),
         PartnerRoute::LeverPostings { state } => Reply::ok(
             200,
@@ -411,16 +428,28 @@ mod tests {
             Ok(Route::LeverWebhook(acme.clone()))
         );
         assert_eq!(route("GET", "/health"), Ok(Route::Health));
-        assert_eq!(route("GET", "/webhooks/lever/acme").unwrap_err().status, 405);
+        assert_eq!(
+            route("GET", "/webhooks/lever/acme").unwrap_err().status,
+            405
+        );
         assert_eq!(route("POST", "/webhooks/lever").unwrap_err().status, 404);
-        assert_eq!(route("POST", "/webhooks/lever/a%2Fb").unwrap_err().status, 400);
+        assert_eq!(
+            route("POST", "/webhooks/lever/a%2Fb").unwrap_err().status,
+            400
+        );
         assert_eq!(
             route("DELETE", "/connections/acme?purge=true"),
-            Ok(Route::Partner(acme.clone(), PartnerRoute::Disconnect { purge: true }))
+            Ok(Route::Partner(
+                acme.clone(),
+                PartnerRoute::Disconnect { purge: true }
+            ))
         );
         assert_eq!(
             route("PUT", "/connections/acme/roles/role%201"),
-            Ok(Route::Partner(acme.clone(), PartnerRoute::PutRole("role 1".into())))
+            Ok(Route::Partner(
+                acme.clone(),
+                PartnerRoute::PutRole("role 1".into())
+            ))
         );
         assert_eq!(
             route("GET", "/connections/acme/lever/postings?state=published"),
@@ -431,7 +460,12 @@ mod tests {
                 }
             ))
         );
-        assert_eq!(route("GET", "/connections/acme/api-key").unwrap_err().status, 405);
+        assert_eq!(
+            route("GET", "/connections/acme/api-key")
+                .unwrap_err()
+                .status,
+            405
+        );
         match route("GET", "/oauth/callback?code=c&state=s") {
             Ok(Route::OAuthCallback(cb)) => {
                 assert_eq!(cb.code.as_deref(), Some("c"));
@@ -443,7 +477,10 @@ mod tests {
 
     #[test]
     fn partner_routes_need_the_partner_key_before_anything_else() {
-        let world = World::new(FakeConfig::from_pairs(&[("partner_api_key", "pk-planted")]), 0);
+        let world = World::new(
+            FakeConfig::from_pairs(&[("partner_api_key", "pk-planted")]),
+            0,
+        );
         let route = route("PUT", "/connections/acme/stage-map").unwrap();
         let body = br#"{"lead-new":"sourced"}"#;
         for auth in [None, Some("Bearer wrong"), Some("Basic cGstcGxhbnRlZA==")] {
@@ -453,7 +490,12 @@ mod tests {
         }
         assert!(world.kv.0.borrow().is_empty());
         let reply = respond(&world.env(), route, Some("Bearer pk-planted"), body);
-        assert_eq!(reply.status, 200, "{}", String::from_utf8_lossy(&reply.body));
+        assert_eq!(
+            reply.status,
+            200,
+            "{}",
+            String::from_utf8_lossy(&reply.body)
+        );
         assert!(!world.kv.0.borrow().is_empty());
     }
 

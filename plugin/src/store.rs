@@ -242,7 +242,9 @@ impl<'a> Store<'a> {
         {
             Ok(())
         } else {
-            Err(ConnectorError::Internal("OAuth state nonce collision".into()))
+            Err(ConnectorError::Internal(
+                "OAuth state nonce collision".into(),
+            ))
         }
     }
 
@@ -332,7 +334,12 @@ impl ConnStore<'_> {
         self.kv.delete(&self.key(suffix)).map_err(storage_error)
     }
 
-    fn cas(&self, suffix: &str, expected: Option<&[u8]>, new: &[u8]) -> Result<bool, ConnectorError> {
+    fn cas(
+        &self,
+        suffix: &str,
+        expected: Option<&[u8]>,
+        new: &[u8],
+    ) -> Result<bool, ConnectorError> {
         self.kv
             .compare_and_swap(&self.key(suffix), expected, new)
             .map_err(storage_error)
@@ -367,7 +374,11 @@ impl ConnStore<'_> {
     }
 
     /// Takes the refresh lock, or takes over a lapsed one: `true` when the caller holds it.
-    pub fn acquire_refresh_lock(&self, lease: &Lease, now: UnixMillis) -> Result<bool, ConnectorError> {
+    pub fn acquire_refresh_lock(
+        &self,
+        lease: &Lease,
+        now: UnixMillis,
+    ) -> Result<bool, ConnectorError> {
         let current = self.get_raw("refresh-lock")?;
         if let Some(bytes) = &current {
             let held: Lease = decode(&self.key("refresh-lock"), bytes)?;
@@ -466,7 +477,10 @@ impl ConnStore<'_> {
 
     /// Records a webhook we installed.
     pub fn set_webhook(&self, webhook: &InstalledWebhook) -> Result<(), ConnectorError> {
-        self.set(&format!("webhook/{}", part(&webhook.event)), &encode(webhook)?)
+        self.set(
+            &format!("webhook/{}", part(&webhook.event)),
+            &encode(webhook)?,
+        )
     }
 
     /// Forgets our webhook for `event` and its delivery time.
@@ -580,7 +594,10 @@ impl ConnStore<'_> {
         opportunity: &OpportunityId,
     ) -> Result<Option<StageId>, ConnectorError> {
         Ok(self
-            .get_string(&format!("sync/reported-stage/{}", part(opportunity.as_str())))?
+            .get_string(&format!(
+                "sync/reported-stage/{}",
+                part(opportunity.as_str())
+            ))?
             .map(StageId))
     }
 
@@ -601,11 +618,21 @@ impl ConnStore<'_> {
     /// Deletes every key of this connection (`purge`), or only its credentials, webhooks
     /// and delivery records (keeping links, maps and settings for a reconnect).
     pub fn clear(&self, purge: bool) -> Result<u64, ConnectorError> {
-        let kept = ["perform-as", "stage-map", "upload-stage", "roles", "link/", "sync/"];
+        let kept = [
+            "perform-as",
+            "stage-map",
+            "upload-stage",
+            "roles",
+            "link/",
+            "sync/",
+        ];
         let mut doomed = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
-            let (keys, next) = self.kv.list_keys(cursor.as_deref()).map_err(storage_error)?;
+            let (keys, next) = self
+                .kv
+                .list_keys(cursor.as_deref())
+                .map_err(storage_error)?;
             for key in keys {
                 let Some(suffix) = key.strip_prefix(&self.prefix) else {
                     continue;
@@ -655,9 +682,16 @@ mod tests {
         let a = store.connection(&ConnectionId::parse("a").unwrap());
         let b = store.connection(&ConnectionId::parse("b").unwrap());
         a.link("cand", &OpportunityId("opp/../x".into())).unwrap();
-        assert_eq!(b.linked_candidate(&OpportunityId("opp/../x".into())).unwrap(), None);
+        assert_eq!(
+            b.linked_candidate(&OpportunityId("opp/../x".into()))
+                .unwrap(),
+            None
+        );
         assert!(kv.0.borrow().keys().all(|k| k.starts_with("conn/a/")));
-        assert!(kv.0.borrow().contains_key("conn/a/link/opportunity/opp%2F..%2Fx"));
+        assert!(kv
+            .0
+            .borrow()
+            .contains_key("conn/a/link/opportunity/opp%2F..%2Fx"));
     }
 
     #[test]
@@ -665,16 +699,29 @@ mod tests {
         let kv = FakeKv::default();
         let conn = Store::new(&kv).connection(&ConnectionId::parse("a").unwrap());
         let first = record(1_000, DeliveryState::Processing);
-        assert_eq!(conn.claim_delivery("t", &first, 60_000).unwrap(), Claim::Claimed);
+        assert_eq!(
+            conn.claim_delivery("t", &first, 60_000).unwrap(),
+            Claim::Claimed
+        );
         let soon = record(30_000, DeliveryState::Processing);
-        assert!(matches!(conn.claim_delivery("t", &soon, 60_000).unwrap(), Claim::Duplicate(_)));
+        assert!(matches!(
+            conn.claim_delivery("t", &soon, 60_000).unwrap(),
+            Claim::Duplicate(_)
+        ));
         let later = record(61_000, DeliveryState::Processing);
-        assert_eq!(conn.claim_delivery("t", &later, 60_000).unwrap(), Claim::Claimed);
-        conn.record_delivery("t", &record(61_500, DeliveryState::Forwarded)).unwrap();
+        assert_eq!(
+            conn.claim_delivery("t", &later, 60_000).unwrap(),
+            Claim::Claimed
+        );
+        conn.record_delivery("t", &record(61_500, DeliveryState::Forwarded))
+            .unwrap();
         let much_later = record(999_000, DeliveryState::Processing);
         assert!(matches!(
             conn.claim_delivery("t", &much_later, 60_000).unwrap(),
-            Claim::Duplicate(DeliveryRecord { state: DeliveryState::Forwarded, .. })
+            Claim::Duplicate(DeliveryRecord {
+                state: DeliveryState::Forwarded,
+                ..
+            })
         ));
     }
 
@@ -688,7 +735,15 @@ mod tests {
             used: false,
         };
         store.put_oauth_state("n1", &state).unwrap();
-        assert_eq!(store.take_oauth_state("n1").unwrap().unwrap().connection.as_str(), "a");
+        assert_eq!(
+            store
+                .take_oauth_state("n1")
+                .unwrap()
+                .unwrap()
+                .connection
+                .as_str(),
+            "a"
+        );
         assert_eq!(store.take_oauth_state("n1").unwrap(), None);
         assert_eq!(store.take_oauth_state("unknown").unwrap(), None);
     }

@@ -12,8 +12,8 @@ use crate::bindings::wasi::random::random;
 use crate::config;
 use crate::error::ConnectorError;
 use crate::io::{
-    BackendError, Clock, Config, Env, Http, Kv, Method, Random, Request, Response,
-    TransportError, UnixMillis,
+    BackendError, Clock, Config, Env, Http, Kv, Method, Random, Request, Response, TransportError,
+    UnixMillis,
 };
 
 /// The largest response body the connector reads from Lever or the partner.

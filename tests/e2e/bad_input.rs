@@ -118,10 +118,7 @@ async fn body_over_one_mebibyte_is_rejected_with_413() {
 async fn unknown_event_is_acknowledged_as_ignored() {
     let world = World::start().await;
     let response = world
-        .post(&world.signed(
-            "candidateTeleported",
-            json!({ "opportunityId": ADA }),
-        ))
+        .post(&world.signed("candidateTeleported", json!({ "opportunityId": ADA })))
         .await;
     assert_eq!(response.status, 200);
     assert_eq!(response.json()["ignored"], "candidateTeleported");
@@ -226,10 +223,7 @@ async fn unknown_opportunity_is_recorded_as_skipped() {
         json!({ "reason": "opportunity-not-in-lever", "opportunityId": "00000000-0000-4000-a000-000000000000" })
     );
     // Recorded: the same delivery again is known.
-    assert_eq!(
-        world.post(&delivery).await.json()["duplicate"],
-        "skipped"
-    );
+    assert_eq!(world.post(&delivery).await.json()["duplicate"], "skipped");
     assert!(world.sims.partner.received().is_empty());
 }
 

@@ -19,7 +19,10 @@ async fn two_connections_on_two_accounts_stay_isolated() {
     world.sims.lever.move_stage(KATHERINE, GLOBEX_TECH);
     let mut by_account = std::collections::BTreeMap::new();
     for _ in 0..2 {
-        let delivery = tokio::time::timeout(WAIT, deliveries.recv()).await.unwrap().unwrap();
+        let delivery = tokio::time::timeout(WAIT, deliveries.recv())
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(delivery.status, Some(200), "{}", delivery.response);
         by_account.insert(delivery.account.clone(), delivery);
     }
@@ -42,15 +45,27 @@ async fn two_connections_on_two_accounts_stay_isolated() {
     assert_eq!(crossed.status, 401, "{}", crossed.text());
     assert_eq!(error_code(&crossed).0, "unauthorized");
     let fresh_for_acme = world.ada_moved(OFFER);
-    assert_eq!(world.post_raw("globex", fresh_for_acme.to_string()).await.status, 401);
+    assert_eq!(
+        world
+            .post_raw("globex", fresh_for_acme.to_string())
+            .await
+            .status,
+        401
+    );
     assert_eq!(world.partner_events().len(), 2);
 
     // Reads see only their own account and their own links.
-    let acme_stages = world.ok("GET", "/connections/acme/lever/stages", None).await;
-    let globex_stages = world.ok("GET", "/connections/globex/lever/stages", None).await;
+    let acme_stages = world
+        .ok("GET", "/connections/acme/lever/stages", None)
+        .await;
+    let globex_stages = world
+        .ok("GET", "/connections/globex/lever/stages", None)
+        .await;
     assert_eq!(acme_stages["data"].as_array().unwrap().len(), 8);
     assert_eq!(globex_stages["data"].as_array().unwrap().len(), 6);
-    let link = world.call("GET", "/connections/globex/candidates/cand-ada/link", None).await;
+    let link = world
+        .call("GET", "/connections/globex/candidates/cand-ada/link", None)
+        .await;
     assert_eq!(link.status, 404);
     assert_eq!(
         world.ok("GET", "/connections/globex/stage-map", None).await,
@@ -63,25 +78,47 @@ async fn partner_routes_need_the_partner_key_and_touch_nothing_without_it() {
     let world = World::bare().await;
     let routes: [(&str, &str, Option<serde_json::Value>); 6] = [
         ("GET", "/connections/acme", None),
-        ("POST", "/connections/acme/api-key", Some(json!({ "apiKey": DEFAULT_API_KEY }))),
-        ("PUT", "/connections/acme/stage-map", Some(json!({ ONSITE: "onsite" }))),
+        (
+            "POST",
+            "/connections/acme/api-key",
+            Some(json!({ "apiKey": DEFAULT_API_KEY })),
+        ),
+        (
+            "PUT",
+            "/connections/acme/stage-map",
+            Some(json!({ ONSITE: "onsite" })),
+        ),
         ("POST", "/connections/acme/webhooks", None),
         ("POST", "/connections/acme/oauth/start", None),
         ("DELETE", "/connections/acme?purge=true", None),
     ];
     let url = world.served.url();
     for (method, path, body) in routes.iter().cloned() {
-        for auth in [None, Some("Bearer wrong-key"), Some("Basic c2ltLXBhcnRuZXItYXBpLWtleTo=")] {
+        for auth in [
+            None,
+            Some("Bearer wrong-key"),
+            Some("Basic c2ltLXBhcnRuZXItYXBpLWtleTo="),
+        ] {
             let mut headers = vec![("content-type", "application/json")];
             if let Some(auth) = auth {
                 headers.push(("authorization", auth));
             }
             let response = world
                 .client
-                .send(method, &format!("{url}{path}"), &headers, body.clone().map(|b| b.to_string()).unwrap_or_default())
+                .send(
+                    method,
+                    &format!("{url}{path}"),
+                    &headers,
+                    body.clone().map(|b| b.to_string()).unwrap_or_default(),
+                )
                 .await
                 .unwrap();
-            assert_eq!(response.status, 401, "{method} {path} with {auth:?}: {}", response.text());
+            assert_eq!(
+                response.status,
+                401,
+                "{method} {path} with {auth:?}: {}",
+                response.text()
+            );
             assert_eq!(error_code(&response).0, "unauthorized");
         }
     }
@@ -89,25 +126,43 @@ async fn partner_routes_need_the_partner_key_and_touch_nothing_without_it() {
     assert!(world.sims.lever.webhooks(ACME).is_empty());
     let status = world.ok("GET", "/connections/acme", None).await;
     assert_eq!(status["auth"], "none");
-    assert_eq!(world.ok("GET", "/connections/acme/stage-map", None).await, json!({}));
+    assert_eq!(
+        world.ok("GET", "/connections/acme/stage-map", None).await,
+        json!({})
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn an_api_key_lever_rejects_is_401_and_nothing_is_stored() {
     let world = World::bare().await;
     let response = world
-        .call("POST", "/connections/acme/api-key", Some(json!({ "apiKey": "not-a-lever-key" })))
+        .call(
+            "POST",
+            "/connections/acme/api-key",
+            Some(json!({ "apiKey": "not-a-lever-key" })),
+        )
         .await;
     assert_eq!(response.status, 401, "{}", response.text());
     let (code, message) = error_code(&response);
     assert_eq!(code, "unauthorized");
     assert!(message.contains("rejected"), "{message}");
     assert!(!response.text().contains("not-a-lever-key"));
-    assert_eq!(world.ok("GET", "/connections/acme", None).await["auth"], "none");
-    let malformed = world.call("POST", "/connections/acme/api-key", Some(json!({ "key": "x" }))).await;
+    assert_eq!(
+        world.ok("GET", "/connections/acme", None).await["auth"],
+        "none"
+    );
+    let malformed = world
+        .call(
+            "POST",
+            "/connections/acme/api-key",
+            Some(json!({ "key": "x" })),
+        )
+        .await;
     assert_eq!(malformed.status, 400);
     // Calls on an unconnected connection say so.
-    let response = world.call("GET", "/connections/acme/lever/users", None).await;
+    let response = world
+        .call("GET", "/connections/acme/lever/users", None)
+        .await;
     assert_eq!(response.status, 503);
     assert!(error_code(&response).1.contains("not connected"));
 }
@@ -127,19 +182,32 @@ async fn oauth_connects_records_the_account_and_reports_missing_scopes() {
     assert!(status["tokenExpiresAt"].as_u64().unwrap() > lever_host::http_util::now_ms());
     // The token works, for Acme's account only.
     let users = world.ok("GET", "/connections/acme/lever/users", None).await;
-    assert_eq!(users["data"].as_array().unwrap().len(), 1, "deactivated users are hidden");
+    assert_eq!(
+        users["data"].as_array().unwrap().len(),
+        1,
+        "deactivated users are hidden"
+    );
     assert_eq!(users["data"][0]["id"], RECRUITER);
 
     // Globex's admin grants fewer scopes: the connection says what is missing, and a
     // feature needing a missing scope fails with Lever's 403.
-    let started = world.ok("POST", "/connections/globex/oauth/start", None).await;
+    let started = world
+        .ok("POST", "/connections/globex/oauth/start", None)
+        .await;
     let authorize = started["authorizeUrl"].as_str().unwrap();
     let consent = world
         .client
-        .get(&format!("{authorize}&account={GLOBEX}&grant=offline_access%20stages:read:admin"), &[])
+        .get(
+            &format!("{authorize}&account={GLOBEX}&grant=offline_access%20stages:read:admin"),
+            &[],
+        )
         .await
         .unwrap();
-    let callback = world.client.get(&consent.headers["location"], &[]).await.unwrap();
+    let callback = world
+        .client
+        .get(&consent.headers["location"], &[])
+        .await
+        .unwrap();
     assert_eq!(callback.status, 200, "{}", callback.text());
     let missing: Vec<String> = callback.json()["connected"]["missingScopes"]
         .as_array()
@@ -147,9 +215,14 @@ async fn oauth_connects_records_the_account_and_reports_missing_scopes() {
         .iter()
         .map(|m| m["scope"].as_str().unwrap().to_string())
         .collect();
-    assert!(missing.contains(&"webhooks:write:admin".to_string()), "{missing:?}");
+    assert!(
+        missing.contains(&"webhooks:write:admin".to_string()),
+        "{missing:?}"
+    );
     assert!(!missing.contains(&"stages:read:admin".to_string()));
-    let install = world.call("POST", "/connections/globex/webhooks", None).await;
+    let install = world
+        .call("POST", "/connections/globex/webhooks", None)
+        .await;
     assert_eq!(install.status, 502, "{}", install.text());
     assert_eq!(install.json()["error"]["status"], 403);
 }
@@ -168,9 +241,15 @@ async fn bad_expired_replayed_and_refused_oauth_states_are_rejected() {
     assert_eq!(callback("code=c").await.status, 400);
 
     // Used once, then replayed.
-    let started = world.ok("POST", "/connections/acme/oauth/start", None).await;
+    let started = world
+        .ok("POST", "/connections/acme/oauth/start", None)
+        .await;
     let authorize = started["authorizeUrl"].as_str().unwrap();
-    let consent = world.client.get(&format!("{authorize}&account={ACME}"), &[]).await.unwrap();
+    let consent = world
+        .client
+        .get(&format!("{authorize}&account={ACME}"), &[])
+        .await
+        .unwrap();
     let location = consent.headers["location"].clone();
     assert_eq!(world.client.get(&location, &[]).await.unwrap().status, 200);
     let replayed = world.client.get(&location, &[]).await.unwrap();
@@ -178,20 +257,43 @@ async fn bad_expired_replayed_and_refused_oauth_states_are_rejected() {
     assert!(error_code(&replayed).1.contains("already used"));
 
     // Expired: the admin took more than 10 minutes.
-    let started = world.ok("POST", "/connections/globex/oauth/start", None).await;
+    let started = world
+        .ok("POST", "/connections/globex/oauth/start", None)
+        .await;
     let authorize = started["authorizeUrl"].as_str().unwrap().to_string();
     world.connector.advance_clock(Duration::from_secs(11 * 60));
-    let consent = world.client.get(&format!("{authorize}&account={GLOBEX}"), &[]).await.unwrap();
-    let expired = world.client.get(&consent.headers["location"], &[]).await.unwrap();
+    let consent = world
+        .client
+        .get(&format!("{authorize}&account={GLOBEX}"), &[])
+        .await
+        .unwrap();
+    let expired = world
+        .client
+        .get(&consent.headers["location"], &[])
+        .await
+        .unwrap();
     assert_eq!(expired.status, 401);
     assert!(error_code(&expired).1.contains("expired"));
-    assert_eq!(world.ok("GET", "/connections/globex", None).await["auth"], "none");
+    assert_eq!(
+        world.ok("GET", "/connections/globex", None).await["auth"],
+        "none"
+    );
 
     // Refused consent.
-    let started = world.ok("POST", "/connections/globex/oauth/start", None).await;
+    let started = world
+        .ok("POST", "/connections/globex/oauth/start", None)
+        .await;
     let authorize = started["authorizeUrl"].as_str().unwrap();
-    let consent = world.client.get(&format!("{authorize}&deny=true"), &[]).await.unwrap();
-    let denied = world.client.get(&consent.headers["location"], &[]).await.unwrap();
+    let consent = world
+        .client
+        .get(&format!("{authorize}&deny=true"), &[])
+        .await
+        .unwrap();
+    let denied = world
+        .client
+        .get(&consent.headers["location"], &[])
+        .await
+        .unwrap();
     assert_eq!(denied.status, 401);
     assert!(error_code(&denied).1.contains("access_denied"));
 }
@@ -200,20 +302,31 @@ async fn bad_expired_replayed_and_refused_oauth_states_are_rejected() {
 async fn an_expired_token_is_refreshed_transparently_and_the_rotated_refresh_token_kept() {
     let world = World::bare().await;
     assert_eq!(world.connect_oauth("acme", ACME).await.status, 200);
-    let before = world.ok("GET", "/connections/acme", None).await["tokenExpiresAt"].as_u64().unwrap();
+    let before = world.ok("GET", "/connections/acme", None).await["tokenExpiresAt"]
+        .as_u64()
+        .unwrap();
 
     // An hour later the access token has expired; the call still works.
     world.connector.advance_clock(HOUR);
-    let stages = world.ok("GET", "/connections/acme/lever/stages", None).await;
+    let stages = world
+        .ok("GET", "/connections/acme/lever/stages", None)
+        .await;
     assert_eq!(stages["data"].as_array().unwrap().len(), 8);
     assert_eq!(world.sims.lever.refreshes(), (1, 0));
-    let after = world.ok("GET", "/connections/acme", None).await["tokenExpiresAt"].as_u64().unwrap();
-    assert!(after > before + HOUR.as_millis() as u64 - 60_000, "{before} → {after}");
+    let after = world.ok("GET", "/connections/acme", None).await["tokenExpiresAt"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        after > before + HOUR.as_millis() as u64 - 60_000,
+        "{before} → {after}"
+    );
 
     // Another hour: the refresh uses the rotated refresh token (the simulator killed the
     // first one when it issued the second).
     world.connector.advance_clock(HOUR);
-    world.ok("GET", "/connections/acme/lever/stages", None).await;
+    world
+        .ok("GET", "/connections/acme/lever/stages", None)
+        .await;
     assert_eq!(world.sims.lever.refreshes(), (2, 0));
 }
 
@@ -237,35 +350,67 @@ async fn a_refused_refresh_token_marks_the_connection_for_reconnect() {
     assert_eq!(world.connect_oauth("acme", ACME).await.status, 200);
     assert_eq!(world.sims.lever.revoke_refresh_tokens(ACME), 1);
     world.connector.advance_clock(HOUR);
-    let response = world.call("GET", "/connections/acme/lever/stages", None).await;
+    let response = world
+        .call("GET", "/connections/acme/lever/stages", None)
+        .await;
     assert_eq!(response.status, 401, "{}", response.text());
     let (code, message) = error_code(&response);
     assert_eq!(code, "unauthorized");
-    assert!(message.contains("reconnected") && message.contains("invalid_grant"), "{message}");
+    assert!(
+        message.contains("reconnected") && message.contains("invalid_grant"),
+        "{message}"
+    );
     let status = world.ok("GET", "/connections/acme", None).await;
     assert_eq!(status["reconnectNeeded"], true);
-    assert!(status["missing"].as_array().unwrap().iter().any(|m| m.as_str().unwrap().contains("reconnect")));
+    assert!(status["missing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m.as_str().unwrap().contains("reconnect")));
     // Further calls do not hammer Lever with a dead refresh token.
-    assert_eq!(world.call("GET", "/connections/acme/lever/users", None).await.status, 401);
+    assert_eq!(
+        world
+            .call("GET", "/connections/acme/lever/users", None)
+            .await
+            .status,
+        401
+    );
     assert_eq!(world.sims.lever.refreshes(), (0, 1));
     // Reconnecting fixes it.
     assert_eq!(world.connect_oauth("acme", ACME).await.status, 200);
-    world.ok("GET", "/connections/acme/lever/stages", None).await;
-    assert_eq!(world.ok("GET", "/connections/acme", None).await["reconnectNeeded"], false);
+    world
+        .ok("GET", "/connections/acme/lever/stages", None)
+        .await;
+    assert_eq!(
+        world.ok("GET", "/connections/acme", None).await["reconnectNeeded"],
+        false
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn webhook_install_is_idempotent_and_repairs_what_changed_in_lever() {
     let world = World::bare().await;
     world
-        .ok("POST", "/connections/acme/api-key", Some(json!({ "apiKey": DEFAULT_API_KEY })))
+        .ok(
+            "POST",
+            "/connections/acme/api-key",
+            Some(json!({ "apiKey": DEFAULT_API_KEY })),
+        )
         .await;
     let first = world.ok("POST", "/connections/acme/webhooks", None).await;
     let actions = |report: &serde_json::Value| -> Vec<String> {
-        report["webhooks"].as_array().unwrap().iter().map(|w| w["action"].as_str().unwrap().to_string()).collect()
+        report["webhooks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w["action"].as_str().unwrap().to_string())
+            .collect()
     };
     assert_eq!(actions(&first), vec!["created"; 7]);
-    assert!(first["warnings"][0].as_str().unwrap().contains("Super Admin"));
+    assert!(first["warnings"][0]
+        .as_str()
+        .unwrap()
+        .contains("Super Admin"));
     let url = world.webhook_url("acme");
     let listed = world.sims.lever.webhooks(ACME);
     assert_eq!(listed.len(), 7);
@@ -277,13 +422,43 @@ async fn webhook_install_is_idempotent_and_repairs_what_changed_in_lever() {
 
     // Someone changes one URL and deletes another in Lever; an admin adds a duplicate in
     // Lever's UI.
-    let hired = first["webhooks"].as_array().unwrap().iter().find(|w| w["event"] == "candidateHired").unwrap()["id"].as_str().unwrap().to_string();
-    let deleted = first["webhooks"].as_array().unwrap().iter().find(|w| w["event"] == "candidateDeleted").unwrap()["id"].as_str().unwrap().to_string();
-    world.sims.lever.set_webhook_url(&hired, "https://old-host.example/hook");
+    let hired = first["webhooks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["event"] == "candidateHired")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let deleted = first["webhooks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|w| w["event"] == "candidateDeleted")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    world
+        .sims
+        .lever
+        .set_webhook_url(&hired, "https://old-host.example/hook");
     world.sims.lever.delete_webhook(&deleted);
-    let ui = world.sims.lever.add_webhook(ACME, "candidateStageChange", &url, "ui-made-token");
+    let ui = world
+        .sims
+        .lever
+        .add_webhook(ACME, "candidateStageChange", &url, "ui-made-token");
     let repaired = world.ok("POST", "/connections/acme/webhooks", None).await;
-    let by_event = |event: &str| repaired["webhooks"].as_array().unwrap().iter().find(|w| w["event"] == event).unwrap().clone();
+    let by_event = |event: &str| {
+        repaired["webhooks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|w| w["event"] == event)
+            .unwrap()
+            .clone()
+    };
     assert_eq!(by_event("candidateHired")["action"], "repaired");
     assert_eq!(by_event("candidateHired")["id"], hired.as_str());
     assert_eq!(by_event("candidateDeleted")["action"], "created");
@@ -297,7 +472,10 @@ async fn webhook_install_is_idempotent_and_repairs_what_changed_in_lever() {
 
     // The recreated webhook's new signature token is the one the connector verifies with.
     world.sims.lever.enable_webhooks(ACME, &[]);
-    let delivery = world.signed("candidateDeleted", json!({ "opportunityId": ADA, "contactId": ADA_CONTACT }));
+    let delivery = world.signed(
+        "candidateDeleted",
+        json!({ "opportunityId": ADA, "contactId": ADA_CONTACT }),
+    );
     let response = world.post(&delivery).await;
     assert_eq!(response.status, 200, "{}", response.text());
     // The UI-made duplicate's deliveries cannot be verified.
@@ -317,41 +495,82 @@ async fn disconnect_refuses_deliveries_and_reconnecting_works() {
     world.set_up_globex().await;
     let delivery = world.ada_moved(ONSITE);
     let disconnected = world.ok("DELETE", "/connections/acme", None).await;
-    assert_eq!(disconnected["disconnected"]["removedWebhooks"].as_array().unwrap().len(), 7);
+    assert_eq!(
+        disconnected["disconnected"]["removedWebhooks"]
+            .as_array()
+            .unwrap()
+            .len(),
+        7
+    );
     assert_eq!(disconnected["disconnected"]["purged"], false);
     assert!(world.sims.lever.webhooks(ACME).is_empty());
-    assert_eq!(world.sims.lever.webhooks(GLOBEX).len(), 7, "globex is untouched");
+    assert_eq!(
+        world.sims.lever.webhooks(GLOBEX).len(),
+        7,
+        "globex is untouched"
+    );
 
     let refused = world.post(&delivery).await;
     assert_eq!(refused.status, 401, "{}", refused.text());
-    let calls = world.call("GET", "/connections/acme/lever/stages", None).await;
+    let calls = world
+        .call("GET", "/connections/acme/lever/stages", None)
+        .await;
     assert_eq!(calls.status, 503);
     assert_eq!(error_code(&calls).0, "not-configured");
     let status = world.ok("GET", "/connections/acme", None).await;
     assert_eq!(status["auth"], "none");
-    assert_eq!(status["mappedStages"].as_array().unwrap().len(), 3, "kept without purge");
+    assert_eq!(
+        status["mappedStages"].as_array().unwrap().len(),
+        3,
+        "kept without purge"
+    );
     assert!(world.partner_events().is_empty());
 
     // Reconnecting works; the kept link and map apply again.
     world
-        .ok("POST", "/connections/acme/api-key", Some(json!({ "apiKey": DEFAULT_API_KEY })))
+        .ok(
+            "POST",
+            "/connections/acme/api-key",
+            Some(json!({ "apiKey": DEFAULT_API_KEY })),
+        )
         .await;
     world.install("acme", ACME).await;
     let response = world.post(&world.ada_moved(ONSITE)).await;
     assert_eq!(response.status, 200, "{}", response.text());
-    assert_eq!(response.json()["forwarded"]["partnerCandidateId"], "cand-ada");
+    assert_eq!(
+        response.json()["forwarded"]["partnerCandidateId"],
+        "cand-ada"
+    );
 
     // Purge drops links and maps too; Globex still works.
-    let purged = world.ok("DELETE", "/connections/acme?purge=true", None).await;
+    let purged = world
+        .ok("DELETE", "/connections/acme?purge=true", None)
+        .await;
     assert_eq!(purged["disconnected"]["purged"], true);
-    assert_eq!(world.ok("GET", "/connections/acme/stage-map", None).await, json!({}));
-    assert_eq!(world.call("GET", "/connections/acme/candidates/cand-ada/link", None).await.status, 404);
-    assert_eq!(world.ok("GET", "/connections/globex", None).await["auth"], "api-key");
+    assert_eq!(
+        world.ok("GET", "/connections/acme/stage-map", None).await,
+        json!({})
+    );
+    assert_eq!(
+        world
+            .call("GET", "/connections/acme/candidates/cand-ada/link", None)
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        world.ok("GET", "/connections/globex", None).await["auth"],
+        "api-key"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_claim_left_processing_by_a_stopped_instance_is_redone_after_its_lease() {
-    let world = World::bare_on(runtime().with_request_timeout(Duration::from_secs(1)), |_| {}).await;
+    let world = World::bare_on(
+        runtime().with_request_timeout(Duration::from_secs(1)),
+        |_| {},
+    )
+    .await;
     world.set_up_acme().await;
     let delivery = world.ada_moved(ONSITE);
     // The partner hangs; the host stops the instance mid-flow, its claim left "processing".
@@ -366,7 +585,13 @@ async fn a_claim_left_processing_by_a_stopped_instance_is_redone_after_its_lease
     let redone = world.post(&delivery).await;
     assert_eq!(redone.status, 200, "{}", redone.text());
     assert_eq!(redone.json()["forwarded"]["partnerCandidateId"], "cand-ada");
-    let answered: Vec<u16> = world.sims.partner.received().iter().map(|e| e.answered).collect();
+    let answered: Vec<u16> = world
+        .sims
+        .partner
+        .received()
+        .iter()
+        .map(|e| e.answered)
+        .collect();
     assert!(answered.len() >= 2, "{answered:?}");
 }
 
@@ -374,17 +599,41 @@ async fn a_claim_left_processing_by_a_stopped_instance_is_redone_after_its_lease
 async fn setup_lists_come_from_the_connections_own_lever_account() {
     let world = World::start().await;
     world.set_up_globex().await;
-    let stages = world.ok("GET", "/connections/acme/lever/stages", None).await;
-    let ids: Vec<&str> = stages["data"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
+    let stages = world
+        .ok("GET", "/connections/acme/lever/stages", None)
+        .await;
+    let ids: Vec<&str> = stages["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids.first(), Some(&"lead-new"));
     assert_eq!(ids.last(), Some(&OFFER), "pipeline order");
-    let postings = world.ok("GET", "/connections/acme/lever/postings", None).await;
+    let postings = world
+        .ok("GET", "/connections/acme/lever/postings", None)
+        .await;
     assert_eq!(postings["data"].as_array().unwrap().len(), 3);
-    let closed = world.ok("GET", "/connections/acme/lever/postings?state=closed", None).await;
+    let closed = world
+        .ok("GET", "/connections/acme/lever/postings?state=closed", None)
+        .await;
     assert_eq!(closed["data"].as_array().unwrap().len(), 1);
-    assert_eq!(world.call("GET", "/connections/acme/lever/postings?state=bogus", None).await.status, 400);
-    let globex_users = world.ok("GET", "/connections/globex/lever/users", None).await;
-    let names: Vec<&str> = globex_users["data"].as_array().unwrap().iter().map(|u| u["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        world
+            .call("GET", "/connections/acme/lever/postings?state=bogus", None)
+            .await
+            .status,
+        400
+    );
+    let globex_users = world
+        .ok("GET", "/connections/globex/lever/users", None)
+        .await;
+    let names: Vec<&str> = globex_users["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["Hedy Lamarr", "Claude Shannon"]);
 }
 
@@ -392,40 +641,76 @@ async fn setup_lists_come_from_the_connections_own_lever_account() {
 async fn roles_need_a_real_posting_and_perform_as_an_active_user() {
     let world = World::start().await;
     let unknown = world
-        .call("PUT", "/connections/acme/roles/role-x", Some(json!({ "postingId": "no-such-posting" })))
+        .call(
+            "PUT",
+            "/connections/acme/roles/role-x",
+            Some(json!({ "postingId": "no-such-posting" })),
+        )
         .await;
     assert_eq!(unknown.status, 404);
     assert!(error_code(&unknown).1.contains("no-such-posting"));
     // Globex's posting is not Acme's.
     let foreign = world
-        .call("PUT", "/connections/acme/roles/role-x", Some(json!({ "postingId": "globex-posting-1" })))
+        .call(
+            "PUT",
+            "/connections/acme/roles/role-x",
+            Some(json!({ "postingId": "globex-posting-1" })),
+        )
         .await;
     assert_eq!(foreign.status, 404);
     world
-        .ok("PUT", "/connections/acme/roles/role%20one", Some(json!({ "postingId": RUST_POSTING })))
+        .ok(
+            "PUT",
+            "/connections/acme/roles/role%20one",
+            Some(json!({ "postingId": RUST_POSTING })),
+        )
         .await;
     assert_eq!(
         world.ok("GET", "/connections/acme/roles", None).await,
         json!({ "data": [{ "role": "role one", "postingId": RUST_POSTING }] })
     );
-    world.ok("DELETE", "/connections/acme/roles/role%20one", None).await;
-    assert_eq!(world.call("DELETE", "/connections/acme/roles/role%20one", None).await.status, 404);
+    world
+        .ok("DELETE", "/connections/acme/roles/role%20one", None)
+        .await;
+    assert_eq!(
+        world
+            .call("DELETE", "/connections/acme/roles/role%20one", None)
+            .await
+            .status,
+        404
+    );
 
     let deactivated = world
-        .call("PUT", "/connections/acme/perform-as", Some(json!({ "userId": "user-0002" })))
+        .call(
+            "PUT",
+            "/connections/acme/perform-as",
+            Some(json!({ "userId": "user-0002" })),
+        )
         .await;
     assert_eq!(deactivated.status, 400);
     assert!(error_code(&deactivated).1.contains("deactivated"));
     let unknown = world
-        .call("PUT", "/connections/acme/perform-as", Some(json!({ "userId": "nobody" })))
+        .call(
+            "PUT",
+            "/connections/acme/perform-as",
+            Some(json!({ "userId": "nobody" })),
+        )
         .await;
     assert_eq!(unknown.status, 404);
     let chosen = world
-        .ok("PUT", "/connections/acme/perform-as", Some(json!({ "userId": RECRUITER })))
+        .ok(
+            "PUT",
+            "/connections/acme/perform-as",
+            Some(json!({ "userId": RECRUITER })),
+        )
         .await;
     assert_eq!(chosen["performAs"]["name"], "Grace Hopper");
     let missing_stage = world
-        .call("PUT", "/connections/acme/upload-stage", Some(json!({ "stageId": "no-such-stage" })))
+        .call(
+            "PUT",
+            "/connections/acme/upload-stage",
+            Some(json!({ "stageId": "no-such-stage" })),
+        )
         .await;
     assert_eq!(missing_stage.status, 404);
 }
@@ -455,5 +740,8 @@ async fn features_of_later_versions_answer_501() {
         .await
         .unwrap()
         .unwrap_err();
-    assert!(matches!(error, lever_host::server::ConnectorError::Unsupported(_)), "{error:?}");
+    assert!(
+        matches!(error, lever_host::server::ConnectorError::Unsupported(_)),
+        "{error:?}"
+    );
 }

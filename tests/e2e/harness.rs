@@ -100,10 +100,15 @@ impl World {
 
     /// Connects Acme by API key and sets it up.
     pub async fn set_up_acme(&self) {
-        self.ok("POST", "/connections/acme/api-key", Some(json!({ "apiKey": DEFAULT_API_KEY })))
-            .await;
+        self.ok(
+            "POST",
+            "/connections/acme/api-key",
+            Some(json!({ "apiKey": DEFAULT_API_KEY })),
+        )
+        .await;
         self.install("acme", ACME).await;
-        self.ok("PUT", "/connections/acme/stage-map", Some(acme_stage_map())).await;
+        self.ok("PUT", "/connections/acme/stage-map", Some(acme_stage_map()))
+            .await;
         self.ok(
             "PUT",
             "/connections/acme/candidates/cand-ada/link",
@@ -114,8 +119,12 @@ impl World {
 
     /// Connects Globex by API key and sets it up (Katherine linked to `cand-kj`).
     pub async fn set_up_globex(&self) {
-        self.ok("POST", "/connections/globex/api-key", Some(json!({ "apiKey": GLOBEX_API_KEY })))
-            .await;
+        self.ok(
+            "POST",
+            "/connections/globex/api-key",
+            Some(json!({ "apiKey": GLOBEX_API_KEY })),
+        )
+        .await;
         self.install("globex", GLOBEX).await;
         self.ok(
             "PUT",
@@ -133,14 +142,18 @@ impl World {
 
     /// Installs a connection's webhooks and has the account's Super Admin enable them.
     pub async fn install(&self, connection: &str, account: &str) -> Value {
-        let report = self.ok("POST", &format!("/connections/{connection}/webhooks"), None).await;
+        let report = self
+            .ok("POST", &format!("/connections/{connection}/webhooks"), None)
+            .await;
         self.sims.lever.enable_webhooks(account, &[]);
         report
     }
 
     /// Connects `connection` by OAuth as `account`'s Super Admin; the callback's answer.
     pub async fn connect_oauth(&self, connection: &str, account: &str) -> ClientResponse {
-        connect_by_oauth(&self.partner, connection, account).await.unwrap()
+        connect_by_oauth(&self.partner, connection, account)
+            .await
+            .unwrap()
     }
 
     /// A partner call that must answer 200; its JSON.
@@ -161,7 +174,11 @@ impl World {
     }
 
     /// POSTs a body to a connection's Lever webhook route.
-    pub async fn post_raw(&self, connection: &str, body: impl Into<bytes::Bytes>) -> ClientResponse {
+    pub async fn post_raw(
+        &self,
+        connection: &str,
+        body: impl Into<bytes::Bytes>,
+    ) -> ClientResponse {
         self.client
             .send(
                 "POST",

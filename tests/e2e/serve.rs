@@ -35,7 +35,10 @@ partner_callback_url = "{}"
 
 fn secrets() -> Vec<(String, String)> {
     vec![
-        ("LEVER_CONNECTOR_ENCRYPTION_KEY".into(), ENCRYPTION_KEY.into()),
+        (
+            "LEVER_CONNECTOR_ENCRYPTION_KEY".into(),
+            ENCRYPTION_KEY.into(),
+        ),
         (
             "LEVER_CONNECTOR_OAUTH_CLIENT_SECRET".into(),
             lever_host::sim::lever::oauth::CLIENT_SECRET.into(),
@@ -84,19 +87,33 @@ async fn connections_and_deliveries_survive_a_restart_and_no_secret_is_stored_in
         let connector = Connector::new(runtime(), &settings).unwrap();
         let _served = connector.spawn(listener).unwrap();
         partner_api
-            .ok("POST", "/connections/acme/api-key", Some(json!({ "apiKey": DEFAULT_API_KEY })))
+            .ok(
+                "POST",
+                "/connections/acme/api-key",
+                Some(json!({ "apiKey": DEFAULT_API_KEY })),
+            )
             .await
             .unwrap();
-        partner_api.ok("POST", "/connections/acme/webhooks", None).await.unwrap();
+        partner_api
+            .ok("POST", "/connections/acme/webhooks", None)
+            .await
+            .unwrap();
         partner_api
             .ok("PUT", "/connections/acme/stage-map", Some(acme_stage_map()))
             .await
             .unwrap();
         partner_api
-            .ok("PUT", "/connections/acme/candidates/cand-ada/link", Some(json!({ "opportunityId": ADA })))
+            .ok(
+                "PUT",
+                "/connections/acme/candidates/cand-ada/link",
+                Some(json!({ "opportunityId": ADA })),
+            )
             .await
             .unwrap();
-        signature_token = sims.lever.signature_token(ACME, "candidateStageChange").unwrap();
+        signature_token = sims
+            .lever
+            .signature_token(ACME, "candidateStageChange")
+            .unwrap();
         delivery = lever_host::signing::lever_delivery(
             &signature_token,
             "candidateStageChange",
@@ -112,16 +129,26 @@ async fn connections_and_deliveries_survive_a_restart_and_no_secret_is_stored_in
     }
     let stored = sqlite_bytes(dir.path());
     assert!(!stored.is_empty());
-    assert!(contains(&stored, "conn/acme/auth"), "the connection is in the file");
+    assert!(
+        contains(&stored, "conn/acme/auth"),
+        "the connection is in the file"
+    );
     for secret in [DEFAULT_API_KEY, signature_token.as_str(), ENCRYPTION_KEY] {
-        assert!(!contains(&stored, secret), "{secret} is readable in the SQLite file");
+        assert!(
+            !contains(&stored, secret),
+            "{secret} is readable in the SQLite file"
+        );
     }
 
     let settings = Settings::load(&path, secrets()).unwrap();
     let connector = Connector::new(runtime(), &settings).unwrap();
     let served = connector.spawn(bind_loopback(None).await.unwrap()).unwrap();
     let again = client
-        .post_json(&format!("{}/webhooks/lever/acme", served.url()), &[], &delivery)
+        .post_json(
+            &format!("{}/webhooks/lever/acme", served.url()),
+            &[],
+            &delivery,
+        )
         .await
         .unwrap();
     assert_eq!(again.json()["duplicate"], "forwarded", "{}", again.text());
@@ -144,22 +171,42 @@ async fn status_lists_what_is_missing_then_what_is_set() {
         .iter()
         .map(|m| m.as_str().unwrap())
         .collect();
-    for step in ["connect Lever", "perform_as", "role", "map Lever stages", "webhooks"] {
-        assert!(missing.iter().any(|m| m.contains(step)), "{step} not in {missing:?}");
+    for step in [
+        "connect Lever",
+        "perform_as",
+        "role",
+        "map Lever stages",
+        "webhooks",
+    ] {
+        assert!(
+            missing.iter().any(|m| m.contains(step)),
+            "{step} not in {missing:?}"
+        );
     }
 
     world.set_up_acme().await;
     world
-        .ok("PUT", "/connections/acme/perform-as", Some(json!({ "userId": RECRUITER })))
+        .ok(
+            "PUT",
+            "/connections/acme/perform-as",
+            Some(json!({ "userId": RECRUITER })),
+        )
         .await;
     world
-        .ok("PUT", "/connections/acme/roles/role-rust", Some(json!({ "postingId": RUST_POSTING })))
+        .ok(
+            "PUT",
+            "/connections/acme/roles/role-rust",
+            Some(json!({ "postingId": RUST_POSTING })),
+        )
         .await;
     let status = world.ok("GET", "/connections/acme", None).await;
     assert_eq!(status["auth"], "api-key");
     assert_eq!(status["performAs"], RECRUITER);
     assert_eq!(status["missing"], json!([]), "{status}");
-    assert_eq!(status["roles"], json!([{ "role": "role-rust", "postingId": RUST_POSTING }]));
+    assert_eq!(
+        status["roles"],
+        json!([{ "role": "role-rust", "postingId": RUST_POSTING }])
+    );
     assert_eq!(status["mappedStages"].as_array().unwrap().len(), 3);
     assert_eq!(status["mappedStages"][2]["text"], "Offer");
     // 8 Lever stages, 3 mapped.
@@ -170,7 +217,10 @@ async fn status_lists_what_is_missing_then_what_is_set() {
     );
     let webhooks = status["webhooks"].as_array().unwrap();
     assert_eq!(webhooks.len(), 7);
-    assert!(webhooks.iter().all(|w| w["state"] == "awaiting-enablement"), "{webhooks:?}");
+    assert!(
+        webhooks.iter().all(|w| w["state"] == "awaiting-enablement"),
+        "{webhooks:?}"
+    );
 
     // The first verified delivery of an event shows that it is enabled.
     let response = world.post(&world.ada_moved(ONSITE)).await;
@@ -188,13 +238,21 @@ async fn status_lists_what_is_missing_then_what_is_set() {
 
     // Choosing the upload stage overrides the default rule.
     world
-        .ok("PUT", "/connections/acme/upload-stage", Some(json!({ "stageId": PHONE })))
+        .ok(
+            "PUT",
+            "/connections/acme/upload-stage",
+            Some(json!({ "stageId": PHONE })),
+        )
         .await;
     let status = world.ok("GET", "/connections/acme", None).await;
     assert_eq!(status["uploadStage"]["source"], "configured");
     assert_eq!(status["uploadStage"]["stageId"], PHONE);
     world
-        .ok("PUT", "/connections/acme/upload-stage", Some(json!({ "stageId": null })))
+        .ok(
+            "PUT",
+            "/connections/acme/upload-stage",
+            Some(json!({ "stageId": null })),
+        )
         .await;
     let status = world.ok("GET", "/connections/acme", None).await;
     assert_eq!(status["uploadStage"]["source"], "default");
@@ -231,14 +289,22 @@ async fn call_invokes_typed_exports_per_connection_with_the_http_wire_shapes() {
     let world = World::start().await;
     let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
 
-    let linked = run(&world.connector, "get-linked-candidate", &args(&["acme", ADA]))
-        .await
-        .unwrap();
+    let linked = run(
+        &world.connector,
+        "get-linked-candidate",
+        &args(&["acme", ADA]),
+    )
+    .await
+    .unwrap();
     assert_eq!(linked, Ok(json!({ "partnerCandidateId": "cand-ada" })));
     // Another connection knows nothing of Acme's link.
-    let other = run(&world.connector, "get-linked-candidate", &args(&["globex", ADA]))
-        .await
-        .unwrap();
+    let other = run(
+        &world.connector,
+        "get-linked-candidate",
+        &args(&["globex", ADA]),
+    )
+    .await
+    .unwrap();
     assert_eq!(other, Ok(json!({ "partnerCandidateId": null })));
     let conflict = run(
         &world.connector,
@@ -257,7 +323,9 @@ async fn call_invokes_typed_exports_per_connection_with_the_http_wire_shapes() {
     .await
     .unwrap();
     assert_eq!(set, Ok(json!({ "mappedStages": 1 })));
-    let map = run(&world.connector, "get-stage-map", &args(&["acme"])).await.unwrap();
+    let map = run(&world.connector, "get-stage-map", &args(&["acme"]))
+        .await
+        .unwrap();
     assert_eq!(map, Ok(json!({ "9f1c2a22-onsite": "final-round" })));
 
     let dir = tempfile::tempdir().unwrap();
@@ -293,8 +361,14 @@ async fn call_invokes_typed_exports_per_connection_with_the_http_wire_shapes() {
         .unwrap();
     assert_eq!(status, world.ok("GET", "/connections/acme", None).await);
 
-    assert!(run(&world.connector, "no-such-function", &[]).await.is_err());
-    assert!(run(&world.connector, "link-candidate", &args(&["acme", "only-one"]))
+    assert!(run(&world.connector, "no-such-function", &[])
         .await
         .is_err());
+    assert!(run(
+        &world.connector,
+        "link-candidate",
+        &args(&["acme", "only-one"])
+    )
+    .await
+    .is_err());
 }

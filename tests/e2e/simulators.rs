@@ -223,7 +223,8 @@ async fn lever_deliveries_are_signed_and_retried_with_a_new_token() {
             lever_host::http_util::SimResponse::empty(if seen.len() == 1 { 500 } else { 200 })
         }
     });
-    sims.lever.add_webhook(ACME, "candidateStageChange", &url, "tok");
+    sims.lever
+        .add_webhook(ACME, "candidateStageChange", &url, "tok");
     let mut deliveries = sims.lever.subscribe();
     HttpClient::default()
         .post_json(
@@ -283,7 +284,10 @@ async fn each_credential_sees_only_its_own_account() {
     let globex_stages = get(&sims, "/stages", GLOBEX_KEY).await.json();
     assert_ne!(acme_stages, globex_stages);
     // Custom stages have UUID-like ids.
-    assert!(globex_stages["data"][3]["id"].as_str().unwrap().contains('-'));
+    assert!(globex_stages["data"][3]["id"]
+        .as_str()
+        .unwrap()
+        .contains('-'));
     let tokens = oauth_tokens(&sims, GLOBEX, "opportunities:read:admin").await;
     let bearer = format!("Bearer {}", tokens["access_token"].as_str().unwrap());
     assert_eq!(get(&sims, katherine, &bearer).await.status, 200);
@@ -320,10 +324,16 @@ async fn oauth_issues_jwts_naming_the_account_and_rotates_refresh_tokens() {
     let url = format!("{}/oauth/token", sims.lever_auth_base());
     let form = [("content-type", "application/x-www-form-urlencoded")];
     let r1 = tokens["refresh_token"].as_str().unwrap();
-    let next = HttpClient::default().send("POST", &url, &form, refresh(r1)).await.unwrap();
+    let next = HttpClient::default()
+        .send("POST", &url, &form, refresh(r1))
+        .await
+        .unwrap();
     assert_eq!(next.status, 200);
     assert_ne!(next.json()["refresh_token"].as_str().unwrap(), r1);
-    let reused = HttpClient::default().send("POST", &url, &form, refresh(r1)).await.unwrap();
+    let reused = HttpClient::default()
+        .send("POST", &url, &form, refresh(r1))
+        .await
+        .unwrap();
     assert_eq!(reused.json()["error"], "invalid_grant");
     assert_eq!(sims.lever.refreshes(), (1, 1));
 }
@@ -336,20 +346,31 @@ async fn api_created_webhooks_deliver_only_once_a_super_admin_enables_them() {
     let _server = lever_host::http_util::serve(listener, |_| async {
         lever_host::http_util::SimResponse::empty(200)
     });
-    let created = post(&sims, "/webhooks", json!({ "event": "candidateStageChange", "url": url })).await;
+    let created = post(
+        &sims,
+        "/webhooks",
+        json!({ "event": "candidateStageChange", "url": url }),
+    )
+    .await;
     assert_eq!(created.status, 201);
     let id = created.json()["data"]["id"].as_str().unwrap().to_string();
     // Before enablement a change delivers nothing (the simulator decides when the change
     // happens, so nothing can arrive later either).
-    sims.lever.move_stage("250d8f03-738a-4bba-a671-8a3d73477145", "9f1c2a23-offer");
+    sims.lever
+        .move_stage("250d8f03-738a-4bba-a671-8a3d73477145", "9f1c2a23-offer");
 
     let mut deliveries = sims.lever.subscribe();
     sims.lever.enable_webhooks(ACME, &["candidateStageChange"]);
-    sims.lever.move_stage("250d8f03-738a-4bba-a671-8a3d73477145", "9f1c2a21-phone");
+    sims.lever
+        .move_stage("250d8f03-738a-4bba-a671-8a3d73477145", "9f1c2a21-phone");
     let delivery = deliveries.recv().await.unwrap();
     assert_eq!(delivery.status, Some(200));
     assert_eq!(delivery.webhook_id, id);
-    assert_eq!(sims.lever.deliveries().len(), 1, "delivered before enablement");
+    assert_eq!(
+        sims.lever.deliveries().len(),
+        1,
+        "delivered before enablement"
+    );
 
     // The batch PUT repairs a URL; DELETE answers 204.
     let put = HttpClient::default()
@@ -364,9 +385,17 @@ async fn api_created_webhooks_deliver_only_once_a_super_admin_enables_them() {
     assert_eq!(put.status, 200, "{}", put.text());
     assert_eq!(put.json()["data"][0]["url"], "http://127.0.0.1:9/new");
     let deleted = HttpClient::default()
-        .send("DELETE", &format!("{}/webhooks/{id}", sims.lever_api_base()), &[("authorization", KEY)], "")
+        .send(
+            "DELETE",
+            &format!("{}/webhooks/{id}", sims.lever_api_base()),
+            &[("authorization", KEY)],
+            "",
+        )
         .await
         .unwrap();
     assert_eq!(deleted.status, 204);
-    assert!(get(&sims, "/webhooks", KEY).await.json()["data"].as_array().unwrap().is_empty());
+    assert!(get(&sims, "/webhooks", KEY).await.json()["data"]
+        .as_array()
+        .unwrap()
+        .is_empty());
 }

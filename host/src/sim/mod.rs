@@ -73,17 +73,26 @@ impl Simulators {
     /// The deployment configuration that points at these simulators, for a connector
     /// reachable at `public_base_url`: the simulated Lever environment and OAuth client, the
     /// partner's callback, secret and API key, and a fresh random encryption key.
-    pub fn connector_config(&self, public_base_url: &str) -> std::collections::BTreeMap<String, String> {
+    pub fn connector_config(
+        &self,
+        public_base_url: &str,
+    ) -> std::collections::BTreeMap<String, String> {
         use base64::Engine as _;
         let key: [u8; 32] = rand::random();
         [
             ("lever_api_base", self.lever_api_base()),
             ("lever_auth_base", self.lever_auth_base()),
             ("oauth_client_id", lever::oauth::CLIENT_ID.to_string()),
-            ("oauth_client_secret", lever::oauth::CLIENT_SECRET.to_string()),
+            (
+                "oauth_client_secret",
+                lever::oauth::CLIENT_SECRET.to_string(),
+            ),
             ("public_base_url", public_base_url.to_string()),
             ("partner_callback_url", self.partner_callback_url()),
-            ("partner_webhook_secret", partner::DEFAULT_SECRET.to_string()),
+            (
+                "partner_webhook_secret",
+                partner::DEFAULT_SECRET.to_string(),
+            ),
             ("partner_api_key", partner::DEFAULT_API_KEY.to_string()),
             (
                 "encryption_key",

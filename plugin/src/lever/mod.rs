@@ -211,12 +211,10 @@ pub fn interpret<T: DeserializeOwned>(response: Response) -> Result<T, Connector
 /// Interprets Lever's answer whose whole 2xx body is `T`.
 pub fn interpret_body<T: DeserializeOwned>(response: Response) -> Result<T, ConnectorError> {
     if (200..300).contains(&response.status) {
-        return serde_json::from_slice::<T>(&response.body).map_err(|e| {
-            ConnectorError::Upstream {
-                service: Service::Lever,
-                status: response.status,
-                message: format!("unexpected response shape: {e}"),
-            }
+        return serde_json::from_slice::<T>(&response.body).map_err(|e| ConnectorError::Upstream {
+            service: Service::Lever,
+            status: response.status,
+            message: format!("unexpected response shape: {e}"),
         });
     }
     Err(interpret_error(&response))
@@ -533,15 +531,25 @@ mod tests {
         use crate::io::fake::{FakeConfig, World};
         let world = World::new(FakeConfig::default(), 0);
         let api = api("http://lever.test/v1", Credential::Bearer(Secret::new("t")));
-        world.http.respond_with_headers(429, &[("retry-after", "1")], "{}");
+        world
+            .http
+            .respond_with_headers(429, &[("retry-after", "1")], "{}");
         world.http.respond(200, r#"{"data":[]}"#);
-        let response = send(&world.env(), api.request(Method::Get, &["stages"], &[], None)).unwrap();
+        let response = send(
+            &world.env(),
+            api.request(Method::Get, &["stages"], &[], None),
+        )
+        .unwrap();
         assert_eq!(response.status, 200);
         assert_eq!(world.clock.0.get(), 1_000, "waited as Lever asked");
         for _ in 0..MAX_ATTEMPTS {
             world.http.respond(429, "{}");
         }
-        let response = send(&world.env(), api.request(Method::Get, &["stages"], &[], None)).unwrap();
+        let response = send(
+            &world.env(),
+            api.request(Method::Get, &["stages"], &[], None),
+        )
+        .unwrap();
         assert_eq!(response.status, 429);
         assert_eq!(world.http.sent.borrow().len(), 2 + MAX_ATTEMPTS as usize);
     }

@@ -205,9 +205,7 @@ pub fn parse_event(delivery: &Delivery) -> Result<Event, ConnectorError> {
         "candidateStageChange" => serde_json::from_value(delivery.data.clone())
             .map(Event::CandidateStageChange)
             .map_err(|e| ConnectorError::InvalidInput(format!("candidateStageChange data: {e}"))),
-        name if EVENTS.contains(&name) => {
-            Ok(Event::NotHandled(name.into()))
-        }
+        name if EVENTS.contains(&name) => Ok(Event::NotHandled(name.into())),
         name => Ok(Event::Unknown(name.into())),
     }
 }

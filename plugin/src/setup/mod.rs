@@ -51,7 +51,14 @@ pub fn list_postings(
     connection: &ConnectionId,
     state: Option<&str>,
 ) -> Result<Vec<PostingSummary>, ConnectorError> {
-    const STATES: [&str; 6] = ["published", "internal", "closed", "draft", "pending", "rejected"];
+    const STATES: [&str; 6] = [
+        "published",
+        "internal",
+        "closed",
+        "draft",
+        "pending",
+        "rejected",
+    ];
     if let Some(state) = state {
         if !STATES.contains(&state) {
             return Err(ConnectorError::InvalidInput(format!(
@@ -199,7 +206,9 @@ pub fn unlink_role(env: &Env, connection: &ConnectionId, role: &str) -> Result<(
     if conn_store(env, connection).set_role(role, None)? {
         Ok(())
     } else {
-        Err(ConnectorError::NotFound(format!("role {role} is not linked")))
+        Err(ConnectorError::NotFound(format!(
+            "role {role} is not linked"
+        )))
     }
 }
 
@@ -273,8 +282,15 @@ mod tests {
         let connection = ConnectionId::parse("acme").unwrap();
         let error = require_perform_as(&world.env(), &connection).unwrap_err();
         assert!(matches!(&error, ConnectorError::NotConfigured(m) if m.starts_with("perform_as")));
-        conn_store(&world.env(), &connection).set_perform_as("user-1").unwrap();
-        assert_eq!(require_perform_as(&world.env(), &connection).unwrap().as_str(), "user-1");
+        conn_store(&world.env(), &connection)
+            .set_perform_as("user-1")
+            .unwrap();
+        assert_eq!(
+            require_perform_as(&world.env(), &connection)
+                .unwrap()
+                .as_str(),
+            "user-1"
+        );
     }
 
     #[test]

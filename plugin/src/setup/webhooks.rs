@@ -137,13 +137,15 @@ pub fn install(env: &Env, connection: &ConnectionId) -> Result<InstallReport, Co
                     .map_err(|e| ConnectorError::Internal(e.to_string()))?;
                 let request = api.request(Method::Post, &["webhooks"], &[], Some(body));
                 let created: Webhook = lever::interpret(lever::send(env, request)?)?;
-                let token = created.configuration.signature_token.clone().ok_or_else(|| {
-                    ConnectorError::Upstream {
+                let token = created
+                    .configuration
+                    .signature_token
+                    .clone()
+                    .ok_or_else(|| ConnectorError::Upstream {
                         service: crate::error::Service::Lever,
                         status: 201,
                         message: "the created webhook came without its signature token".into(),
-                    }
-                })?;
+                    })?;
                 store.delete_webhook(event)?;
                 store.set_webhook(&InstalledWebhook {
                     id: created.id.clone(),
@@ -258,7 +260,14 @@ mod tests {
             ],
             URL,
         );
-        let step = |event: &str| plan.steps.iter().find(|(e, _)| *e == event).unwrap().1.clone();
+        let step = |event: &str| {
+            plan.steps
+                .iter()
+                .find(|(e, _)| *e == event)
+                .unwrap()
+                .1
+                .clone()
+        };
         assert_eq!(step("candidateStageChange"), Step::Keep("w1".into()));
         assert_eq!(step("candidateHired"), Step::Repair("w2".into()));
         assert_eq!(step("candidateDeleted"), Step::Create);

@@ -76,7 +76,10 @@ impl std::fmt::Display for SkipReason {
                 write!(f, "opportunity {opportunity_id} is not in Lever")
             }
             SkipReason::NotLinked { opportunity_id } => {
-                write!(f, "opportunity {opportunity_id} is not linked to a partner candidate")
+                write!(
+                    f,
+                    "opportunity {opportunity_id} is not linked to a partner candidate"
+                )
             }
             SkipReason::StageNotMapped { stage_id } => {
                 write!(f, "Lever stage {stage_id} is not mapped to a partner stage")
@@ -308,7 +311,9 @@ pub fn linked_candidate(
     connection: &ConnectionId,
     opportunity: &OpportunityId,
 ) -> Result<Option<String>, ConnectorError> {
-    Store::new(env.kv).connection(connection).linked_candidate(opportunity)
+    Store::new(env.kv)
+        .connection(connection)
+        .linked_candidate(opportunity)
 }
 
 #[cfg(test)]
@@ -358,15 +363,20 @@ mod tests {
 
     fn connect(world: &World, connection: &ConnectionId, token: &str) {
         let sealer = Sealer::new(&[
-            0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22,
-            23, 24, 25, 26, 27, 28, 29, 30, 31,
+            0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23,
+            24, 25, 26, 27, 28, 29, 30, 31,
         ])
         .unwrap();
         let store = Store::new(&world.kv).connection(connection);
         store
             .set_auth(&StoredAuth::ApiKey {
                 api_key: sealer
-                    .seal(&world.random, connection.as_str(), "api_key", &Secret::new("planted-api-key"))
+                    .seal(
+                        &world.random,
+                        connection.as_str(),
+                        "api_key",
+                        &Secret::new("planted-api-key"),
+                    )
                     .unwrap(),
                 connected_at: 0,
             })
@@ -474,19 +484,31 @@ mod tests {
             state: DeliveryState::Processing,
             detail: String::new(),
         };
-        assert_eq!(store.claim_delivery("tok-0001", &stale, 60_000).unwrap(), Claim::Claimed);
+        assert_eq!(
+            store.claim_delivery("tok-0001", &stale, 60_000).unwrap(),
+            Claim::Claimed
+        );
         // Within the lease: someone is working on it.
         let receipt = handle(&world, &fixture("webhooks/candidateStageChange")).unwrap();
-        assert_eq!(receipt.outcome, Outcome::Duplicate(DeliveryState::Processing));
+        assert_eq!(
+            receipt.outcome,
+            Outcome::Duplicate(DeliveryState::Processing)
+        );
         assert!(world.http.sent.borrow().is_empty());
         // After it (the fixture's triggeredAt allows a wide freshness window here).
         let mut world = world;
-        world.config.0.insert("lever_webhook_max_age_secs".into(), "3600".into());
+        world
+            .config
+            .0
+            .insert("lever_webhook_max_age_secs".into(), "3600".into());
         world.clock.sleep_ms(61_000);
         world.http.respond(200, &fixture("api/opportunity"));
         world.http.respond(200, "");
         let receipt = handle(&world, &fixture("webhooks/candidateStageChange")).unwrap();
-        assert!(matches!(receipt.outcome, Outcome::Forwarded(_)), "{receipt:?}");
+        assert!(
+            matches!(receipt.outcome, Outcome::Forwarded(_)),
+            "{receipt:?}"
+        );
     }
 
     #[test]
@@ -532,7 +554,10 @@ mod tests {
             .http
             .respond(404, r#"{"code":"ResourceNotFound","message":"not found"}"#);
         let receipt = handle(&world, &fixture("webhooks/candidateStageChange")).unwrap();
-        assert!(matches!(receipt.outcome, Outcome::Skipped(SkipReason::OpportunityNotInLever { .. })));
+        assert!(matches!(
+            receipt.outcome,
+            Outcome::Skipped(SkipReason::OpportunityNotInLever { .. })
+        ));
 
         let opportunity = fixture("api/opportunity");
         let unmapped =
@@ -542,7 +567,9 @@ mod tests {
         let receipt = handle(&world, &fixture("webhooks/candidateStageChange")).unwrap();
         assert_eq!(
             receipt.outcome,
-            Outcome::Skipped(SkipReason::StageNotMapped { stage_id: "lead-new".into() })
+            Outcome::Skipped(SkipReason::StageNotMapped {
+                stage_id: "lead-new".into()
+            })
         );
         let wire = serde_json::to_value(&receipt).unwrap();
         assert_eq!(wire["skipped"]["reason"], "stage-not-mapped");
@@ -550,11 +577,17 @@ mod tests {
         let world = world_fresh();
         Store::new(&world.kv)
             .connection(&acme())
-            .set_reported_stage(&OpportunityId(OPP.into()), &StageId("9f1c2a22-onsite".into()))
+            .set_reported_stage(
+                &OpportunityId(OPP.into()),
+                &StageId("9f1c2a22-onsite".into()),
+            )
             .unwrap();
         world.http.respond(200, &opportunity);
         let receipt = handle(&world, &fixture("webhooks/candidateStageChange")).unwrap();
-        assert!(matches!(receipt.outcome, Outcome::Skipped(SkipReason::AlreadyReported { .. })));
+        assert!(matches!(
+            receipt.outcome,
+            Outcome::Skipped(SkipReason::AlreadyReported { .. })
+        ));
     }
 
     fn world_fresh() -> World {
@@ -565,7 +598,10 @@ mod tests {
     fn unknown_and_unhandled_events_are_ignored_without_calls() {
         let world = world();
         let receipt = handle(&world, &fixture("webhooks/bad/unknown-event")).unwrap();
-        assert_eq!(receipt.outcome, Outcome::Ignored("candidateTeleported".into()));
+        assert_eq!(
+            receipt.outcome,
+            Outcome::Ignored("candidateTeleported".into())
+        );
         assert!(world.http.sent.borrow().is_empty());
     }
 

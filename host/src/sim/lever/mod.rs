@@ -316,7 +316,13 @@ impl LeverSim {
 
     /// Registers a webhook as a Lever admin would in the UI (its event is switched on too)
     /// and returns its id.
-    pub fn add_webhook(&self, account: &str, event: &str, url: &str, signature_token: &str) -> String {
+    pub fn add_webhook(
+        &self,
+        account: &str,
+        event: &str,
+        url: &str,
+        signature_token: &str,
+    ) -> String {
         let now = now_ms();
         let webhook = Webhook {
             id: uuid(),
@@ -340,7 +346,11 @@ impl LeverSim {
     pub fn enable_webhooks(&self, account: &str, events: &[&str]) {
         let mut state = self.state();
         if let Some(a) = state.accounts.get_mut(account) {
-            let events: Vec<&str> = if events.is_empty() { EVENTS.to_vec() } else { events.to_vec() };
+            let events: Vec<&str> = if events.is_empty() {
+                EVENTS.to_vec()
+            } else {
+                events.to_vec()
+            };
             a.enabled.extend(events.into_iter().map(String::from));
         }
     }
@@ -434,7 +444,11 @@ impl LeverSim {
             if !ok {
                 let needed = if request.method == "GET" { read } else { write };
                 return (
-                    error(403, code::FORBIDDEN, format!("Insufficient scope: {needed} is required")),
+                    error(
+                        403,
+                        code::FORBIDDEN,
+                        format!("Insufficient scope: {needed} is required"),
+                    ),
                     vec![],
                 );
             }
@@ -448,7 +462,10 @@ impl LeverSim {
 
     fn authenticate(&self, request: &SimRequest) -> Result<Principal, SimResponse> {
         let unauthorized = || error(401, code::UNAUTHORIZED, "Invalid or missing credentials");
-        let header = request.headers.get("authorization").ok_or_else(unauthorized)?;
+        let header = request
+            .headers
+            .get("authorization")
+            .ok_or_else(unauthorized)?;
         let state = self.state();
         if let Some(encoded) = header.strip_prefix("Basic ") {
             let decoded = base64::engine::general_purpose::STANDARD
@@ -464,7 +481,10 @@ impl LeverSim {
                 scopes: None,
             });
         }
-        let token = header.strip_prefix("Bearer ").ok_or_else(unauthorized)?.trim();
+        let token = header
+            .strip_prefix("Bearer ")
+            .ok_or_else(unauthorized)?
+            .trim();
         let grant: &Grant = state.oauth.access.get(token).ok_or_else(unauthorized)?;
         if grant.expires_at <= now_ms() {
             return Err(error(401, code::UNAUTHORIZED, "The access token expired"));
@@ -518,12 +538,20 @@ impl LeverSim {
             return error(400, code::BAD_REQUEST, "Unknown client_id");
         }
         if q("response_type") != "code" || q("state").is_empty() || q("redirect_uri").is_empty() {
-            return error(400, code::BAD_REQUEST, "response_type=code, state and redirect_uri are required");
+            return error(
+                400,
+                code::BAD_REQUEST,
+                "response_type=code, state and redirect_uri are required",
+            );
         }
         let host = request.headers.get("host").cloned().unwrap_or_default();
         let audience = format!("http://{host}/v1/");
         if q("audience") != audience {
-            return error(400, code::BAD_REQUEST, format!("audience must be {audience}"));
+            return error(
+                400,
+                code::BAD_REQUEST,
+                format!("audience must be {audience}"),
+            );
         }
         let Ok(mut redirect) = url::Url::parse(q("redirect_uri")) else {
             return error(400, code::BAD_REQUEST, "redirect_uri is not a URL");
@@ -538,7 +566,12 @@ impl LeverSim {
         }
         let account = match request.query("account") {
             Some(a) => a.to_string(),
-            None => self.options.accounts.first().map(|s| s.account_id.clone()).unwrap_or_default(),
+            None => self
+                .options
+                .accounts
+                .first()
+                .map(|s| s.account_id.clone())
+                .unwrap_or_default(),
         };
         let mut state = self.state();
         let Some(user) = state
@@ -607,7 +640,8 @@ impl LeverSim {
                 ok(json!({ "enabled": true }))
             }
             ("POST", ["oauth", "revoke"]) => {
-                let revoked = self.revoke_refresh_tokens(body["account"].as_str().unwrap_or_default());
+                let revoked =
+                    self.revoke_refresh_tokens(body["account"].as_str().unwrap_or_default());
                 ok(json!({ "revoked": revoked }))
             }
             ("POST", ["oauth", "ttl"]) => {
@@ -621,7 +655,10 @@ impl LeverSim {
                 let (refreshes, rejected) = self.refreshes();
                 ok(json!({ "refreshes": refreshes, "rejectedRefreshes": rejected }))
             }
-            _ => (error(404, code::NOT_FOUND, "No such simulator route"), vec![]),
+            _ => (
+                error(404, code::NOT_FOUND, "No such simulator route"),
+                vec![],
+            ),
         }
     }
 
@@ -633,7 +670,13 @@ impl LeverSim {
             .accounts
             .get(&fire.account)
             .filter(|a| a.enabled.contains(fire.event))
-            .map(|a| a.webhooks.iter().filter(|w| w.event == fire.event).cloned().collect())
+            .map(|a| {
+                a.webhooks
+                    .iter()
+                    .filter(|w| w.event == fire.event)
+                    .cloned()
+                    .collect()
+            })
             .unwrap_or_default();
         for hook in hooks {
             let sim = self.clone();
@@ -683,7 +726,12 @@ impl LeverSim {
 }
 
 /// Routes one authenticated API request within the caller's account.
-fn api(account_id: &str, a: &mut Account, request: &SimRequest, path: &[&str]) -> (SimResponse, Vec<Fire>) {
+fn api(
+    account_id: &str,
+    a: &mut Account,
+    request: &SimRequest,
+    path: &[&str],
+) -> (SimResponse, Vec<Fire>) {
     let method = request.method.as_str();
     let none = |r| (r, vec![]);
     match (method, path) {
@@ -714,7 +762,9 @@ fn api(account_id: &str, a: &mut Account, request: &SimRequest, path: &[&str]) -
                 .collect();
             none(list(request, postings))
         }
-        ("GET", ["postings", id]) => none(one(a.postings.iter().find(|x| x["id"] == *id), "Posting")),
+        ("GET", ["postings", id]) => {
+            none(one(a.postings.iter().find(|x| x["id"] == *id), "Posting"))
+        }
         ("GET", ["opportunities"]) => none(list_opportunities(a, request)),
         ("GET", ["opportunities", id]) => none(one(
             a.opportunities
@@ -734,7 +784,10 @@ fn api(account_id: &str, a: &mut Account, request: &SimRequest, path: &[&str]) -
         }
         ("GET", ["webhooks"]) => {
             let data: Vec<Value> = a.webhooks.iter().map(|w| w.public(false)).collect();
-            none(SimResponse::json(200, json!({ "data": data, "hasNext": false })))
+            none(SimResponse::json(
+                200,
+                json!({ "data": data, "hasNext": false }),
+            ))
         }
         ("POST", ["webhooks"]) => none(create_webhook(a, request)),
         ("PUT", ["webhooks"]) => none(update_webhooks(a, request)),
@@ -836,12 +889,20 @@ fn active_user(a: &Account, perform_as: Option<&str>) -> Result<String, SimRespo
     };
     match a.users.iter().find(|u| u["id"] == user) {
         Some(u) if u["deactivatedAt"].is_null() => Ok(user.to_string()),
-        Some(_) => Err(error(400, code::BAD_REQUEST, "perform_as user is deactivated")),
+        Some(_) => Err(error(
+            400,
+            code::BAD_REQUEST,
+            "perform_as user is deactivated",
+        )),
         None => Err(error(400, code::BAD_REQUEST, "perform_as user not found")),
     }
 }
 
-fn create_opportunity(account_id: &str, a: &mut Account, request: &SimRequest) -> (SimResponse, Vec<Fire>) {
+fn create_opportunity(
+    account_id: &str,
+    a: &mut Account,
+    request: &SimRequest,
+) -> (SimResponse, Vec<Fire>) {
     let user = match active_user(a, request.query("perform_as")) {
         Ok(user) => user,
         Err(response) => return (response, vec![]),

@@ -82,7 +82,10 @@ pub fn jwt(grant: &Grant, now_ms: u64) -> String {
 
 /// An OAuth error answer: `(status, {error, error_description})`.
 pub fn oauth_error(status: u16, error: &str, description: &str) -> (u16, Value) {
-    (status, json!({ "error": error, "error_description": description }))
+    (
+        status,
+        json!({ "error": error, "error_description": description }),
+    )
 }
 
 impl OAuth {
@@ -167,7 +170,11 @@ impl OAuth {
                     }
                 }
             }
-            other => oauth_error(400, "unsupported_grant_type", &format!("grant_type {other:?}")),
+            other => oauth_error(
+                400,
+                "unsupported_grant_type",
+                &format!("grant_type {other:?}"),
+            ),
         }
     }
 
@@ -184,7 +191,10 @@ mod tests {
     use super::*;
 
     fn form(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -199,12 +209,19 @@ mod tests {
         let code = oauth.consent(grant, "https://cb", 0);
         let client = [("client_id", CLIENT_ID), ("client_secret", CLIENT_SECRET)];
         let mut exchange = form(&client);
-        exchange.extend(form(&[("grant_type", "authorization_code"), ("code", &code), ("redirect_uri", "https://cb")]));
+        exchange.extend(form(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", "https://cb"),
+        ]));
         let (status, body) = oauth.token(&exchange, 1);
         assert_eq!(status, 200);
         let r1 = body["refresh_token"].as_str().unwrap().to_string();
         let mut refresh = form(&client);
-        refresh.extend(form(&[("grant_type", "refresh_token"), ("refresh_token", &r1)]));
+        refresh.extend(form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &r1),
+        ]));
         let (status, body) = oauth.token(&refresh, 2);
         assert_eq!(status, 200);
         assert_ne!(body["refresh_token"].as_str().unwrap(), r1);

@@ -133,8 +133,12 @@ pub struct Seed {
 /// Acme: the account in `tests/fixtures/lever/api/` (eight stages with custom ones, two
 /// users one of them deactivated, two postings, Ada Lovelace at the on-site interview).
 pub fn acme() -> Seed {
-    let stages = fixture(include_str!("../../../../tests/fixtures/lever/api/stages.json"));
-    let users = fixture(include_str!("../../../../tests/fixtures/lever/api/users.json"));
+    let stages = fixture(include_str!(
+        "../../../../tests/fixtures/lever/api/stages.json"
+    ));
+    let users = fixture(include_str!(
+        "../../../../tests/fixtures/lever/api/users.json"
+    ));
     let postings = fixture(include_str!(
         "../../../../tests/fixtures/lever/api/postings-page1.json"
     ));
@@ -183,8 +187,14 @@ pub fn globex() -> Seed {
             stage("lead-new", "New lead"),
             stage("lead-reached-out", "Reached out"),
             stage("applicant-new", "New applicant"),
-            stage("7d2e4c10-a1b2-4c3d-8e9f-000000000001", "Hiring manager screen"),
-            stage("7d2e4c10-a1b2-4c3d-8e9f-000000000002", "Technical interview"),
+            stage(
+                "7d2e4c10-a1b2-4c3d-8e9f-000000000001",
+                "Hiring manager screen",
+            ),
+            stage(
+                "7d2e4c10-a1b2-4c3d-8e9f-000000000002",
+                "Technical interview",
+            ),
             stage("7d2e4c10-a1b2-4c3d-8e9f-000000000003", "Offer"),
         ],
         users: vec![
@@ -244,14 +254,21 @@ mod tests {
 
     #[test]
     fn every_recorded_field_is_present() {
-        let users = recorded(include_str!("../../../../tests/fixtures/lever/recorded/get-users.json"));
-        let posting = recorded(include_str!("../../../../tests/fixtures/lever/recorded/get-posting.json"));
+        let users = recorded(include_str!(
+            "../../../../tests/fixtures/lever/recorded/get-users.json"
+        ));
+        let posting = recorded(include_str!(
+            "../../../../tests/fixtures/lever/recorded/get-posting.json"
+        ));
         let opportunity = recorded(include_str!(
             "../../../../tests/fixtures/lever/recorded/get-opportunity.json"
         ));
         for seed in [acme(), globex()] {
             for u in &seed.users {
-                assert_eq!(missing_keys(&users[0], &user(u.clone())), Vec::<String>::new());
+                assert_eq!(
+                    missing_keys(&users[0], &user(u.clone())),
+                    Vec::<String>::new()
+                );
             }
             for p in &seed.postings {
                 let shown = super::posting(p.clone());
