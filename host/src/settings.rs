@@ -319,6 +319,15 @@ mod tests {
     }
 
     #[test]
+    fn the_example_configuration_parses_and_names_the_simulator_hosts() {
+        let example = include_str!("../../examples/lever-host.toml");
+        let settings = Settings::parse(example, Path::new("/srv"), []).unwrap();
+        assert!(settings.allowed_outbound.contains("127.0.0.1:9100"));
+        assert!(settings.allowed_outbound.contains("127.0.0.1:9200"));
+        assert_eq!(settings.connector["public_base_url"], "http://127.0.0.1:8080");
+    }
+
+    #[test]
     fn unknown_host_keys_are_rejected() {
         assert!(Settings::parse("[host]\nlisten_port = 1\n", Path::new("."), []).is_err());
     }

@@ -116,6 +116,13 @@ pub fn role(role: setup::RoleLink) -> RoleLink {
     }
 }
 
+fn missing_scope(m: setup::MissingScope) -> lever_plugin::auth::MissingScope {
+    lever_plugin::auth::MissingScope {
+        scope: m.scope,
+        needed_for: m.needed_for,
+    }
+}
+
 /// A connection's status.
 pub fn status(s: setup::ConnectionStatus) -> anyhow::Result<status::ConnectionStatus> {
     Ok(status::ConnectionStatus {
@@ -128,14 +135,7 @@ pub fn status(s: setup::ConnectionStatus) -> anyhow::Result<status::ConnectionSt
         reconnect_needed: s.reconnect_needed,
         token_expires_at: s.token_expires_at,
         account_id: s.account_id,
-        missing_scopes: s
-            .missing_scopes
-            .into_iter()
-            .map(|m| lever_plugin::auth::MissingScope {
-                scope: m.scope,
-                needed_for: m.needed_for,
-            })
-            .collect(),
+        missing_scopes: s.missing_scopes.into_iter().map(missing_scope).collect(),
         perform_as: s.perform_as,
         roles: s.roles.into_iter().map(role).collect(),
         mapped_stages: s
@@ -213,13 +213,6 @@ pub fn connected(c: setup::OauthConnected) -> anyhow::Result<lever_plugin::auth:
         connection: connection(&c.connection)?,
         account_id: c.account_id,
         expires_at: c.expires_at,
-        missing_scopes: c
-            .missing_scopes
-            .into_iter()
-            .map(|m| lever_plugin::auth::MissingScope {
-                scope: m.scope,
-                needed_for: m.needed_for,
-            })
-            .collect(),
+        missing_scopes: c.missing_scopes.into_iter().map(missing_scope).collect(),
     })
 }
