@@ -440,6 +440,9 @@ fn credential(
 ) -> Result<Credential, ConnectorError> {
     let store = conn_store(env, connection);
     let deadline = env.clock.now().saturating_add(REFRESH_WAIT_MS);
+    // Before a refresh, a token about to expire is refreshed early; after this request
+    // refreshed it, any unexpired token is used (Lever may issue short-lived ones).
+    let mut margin = REFRESH_MARGIN_MS;
     loop {
         let versioned = store.auth()?.ok_or_else(|| not_connected(connection))?;
         match &versioned.value {
@@ -467,7 +470,7 @@ fn credential(
                 access_token,
                 expires_at,
                 ..
-            } if expires_at.saturating_sub(REFRESH_MARGIN_MS) > env.clock.now() => {
+            } if expires_at.saturating_sub(margin) > env.clock.now() => {
                 return Ok(Credential::Bearer(sealer.open(
                     connection.as_str(),
                     "access_token",
@@ -482,9 +485,18 @@ fn credential(
             expires_at: env.clock.now().saturating_add(REFRESH_LEASE_MS),
         };
         if store.acquire_refresh_lock(&lease, env.clock.now())? {
+            if margin == 0 {
+                store.release_refresh_lock(&lease)?;
+                return Err(ConnectorError::Upstream {
+                    service: Service::Lever,
+                    status: 200,
+                    message: "Lever's token endpoint issued an access token that had already expired".into(),
+                });
+            }
             let result = refresh(env, sealer, lever_env, connection, &store);
             store.release_refresh_lock(&lease)?;
             result?;
+            margin = 0;
             continue;
         }
         if env.clock.now() >= deadline {
@@ -772,6 +784,18 @@ mod tests {
         // No second refresh attempt: the connection is marked.
         assert!(lever_api(&world.env(), &connection()).is_err());
         assert_eq!(world.http.sent.borrow().len(), 2);
+    }
+
+    #[test]
+    fn a_short_lived_refreshed_token_is_used_not_refreshed_again() {
+        let world = World::new(config(), NOW);
+        connect(&world);
+        world.clock.sleep_ms(3600 * 1000);
+        world.http.respond(200, r#"{"access_token":"a2","refresh_token":"r2","expires_in":30}"#);
+        let api = lever_api(&world.env(), &connection()).unwrap();
+        let request = api.request(Method::Get, &["stages"], &[], None);
+        assert_eq!(request.header("authorization"), Some("Bearer a2"));
+        assert_eq!(world.http.sent.borrow().len(), 2, "one exchange, one refresh");
     }
 
     #[test]
