@@ -324,7 +324,10 @@ mod tests {
         let settings = Settings::parse(example, Path::new("/srv"), []).unwrap();
         assert!(settings.allowed_outbound.contains("127.0.0.1:9100"));
         assert!(settings.allowed_outbound.contains("127.0.0.1:9200"));
-        assert_eq!(settings.connector["public_base_url"], "http://127.0.0.1:8080");
+        assert_eq!(
+            settings.connector["public_base_url"],
+            "http://127.0.0.1:8080"
+        );
     }
 
     #[test]

@@ -490,7 +490,9 @@ fn credential(
                 return Err(ConnectorError::Upstream {
                     service: Service::Lever,
                     status: 200,
-                    message: "Lever's token endpoint issued an access token that had already expired".into(),
+                    message:
+                        "Lever's token endpoint issued an access token that had already expired"
+                            .into(),
                 });
             }
             let result = refresh(env, sealer, lever_env, connection, &store);
@@ -791,11 +793,18 @@ mod tests {
         let world = World::new(config(), NOW);
         connect(&world);
         world.clock.sleep_ms(3600 * 1000);
-        world.http.respond(200, r#"{"access_token":"a2","refresh_token":"r2","expires_in":30}"#);
+        world.http.respond(
+            200,
+            r#"{"access_token":"a2","refresh_token":"r2","expires_in":30}"#,
+        );
         let api = lever_api(&world.env(), &connection()).unwrap();
         let request = api.request(Method::Get, &["stages"], &[], None);
         assert_eq!(request.header("authorization"), Some("Bearer a2"));
-        assert_eq!(world.http.sent.borrow().len(), 2, "one exchange, one refresh");
+        assert_eq!(
+            world.http.sent.borrow().len(),
+            2,
+            "one exchange, one refresh"
+        );
     }
 
     #[test]
