@@ -123,8 +123,9 @@ impl Method {
     }
 }
 
-/// One outbound HTTP request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One outbound HTTP request. Its `Debug` shows header names and the body's length only:
+/// `authorization` and form bodies (OAuth) carry secrets.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Request {
     /// Method.
     pub method: Method,
@@ -135,6 +136,24 @@ pub struct Request {
     pub headers: Vec<(String, String)>,
     /// Body bytes.
     pub body: Option<Vec<u8>>,
+}
+
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("url", &self.url)
+            .field(
+                "headers",
+                &self
+                    .headers
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .field("body_bytes", &self.body.as_ref().map(Vec::len))
+            .finish()
+    }
 }
 
 impl Request {
@@ -279,6 +298,19 @@ mod tests {
         ] {
             assert!(HttpUrl::parse(bad).is_none(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_request_never_prints_its_credentials_or_body() {
+        let request = super::Request {
+            method: super::Method::Post,
+            url: HttpUrl::parse("https://auth.lever.co/oauth/token").unwrap(),
+            headers: vec![("authorization".into(), "Bearer planted-token".into())],
+            body: Some(b"client_secret=planted-secret".to_vec()),
+        };
+        let printed = format!("{request:?}");
+        assert!(!printed.contains("planted"), "{printed}");
+        assert!(printed.contains("authorization"));
     }
 
     #[test]
