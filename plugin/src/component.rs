@@ -15,7 +15,8 @@ use crate::lever::{self, OpportunityId};
 use crate::setup as setup_logic;
 use crate::setup::{status, webhooks as install};
 use crate::store::{ConnectionId, DeliveryState};
-use crate::sync::stage;
+use crate::io::HttpUrl;
+use crate::sync::{stage, upload};
 use crate::wasi_io::{read_to_end, with_env, write_all};
 
 /// The type the generated exports call into.
@@ -223,10 +224,53 @@ impl webhooks::Guest for Component {
 
 impl partner::Guest for Component {
     fn submit_candidate(
-        _connection: String,
-        _submission: partner::CandidateSubmission,
+        connection: String,
+        submission: partner::CandidateSubmission,
     ) -> WitResult<partner::UploadedCandidate> {
-        unsupported("candidate upload")
+        let resume = match submission.resume {
+            None => None,
+            Some(r) => Some(upload::Resume {
+                content_type: r
+                    .content_type
+                    .unwrap_or_else(|| "application/octet-stream".into()),
+                file_name: r.file_name,
+                source: match r.source {
+                    partner::ResumeSource::Bytes(bytes) => upload::ResumeSource::Bytes(bytes),
+                    partner::ResumeSource::Url(url) => upload::ResumeSource::Url(
+                        HttpUrl::parse(&url).ok_or_else(|| {
+                            ConnectorError::InvalidInput("resume url is not an http(s) URL".into())
+                        })?,
+                    ),
+                },
+            }),
+        };
+        let submission = upload::Submission {
+            partner_candidate_id: submission.partner_candidate_id,
+            partner_role_id: submission.partner_role_id,
+            name: submission.name,
+            emails: submission.emails,
+            phones: submission
+                .phones
+                .into_iter()
+                .map(|p| upload::Phone {
+                    kind: p.kind,
+                    value: p.value,
+                })
+                .collect(),
+            linkedin_url: submission.linkedin_url,
+            application_url: submission.application_url,
+            note: submission.note,
+            resume,
+        };
+        let uploaded = on(&connection, |env, c| upload::submit(env, c, &submission))?;
+        Ok(partner::UploadedCandidate {
+            opportunity_id: uploaded.opportunity_id,
+            url: uploaded.url,
+            posting_id: uploaded.posting_id,
+            stage_id: uploaded.stage_id,
+            deduped: uploaded.deduped,
+            created: uploaded.created,
+        })
     }
 
     fn set_candidate_stage(

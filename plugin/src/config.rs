@@ -44,6 +44,8 @@ pub const LEVER_WEBHOOK_MAX_AGE_SECS: &str = "lever_webhook_max_age_secs";
 pub const DELIVERY_LEASE_SECS: &str = "delivery_lease_secs";
 /// The wasi:keyvalue bucket to open (default `default`).
 pub const KV_BUCKET: &str = "kv_bucket";
+/// The partner's name, the `source` of uploaded candidates in Lever (default `Partner`).
+pub const PARTNER_NAME: &str = "partner_name";
 
 /// The default freshness window for webhook deliveries.
 pub const DEFAULT_MAX_AGE_SECS: u64 = 300;
@@ -51,7 +53,7 @@ pub const DEFAULT_MAX_AGE_SECS: u64 = 300;
 pub const DEFAULT_LEASE_SECS: u64 = 60;
 
 /// Every key the connector reads, and whether its value is a secret.
-pub const ALL_KEYS: [(&str, bool); 14] = [
+pub const ALL_KEYS: [(&str, bool); 15] = [
     (LEVER_ENVIRONMENT, false),
     (LEVER_API_BASE, false),
     (LEVER_AUTH_BASE, false),
@@ -66,6 +68,7 @@ pub const ALL_KEYS: [(&str, bool); 14] = [
     (LEVER_WEBHOOK_MAX_AGE_SECS, false),
     (DELIVERY_LEASE_SECS, false),
     (KV_BUCKET, false),
+    (PARTNER_NAME, false),
 ];
 
 /// Lever's hosts for one environment; never mixed with another environment's.
@@ -247,6 +250,11 @@ pub fn webhook_max_age_ms(config: &dyn Config) -> Result<u64, ConnectorError> {
 /// How long a "processing" delivery claim holds, in milliseconds.
 pub fn delivery_lease_ms(config: &dyn Config) -> Result<u64, ConnectorError> {
     seconds(config, DELIVERY_LEASE_SECS, DEFAULT_LEASE_SECS)
+}
+
+/// The partner's name as uploaded candidates' source.
+pub fn partner_name(config: &dyn Config) -> Result<String, ConnectorError> {
+    Ok(read(config, PARTNER_NAME)?.unwrap_or_else(|| "Partner".into()))
 }
 
 /// The key-value bucket to open.

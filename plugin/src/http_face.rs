@@ -17,10 +17,12 @@ use crate::lever::webhook::MAX_BODY_BYTES;
 use crate::lever::OpportunityId;
 use crate::setup::{self, status, webhooks};
 use crate::store::ConnectionId;
-use crate::sync::stage;
+use crate::sync::{stage, upload};
 
 /// The largest body a partner call may send, in bytes.
 pub const MAX_PARTNER_BODY_BYTES: usize = 64 * 1024;
+/// The largest candidate submission: a 30 MB resume in base64 and the rest.
+pub const MAX_SUBMISSION_BYTES: usize = 41 * 1024 * 1024;
 
 /// A partner route under `/connections/{connection}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +67,10 @@ pub enum PartnerRoute {
     LinkCandidate(String),
     /// `GET /connections/{c}/candidates/{id}/link`.
     GetCandidateLink(String),
+    /// `POST /connections/{c}/candidates`: upload a candidate.
+    SubmitCandidate,
+    /// `PUT /connections/{c}/upload-tags`.
+    PutUploadTags,
     /// Routes of later versions (candidate upload, actions, proxy, triggers): 501.
     Unsupported(&'static str),
 }
@@ -88,6 +94,7 @@ impl Route {
         match self {
             Route::LeverWebhook(_) => MAX_BODY_BYTES,
             Route::Health | Route::OAuthCallback(_) => 0,
+            Route::Partner(_, PartnerRoute::SubmitCandidate) => MAX_SUBMISSION_BYTES,
             Route::Partner(..) => MAX_PARTNER_BODY_BYTES,
         }
     }
@@ -397,6 +404,22 @@ fn partner(
                 }
             }
         }
+        PartnerRoute::SubmitCandidate => {
+            let body: upload::SubmissionBody = parse_body(body)?;
+            let submission = upload::Submission::try_from(body)?;
+            let uploaded = upload::submit(env, c, &submission)?;
+            Reply::ok(if uploaded.created { 201 } else { 200 }, &uploaded)
+        }
+        PartnerRoute::PutUploadTags => {
+            let tags: Vec<String> = parse_body(body)?;
+            for tag in &tags {
+                setup::require_id("tag", tag)?;
+            }
+            crate::store::Store::new(env.kv)
+                .connection(c)
+                .set_upload_tags(&tags)?;
+            Reply::ok(200, &json!({ "uploadTags": tags }))
+        }
         PartnerRoute::Unsupported(what) => return Err(ConnectorError::unsupported(what)),
     })
 }
@@ -502,7 +525,7 @@ mod tests {
     #[test]
     fn later_features_answer_501() {
         let world = World::new(FakeConfig::from_pairs(&[("partner_api_key", "pk")]), 0);
-        let route = route("POST", "/connections/acme/candidates").unwrap();
+        let route = route("POST", "/connections/acme/actions/create-opportunity").unwrap();
         let reply = respond(&world.env(), route, Some("Bearer pk"), b"{}");
         assert_eq!(reply.status, 501);
     }

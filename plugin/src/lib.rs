@@ -20,6 +20,7 @@ pub mod error;
 pub mod http_face;
 pub mod io;
 pub mod lever;
+pub mod multipart;
 pub mod partner;
 pub mod secret;
 pub mod setup;

@@ -72,6 +72,62 @@ pub struct StageChanged {
     pub previous_lever_stage_id: Option<String>,
 }
 
+/// Who an event is about: the partner's candidate and Lever's opportunity and contact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CandidateRef {
+    /// The partner's candidate.
+    pub partner_candidate_id: String,
+    /// The Lever opportunity.
+    pub lever_opportunity_id: String,
+    /// The Lever contact.
+    pub lever_contact_id: String,
+}
+
+/// `data` of `candidate.archived` and `candidate.hired`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Archived {
+    /// The candidate.
+    #[serde(flatten)]
+    pub candidate: CandidateRef,
+    /// The archive reason's text in Lever (`Hired`, `Underqualified`, ...).
+    pub reason: String,
+    /// The archive reason's id.
+    pub archive_reason_id: String,
+}
+
+/// `data` of `candidate.unarchived`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Unarchived {
+    /// The candidate.
+    #[serde(flatten)]
+    pub candidate: CandidateRef,
+    /// Its Lever stage now.
+    pub lever_stage_id: String,
+}
+
+/// `data` of `candidate.deleted`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Deleted {
+    /// The candidate.
+    #[serde(flatten)]
+    pub candidate: CandidateRef,
+    /// The Lever user who deleted it, when Lever said.
+    pub deleted_by: Option<String>,
+}
+
+/// The event type of [`Archived`] for a non-hired reason.
+pub const ARCHIVED: &str = "candidate.archived";
+/// The event type of [`Archived`] for a hired reason.
+pub const HIRED: &str = "candidate.hired";
+/// The event type of [`Unarchived`].
+pub const UNARCHIVED: &str = "candidate.unarchived";
+/// The event type of [`Deleted`].
+pub const DELETED: &str = "candidate.deleted";
+
 /// An event for the partner.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]

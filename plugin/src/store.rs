@@ -10,12 +10,15 @@
 //! | `conn/<c>/stage-map` | JSON object: Lever stage id → partner stage |
 //! | `conn/<c>/upload-stage` | the Lever stage uploads go to (absent: the default rule) |
 //! | `conn/<c>/roles` | JSON object: partner role id → Lever posting id |
+//! | `conn/<c>/upload-tags` | JSON list of tags every upload gets |
+//! | `conn/<c>/upload/<partner candidate id>` | JSON [`UploadIntent`]: an upload claimed, uncertain or done |
 //! | `conn/<c>/webhook/<event>` | JSON [`InstalledWebhook`]: our Lever webhook for an event (signature token sealed) |
 //! | `conn/<c>/webhook-seen/<event>` | Unix ms of the last verified delivery of that event |
 //! | `conn/<c>/delivery/<token>` | JSON [`DeliveryRecord`]: a delivery being handled or handled (the replay guard) |
 //! | `conn/<c>/link/opportunity/<opportunity id>` | the linked partner candidate id |
 //! | `conn/<c>/link/partner/<partner candidate id>` | the linked opportunity id |
-//! | `conn/<c>/sync/reported-stage/<opportunity id>` | the Lever stage last reported to the partner |
+//! | `conn/<c>/sync/reported-stage/<opportunity id>` | the Lever stage last reported to the partner (or set by it) |
+//! | `conn/<c>/sync/reported-archive/<opportunity id>` | the archive state last reported: `active`, `archived:<reason id>` or `deleted` |
 //!
 //! Values are stored under ids that come from outside (tokens, Lever ids); `/` inside one is
 //! percent-encoded so it can never reach another key.
@@ -176,6 +179,42 @@ pub enum StoredAuth {
         /// When it was connected.
         connected_at: UnixMillis,
     },
+}
+
+/// Where an upload stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UploadState {
+    /// An attempt is under way (until its lease lapses).
+    Creating,
+    /// An attempt ended without knowing whether Lever created the opportunity.
+    Uncertain,
+    /// The opportunity exists and is linked.
+    Created,
+}
+
+/// One partner candidate's upload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UploadIntent {
+    /// Where it stands.
+    pub state: UploadState,
+    /// When the current attempt began.
+    pub started_at: UnixMillis,
+    /// When a `creating` attempt stops holding the intent.
+    pub lease_until: UnixMillis,
+    /// The opportunity, once known.
+    pub opportunity_id: Option<String>,
+    /// Its page in Lever.
+    pub url: Option<String>,
+    /// The posting.
+    pub posting_id: String,
+    /// The stage it was placed in.
+    pub stage_id: String,
+    /// Whether Lever attached it to an existing contact.
+    pub deduped: bool,
+    /// A note still to attach.
+    pub note_pending: bool,
 }
 
 /// One of our Lever webhooks.
@@ -459,6 +498,48 @@ impl ConnStore<'_> {
         ))
     }
 
+    /// The tags every upload gets.
+    pub fn upload_tags(&self) -> Result<Vec<String>, ConnectorError> {
+        Ok(self.get_json("upload-tags")?.unwrap_or_default())
+    }
+
+    /// Sets the tags every upload gets.
+    pub fn set_upload_tags(&self, tags: &[String]) -> Result<(), ConnectorError> {
+        self.set("upload-tags", &encode(&tags)?)
+    }
+
+    // ---- uploads ----
+
+    /// A partner candidate's upload, with its bytes for a compare-and-swap.
+    pub fn upload_intent(
+        &self,
+        partner_candidate_id: &str,
+    ) -> Result<Option<Versioned<UploadIntent>>, ConnectorError> {
+        let suffix = format!("upload/{}", part(partner_candidate_id));
+        match self.get_raw(&suffix)? {
+            None => Ok(None),
+            Some(raw) => Ok(Some(Versioned {
+                value: decode(&self.key(&suffix), &raw)?,
+                raw,
+            })),
+        }
+    }
+
+    /// Replaces an upload intent if it is still `expected` (`None`: absent).
+    pub fn swap_upload_intent(
+        &self,
+        partner_candidate_id: &str,
+        expected: Option<&[u8]>,
+        new: &[u8],
+    ) -> Result<bool, ConnectorError> {
+        self.cas(&format!("upload/{}", part(partner_candidate_id)), expected, new)
+    }
+
+    /// Forgets an upload intent (nothing was created).
+    pub fn delete_upload_intent(&self, partner_candidate_id: &str) -> Result<(), ConnectorError> {
+        self.delete(&format!("upload/{}", part(partner_candidate_id)))
+    }
+
     // ---- webhooks ----
 
     /// Our webhook for `event`, if installed.
@@ -610,6 +691,26 @@ impl ConnStore<'_> {
         self.set(
             &format!("sync/reported-stage/{}", part(opportunity.as_str())),
             stage.as_str().as_bytes(),
+        )
+    }
+
+    /// The archive state last reported to the partner for an opportunity.
+    pub fn reported_archive(&self, opportunity: &OpportunityId) -> Result<Option<String>, ConnectorError> {
+        self.get_string(&format!(
+            "sync/reported-archive/{}",
+            part(opportunity.as_str())
+        ))
+    }
+
+    /// Remembers the archive state reported to the partner.
+    pub fn set_reported_archive(
+        &self,
+        opportunity: &OpportunityId,
+        state: &str,
+    ) -> Result<(), ConnectorError> {
+        self.set(
+            &format!("sync/reported-archive/{}", part(opportunity.as_str())),
+            state.as_bytes(),
         )
     }
 

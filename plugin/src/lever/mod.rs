@@ -58,6 +58,26 @@ pub struct StageChange {
     pub user_id: Option<UserId>,
 }
 
+/// Why and since when an opportunity is archived.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Archived {
+    /// The archive reason id.
+    #[serde(default)]
+    pub reason: Option<String>,
+    /// When.
+    #[serde(default)]
+    pub archived_at: Option<UnixMillis>,
+}
+
+/// An object's links into Lever's UI.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct Urls {
+    /// The page of the object.
+    #[serde(default)]
+    pub show: Option<String>,
+}
+
 /// A Lever opportunity, read tolerantly: unknown fields are ignored, optional ones default.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -71,6 +91,24 @@ pub struct Opportunity {
     pub contact: ContactId,
     /// The current stage.
     pub stage: StageId,
+    /// Set when archived.
+    #[serde(default)]
+    pub archived: Option<Archived>,
+    /// Email addresses.
+    #[serde(default)]
+    pub emails: Vec<String>,
+    /// Links.
+    #[serde(default)]
+    pub links: Vec<String>,
+    /// How it came in.
+    #[serde(default)]
+    pub origin: Option<String>,
+    /// Links into Lever's UI.
+    #[serde(default)]
+    pub urls: Urls,
+    /// Creation time.
+    #[serde(default)]
+    pub created_at: UnixMillis,
     /// Stage history, oldest first.
     #[serde(default)]
     pub stage_changes: Vec<StageChange>,
@@ -184,6 +222,24 @@ impl LeverApi {
             body,
         }
     }
+
+    /// [`LeverApi::request`] with a body of another content type (multipart).
+    pub fn request_typed(
+        &self,
+        method: Method,
+        segments: &[&str],
+        query: &[(&str, &str)],
+        content_type: &str,
+        body: Vec<u8>,
+    ) -> Request {
+        let mut request = self.request(method, segments, query, Some(body));
+        for (name, value) in &mut request.headers {
+            if name == "content-type" {
+                *value = content_type.to_string();
+            }
+        }
+        request
+    }
 }
 
 /// Turns a transport failure into the connector error for `service`.
@@ -285,7 +341,11 @@ pub fn send(env: &Env, request: Request) -> Result<Response, ConnectorError> {
             .http
             .send(request.clone())
             .map_err(|e| transport_error(Service::Lever, e))?;
-        if !matches!(response.status, 429 | 503) || attempt >= MAX_ATTEMPTS {
+        // A 503 after a POST may have created something; only a 429 (refused before any
+        // work) is safe to repeat for it.
+        let retryable = response.status == 429
+            || (response.status == 503 && request.method != Method::Post);
+        if !retryable || attempt >= MAX_ATTEMPTS {
             return Ok(response);
         }
         let jitter = env.random.bytes(1).first().copied().unwrap_or(128);
@@ -402,6 +462,23 @@ pub struct PostingSummary {
     /// Last update.
     #[serde(default)]
     pub updated_at: UnixMillis,
+}
+
+/// An archive reason.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ArchiveReason {
+    /// Its id.
+    pub id: String,
+    /// Its text.
+    #[serde(default)]
+    pub text: String,
+    /// `hired` or `non-hired`.
+    #[serde(default, rename = "type")]
+    pub kind: String,
+    /// `active` or `inactive`.
+    #[serde(default)]
+    pub status: String,
 }
 
 /// A webhook as `GET /webhooks` shows it (no signature token).

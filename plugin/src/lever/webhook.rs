@@ -188,11 +188,33 @@ pub struct StageChangeData {
     pub to_stage_id: StageId,
 }
 
+/// `data` of the candidate events that name an opportunity (`candidateArchiveChange`,
+/// `candidateHired`, `candidateDeleted`): only the opportunity is used, and it is confirmed
+/// with Lever.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OpportunityData {
+    /// The opportunity.
+    pub opportunity_id: OpportunityId,
+    /// Its contact.
+    #[serde(default)]
+    pub contact_id: Option<ContactId>,
+    /// Who deleted it (`candidateDeleted`).
+    #[serde(default)]
+    pub deleted_by: Option<String>,
+}
+
 /// A verified delivery's event, with its typed data where the connector acts on it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     /// An opportunity changed stage.
     CandidateStageChange(StageChangeData),
+    /// An opportunity was archived, unarchived or its reason changed.
+    CandidateArchiveChange(OpportunityData),
+    /// An opportunity was hired; `None` for Lever's test ping (`data: {}`).
+    CandidateHired(Option<OpportunityData>),
+    /// An opportunity was deleted.
+    CandidateDeleted(OpportunityData),
     /// One of Lever's other events, not acted on by this version.
     NotHandled(String),
     /// An event name Lever does not define.
@@ -201,10 +223,24 @@ pub enum Event {
 
 /// Parses the event's data. Call only after the delivery was verified.
 pub fn parse_event(delivery: &Delivery) -> Result<Event, ConnectorError> {
+    let data = |event: &str| {
+        serde_json::from_value::<OpportunityData>(delivery.data.clone())
+            .map_err(|e| ConnectorError::InvalidInput(format!("{event} data: {e}")))
+    };
     match delivery.event.as_str() {
         "candidateStageChange" => serde_json::from_value(delivery.data.clone())
             .map(Event::CandidateStageChange)
             .map_err(|e| ConnectorError::InvalidInput(format!("candidateStageChange data: {e}"))),
+        "candidateArchiveChange" => data("candidateArchiveChange").map(Event::CandidateArchiveChange),
+        "candidateDeleted" => data("candidateDeleted").map(Event::CandidateDeleted),
+        "candidateHired" => {
+            let empty = delivery.data.as_object().is_none_or(|o| o.is_empty());
+            if empty {
+                Ok(Event::CandidateHired(None))
+            } else {
+                data("candidateHired").map(|d| Event::CandidateHired(Some(d)))
+            }
+        }
         name if EVENTS.contains(&name) => Ok(Event::NotHandled(name.into())),
         name => Ok(Event::Unknown(name.into())),
     }
@@ -370,10 +406,18 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        let hired = parse_delivery(&fixture("candidateHired")).unwrap();
-        assert_eq!(
+        let mut hired = parse_delivery(&fixture("candidateHired")).unwrap();
+        assert!(matches!(
             parse_event(&hired).unwrap(),
-            Event::NotHandled("candidateHired".into())
+            Event::CandidateHired(Some(OpportunityData { .. }))
+        ));
+        // Lever's test ping.
+        hired.data = serde_json::json!({});
+        assert_eq!(parse_event(&hired).unwrap(), Event::CandidateHired(None));
+        let interview = parse_delivery(&fixture("interviewCreated")).unwrap();
+        assert_eq!(
+            parse_event(&interview).unwrap(),
+            Event::NotHandled("interviewCreated".into())
         );
         let unknown = parse_delivery(&fixture("bad/unknown-event")).unwrap();
         assert_eq!(

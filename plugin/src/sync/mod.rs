@@ -1,4 +1,6 @@
 //! Flows that keep Lever and the partner in step. Each is a short sequence of pure steps
 //! over the I/O traits.
 
+pub mod candidate_events;
 pub mod stage;
+pub mod upload;

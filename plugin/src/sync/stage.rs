@@ -19,6 +19,7 @@ use crate::lever::webhook::{self, Event, StageChangeData};
 use crate::lever::{self, Opportunity, OpportunityId};
 use crate::partner::{self, PartnerEvent, StageChanged};
 use crate::setup::webhooks::signature_tokens;
+use crate::sync::candidate_events;
 use crate::store::{Claim, ConnectionId, DeliveryRecord, DeliveryState, Store};
 
 /// The partner event sent for a delivery.
@@ -33,10 +34,12 @@ pub struct Forwarded {
     pub opportunity_id: String,
     /// The partner candidate.
     pub partner_candidate_id: String,
-    /// The confirmed Lever stage.
-    pub lever_stage_id: String,
-    /// The partner stage.
-    pub partner_stage: String,
+    /// The confirmed Lever stage (stage changes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lever_stage_id: Option<String>,
+    /// The partner stage (stage changes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub partner_stage: Option<String>,
 }
 
 /// Why a verified delivery needed no partner call.
@@ -61,12 +64,27 @@ pub enum SkipReason {
         /// The Lever stage.
         stage_id: String,
     },
-    /// This stage was reported for this opportunity already.
+    /// This state (a stage id, `archived:<reason>`, `active`, `deleted`) was reported for
+    /// this opportunity already (or the partner caused it: no echo).
     #[serde(rename_all = "camelCase")]
     AlreadyReported {
-        /// The Lever stage.
-        stage_id: String,
+        /// The state.
+        state: String,
     },
+    /// `candidateHired`, but Lever does not show the opportunity hired.
+    #[serde(rename_all = "camelCase")]
+    NotHired {
+        /// The opportunity.
+        opportunity_id: String,
+    },
+    /// `candidateDeleted`, but Lever still has the opportunity.
+    #[serde(rename_all = "camelCase")]
+    StillInLever {
+        /// The opportunity.
+        opportunity_id: String,
+    },
+    /// Lever's test ping (`candidateHired` with empty data).
+    Ping,
 }
 
 impl std::fmt::Display for SkipReason {
@@ -84,9 +102,14 @@ impl std::fmt::Display for SkipReason {
             SkipReason::StageNotMapped { stage_id } => {
                 write!(f, "Lever stage {stage_id} is not mapped to a partner stage")
             }
-            SkipReason::AlreadyReported { stage_id } => {
-                write!(f, "stage {stage_id} was already reported")
+            SkipReason::AlreadyReported { state } => write!(f, "{state} was already reported"),
+            SkipReason::NotHired { opportunity_id } => {
+                write!(f, "Lever does not show opportunity {opportunity_id} hired")
             }
+            SkipReason::StillInLever { opportunity_id } => {
+                write!(f, "opportunity {opportunity_id} is still in Lever")
+            }
+            SkipReason::Ping => f.write_str("Lever's test delivery"),
         }
     }
 }
@@ -192,6 +215,14 @@ fn act(
 ) -> Result<Outcome, ConnectorError> {
     match webhook::parse_event(delivery)? {
         Event::CandidateStageChange(data) => stage_changed(env, connection, &data),
+        Event::CandidateArchiveChange(data) => {
+            candidate_events::archive_changed(env, connection, &data.opportunity_id, false)
+        }
+        Event::CandidateHired(Some(data)) => {
+            candidate_events::archive_changed(env, connection, &data.opportunity_id, true)
+        }
+        Event::CandidateHired(None) => Ok(Outcome::Skipped(SkipReason::Ping)),
+        Event::CandidateDeleted(data) => candidate_events::deleted(env, connection, &data),
         Event::NotHandled(name) | Event::Unknown(name) => Ok(Outcome::Ignored(name)),
     }
 }
@@ -204,35 +235,54 @@ fn stage_changed(
     // Everything the flow needs is read up front: a missing key fails before any call.
     let partner_settings = config::partner(env.config)?;
     let lever = auth::lever_api(env, connection)?;
+    let opportunity = match fetch_opportunity(env, &lever, &data.opportunity_id)? {
+        Ok(opportunity) => opportunity,
+        Err(skip) => return Ok(Outcome::Skipped(skip)),
+    };
+    report_stage(env, connection, &partner_settings, &opportunity)
+}
+
+/// The opportunity as Lever has it now (webhook data is unsigned), or the skip when Lever
+/// has none.
+pub fn fetch_opportunity(
+    env: &Env,
+    lever: &lever::LeverApi,
+    id: &OpportunityId,
+) -> Result<Result<Opportunity, SkipReason>, ConnectorError> {
+    match lever::interpret(lever::send(env, lever.get_opportunity(id))?) {
+        Ok(opportunity) => Ok(Ok(opportunity)),
+        Err(ConnectorError::NotFound(_)) => Ok(Err(SkipReason::OpportunityNotInLever {
+            opportunity_id: id.to_string(),
+        })),
+        Err(e) => Err(e),
+    }
+}
+
+/// Reports an opportunity's current (confirmed) stage to the partner unless it is not
+/// linked, not mapped, or already reported (which includes a stage the partner set itself).
+pub fn report_stage(
+    env: &Env,
+    connection: &ConnectionId,
+    partner_settings: &config::PartnerSettings,
+    opportunity: &Opportunity,
+) -> Result<Outcome, ConnectorError> {
     let store = Store::new(env.kv).connection(connection);
     let stage_map = store.stage_map()?.unwrap_or_default();
-
-    let response = lever::send(env, lever.get_opportunity(&data.opportunity_id))?;
-    let opportunity: Opportunity = match lever::interpret(response) {
-        Ok(opportunity) => opportunity,
-        Err(ConnectorError::NotFound(_)) => {
-            return Ok(Outcome::Skipped(SkipReason::OpportunityNotInLever {
-                opportunity_id: data.opportunity_id.to_string(),
-            }))
-        }
-        Err(e) => return Err(e),
-    };
-
     let Some(partner_candidate_id) = store.linked_candidate(&opportunity.id)? else {
         return Ok(Outcome::Skipped(SkipReason::NotLinked {
             opportunity_id: opportunity.id.to_string(),
         }));
     };
+    if store.reported_stage(&opportunity.id)?.as_ref() == Some(&opportunity.stage) {
+        return Ok(Outcome::Skipped(SkipReason::AlreadyReported {
+            state: opportunity.stage.to_string(),
+        }));
+    }
     let Some(partner_stage) = stage_map.get(opportunity.stage.as_str()) else {
         return Ok(Outcome::Skipped(SkipReason::StageNotMapped {
             stage_id: opportunity.stage.to_string(),
         }));
     };
-    if store.reported_stage(&opportunity.id)?.as_ref() == Some(&opportunity.stage) {
-        return Ok(Outcome::Skipped(SkipReason::AlreadyReported {
-            stage_id: opportunity.stage.to_string(),
-        }));
-    }
 
     let (entry, previous) = opportunity.current_stage_entry();
     let occurred_at = entry.map_or(opportunity.updated_at, |e| e.updated_at);
@@ -259,12 +309,7 @@ fn stage_changed(
             previous_lever_stage_id: previous.map(|s| s.to_string()),
         },
     };
-    let request = partner::delivery_request(&partner_settings, &event, env.clock.now())?;
-    let response = env
-        .http
-        .send(request)
-        .map_err(|e| lever::transport_error(Service::Partner, e))?;
-    partner::interpret_delivery(&response)?;
+    notify(env, partner_settings, &event)?;
     store.set_reported_stage(&opportunity.id, &opportunity.stage)?;
 
     Ok(Outcome::Forwarded(Forwarded {
@@ -272,9 +317,23 @@ fn stage_changed(
         event_type: partner::STAGE_CHANGED,
         opportunity_id: opportunity.id.to_string(),
         partner_candidate_id,
-        lever_stage_id: opportunity.stage.to_string(),
-        partner_stage: partner_stage.clone(),
+        lever_stage_id: Some(opportunity.stage.to_string()),
+        partner_stage: Some(partner_stage.clone()),
     }))
+}
+
+/// POSTs a signed event to the partner; any non-2xx is an error.
+pub fn notify<T: Serialize>(
+    env: &Env,
+    partner_settings: &config::PartnerSettings,
+    event: &PartnerEvent<T>,
+) -> Result<(), ConnectorError> {
+    let request = partner::delivery_request(partner_settings, event, env.clock.now())?;
+    let response = env
+        .http
+        .send(request)
+        .map_err(|e| lever::transport_error(Service::Partner, e))?;
+    partner::interpret_delivery(&response)
 }
 
 /// Links a partner candidate to an opportunity on a connection. Linking the same pair again
@@ -419,7 +478,7 @@ mod tests {
             panic!("{receipt:?}")
         };
         assert_eq!(forwarded.partner_candidate_id, "cand-42");
-        assert_eq!(forwarded.partner_stage, "onsite");
+        assert_eq!(forwarded.partner_stage.as_deref(), Some("onsite"));
 
         let sent = world.http.sent.borrow();
         assert_eq!(sent.len(), 2);

@@ -12,6 +12,7 @@
 //! Where Lever's behaviour is unconfirmed, the choice is a named constant or documented
 //! here so it is easy to change.
 
+pub mod multipart;
 pub mod oauth;
 pub mod seed;
 
@@ -161,9 +162,14 @@ struct Account {
     users: Vec<Value>,
     postings: Vec<Value>,
     opportunities: Vec<Value>,
+    archive_reasons: Vec<Value>,
+    notes: Vec<Value>,
     webhooks: Vec<Webhook>,
     /// Events a Super Admin switched on; only these are delivered.
     enabled: BTreeSet<String>,
+    /// The next creates make the opportunity, then answer 500 (Lever did the work but the
+    /// caller never learns it).
+    fail_after_create: u32,
 }
 
 #[derive(Debug, Default)]
@@ -219,11 +225,14 @@ pub fn uuid() -> String {
     )
 }
 
-/// The scope resource a path's first segment needs.
-fn scope_resource(segment: &str) -> &str {
-    match segment {
-        "contacts" => "contact",
-        other => other,
+/// The scope resource a path needs (`/opportunities/:id/notes` needs notes, and so on).
+fn scope_resource<'a>(path: &[&'a str]) -> &'a str {
+    match path {
+        ["opportunities", _, "notes", ..] => "notes",
+        ["opportunities", _, "files", ..] => "files",
+        ["contacts", ..] => "contact",
+        [first, ..] => first,
+        [] => "",
     }
 }
 
@@ -247,6 +256,7 @@ impl LeverSim {
                         .cloned()
                         .map(seed::opportunity)
                         .collect(),
+                    archive_reasons: seed.archive_reasons.clone(),
                     ..Account::default()
                 },
             );
@@ -389,6 +399,97 @@ impl LeverSim {
         self.state().oauth.revoke(account)
     }
 
+    /// Every opportunity of an account, as Lever shows them.
+    pub fn opportunities(&self, account: &str) -> Vec<Value> {
+        self.state()
+            .accounts
+            .get(account)
+            .map(|a| a.opportunities.iter().map(public_opportunity).collect())
+            .unwrap_or_default()
+    }
+
+    /// The resume uploaded with an opportunity: `{name, contentType, size, sha256}`.
+    pub fn resume(&self, opportunity: &str) -> Option<Value> {
+        self.state()
+            .accounts
+            .values()
+            .flat_map(|a| a.opportunities.iter())
+            .find(|o| o["id"] == opportunity)
+            .map(|o| o["_resume"].clone())
+            .filter(|r| !r.is_null())
+    }
+
+    /// The notes on an opportunity.
+    pub fn notes(&self, opportunity: &str) -> Vec<Value> {
+        self.state()
+            .accounts
+            .values()
+            .flat_map(|a| a.notes.iter())
+            .filter(|n| n["_opportunityId"] == opportunity)
+            .map(public_opportunity)
+            .collect()
+    }
+
+    /// The next `count` opportunity creates in `account` succeed in Lever but answer 500.
+    pub fn fail_after_create(&self, account: &str, count: u32) {
+        if let Some(a) = self.state().accounts.get_mut(account) {
+            a.fail_after_create = count;
+        }
+    }
+
+    fn with_owner<T>(
+        &self,
+        opportunity: &str,
+        f: impl FnOnce(&str, &mut Account) -> (T, Vec<Fire>),
+    ) -> Option<T> {
+        let (result, fires) = {
+            let mut state = self.state();
+            let account = state
+                .accounts
+                .iter()
+                .find(|(_, a)| a.opportunities.iter().any(|o| o["id"] == opportunity))
+                .map(|(id, _)| id.clone())?;
+            let a = state.accounts.get_mut(&account)?;
+            f(&account, a)
+        };
+        for fire in fires {
+            self.fire(fire);
+        }
+        Some(result)
+    }
+
+    /// A recruiter archives (`Some(reason)`) or unarchives (`None`) an opportunity in Lever's
+    /// UI; fires `candidateArchiveChange`, and `candidateHired` for a hired reason.
+    pub fn archive(&self, opportunity: &str, reason: Option<&str>) -> SimResponse {
+        self.with_owner(opportunity, |account, a| {
+            set_archived(account, a, opportunity, &json!({ "reason": reason }), None)
+        })
+        .unwrap_or_else(|| error(404, code::NOT_FOUND, "Opportunity not found"))
+    }
+
+    /// A recruiter deletes an opportunity in Lever's UI; fires `candidateDeleted`.
+    pub fn delete_opportunity(&self, opportunity: &str) -> bool {
+        self.with_owner(opportunity, |account, a| {
+            let Some(index) = a.opportunities.iter().position(|o| o["id"] == opportunity) else {
+                return (false, vec![]);
+            };
+            let removed = a.opportunities.remove(index);
+            let deleted_by = a.users.first().map(|u| u["id"].clone()).unwrap_or(Value::Null);
+            let fire = Fire {
+                account: account.to_string(),
+                event: "candidateDeleted",
+                data: json!({
+                    "opportunityId": opportunity,
+                    "candidateId": opportunity,
+                    "contactId": removed["contact"],
+                    "deletedBy": deleted_by,
+                }),
+            };
+            (true, vec![fire])
+        })
+        .unwrap_or(false)
+    }
+
     /// A recruiter moves an opportunity in Lever's UI; fires `candidateStageChange`.
     pub fn move_stage(&self, opportunity: &str, stage: &str) -> SimResponse {
         let (response, fires) = {
@@ -437,7 +538,7 @@ impl LeverSim {
         }
         let path = &segments[1..];
         if let Some(scopes) = &principal.scopes {
-            let resource = scope_resource(path.first().copied().unwrap_or_default());
+            let resource = scope_resource(path);
             let write = format!("{resource}:write:admin");
             let read = format!("{resource}:read:admin");
             let ok = scopes.contains(&write) || (request.method == "GET" && scopes.contains(&read));
@@ -630,6 +731,16 @@ impl LeverSim {
                 Some(stage) => (self.move_stage(id, stage), vec![]),
                 None => (error(400, code::BAD_REQUEST, "stage is required"), vec![]),
             },
+            ("POST", ["opportunities", id, "archive"]) => {
+                (self.archive(id, body["reason"].as_str()), vec![])
+            }
+            ("POST", ["opportunities", id, "delete"]) => {
+                if self.delete_opportunity(id) {
+                    ok(json!({ "deleted": id }))
+                } else {
+                    (error(404, code::NOT_FOUND, "Opportunity not found"), vec![])
+                }
+            }
             // "A Super Admin switches webhook events on."
             ("POST", ["accounts", account, "webhooks", "enable"]) => {
                 let events: Vec<&str> = body["events"]
@@ -775,6 +886,19 @@ fn api(
             "Opportunity",
         )),
         ("POST", ["opportunities"]) => create_opportunity(account_id, a, request),
+        ("PUT", ["opportunities", id, "archived"]) => {
+            let perform_as = request.query("perform_as").map(String::from);
+            match serde_json::from_slice::<Value>(&request.body) {
+                Ok(body) => set_archived(account_id, a, id, &body, perform_as.as_deref()),
+                Err(_) => none(error(400, code::BAD_REQUEST, "Body must be JSON")),
+            }
+        }
+        ("POST", ["opportunities", id, "notes"]) => none(add_note(a, id, request)),
+        ("GET", ["archive_reasons"]) => none(list(request, a.archive_reasons.clone())),
+        ("GET", ["archive_reasons", id]) => none(one(
+            a.archive_reasons.iter().find(|x| x["id"] == *id),
+            "Archive reason",
+        )),
         ("PUT", ["opportunities", id, "stage"]) => {
             let perform_as = request.query("perform_as").map(String::from);
             match serde_json::from_slice::<Value>(&request.body) {
@@ -845,9 +969,12 @@ fn list_opportunities(a: &Account, request: &SimRequest) -> SimResponse {
     let posting = request.query("posting_id");
     let tags = request.query_all("tag");
     let archived = request.query("archived").map(|v| v == "true");
-    let updated_start = request
-        .query("updated_at_start")
-        .and_then(|v| v.parse::<u64>().ok());
+    let number = |key: &str| request.query(key).and_then(|v| v.parse::<u64>().ok());
+    let updated_start = number("updated_at_start");
+    let updated_end = number("updated_at_end");
+    let created_start = number("created_at_start");
+    let created_end = number("created_at_end");
+    let origin = request.query("origin");
     let confidential = request.query("confidentiality") == Some("all");
     let found = a
         .opportunities
@@ -874,6 +1001,10 @@ fn list_opportunities(a: &Account, request: &SimRequest) -> SimResponse {
         })
         .filter(|o| archived.is_none_or(|a| o["archived"].is_null() != a))
         .filter(|o| updated_start.is_none_or(|t| o["updatedAt"].as_u64().unwrap_or(0) >= t))
+        .filter(|o| updated_end.is_none_or(|t| o["updatedAt"].as_u64().unwrap_or(0) <= t))
+        .filter(|o| created_start.is_none_or(|t| o["createdAt"].as_u64().unwrap_or(0) >= t))
+        .filter(|o| created_end.is_none_or(|t| o["createdAt"].as_u64().unwrap_or(0) <= t))
+        .filter(|o| origin.is_none_or(|x| o["origin"] == x))
         .map(public_opportunity)
         .collect();
     list(request, found)
@@ -1004,6 +1135,7 @@ fn create_opportunity(
         "lastAdvancedAt": now,
         "opportunityLocation": posting.as_ref().map(|p| p["categories"]["location"].clone()).unwrap_or(Value::Null),
         "_postingId": posting.as_ref().map(|p| p["id"].clone()).unwrap_or(Value::Null),
+        "_resume": resume.unwrap_or(Value::Null),
     }));
     a.opportunities.push(opportunity.clone());
     let mut fires = Vec::new();
@@ -1019,6 +1151,10 @@ fn create_opportunity(
             }),
         });
     }
+    if a.fail_after_create > 0 {
+        a.fail_after_create -= 1;
+        return (error(500, "InternalServerError", "Something went wrong"), fires);
+    }
     (
         SimResponse::json(
             201,
@@ -1026,6 +1162,96 @@ fn create_opportunity(
         ),
         fires,
     )
+}
+
+/// Archives (`{"reason": id}`) or unarchives (`{"reason": null}`) an opportunity; fires
+/// `candidateArchiveChange`, and `candidateHired` when the reason is of type hired. The
+/// stage is left as it is.
+fn set_archived(
+    account_id: &str,
+    a: &mut Account,
+    id: &str,
+    body: &Value,
+    _perform_as: Option<&str>,
+) -> (SimResponse, Vec<Fire>) {
+    let reason = match &body["reason"] {
+        Value::Null => None,
+        Value::String(r) => match a.archive_reasons.iter().find(|x| x["id"] == r.as_str()) {
+            Some(found) => Some(found.clone()),
+            None => {
+                return (
+                    error(400, code::BAD_REQUEST, format!("Invalid archive reason {r}")),
+                    vec![],
+                )
+            }
+        },
+        _ => return (error(400, code::BAD_REQUEST, "reason must be an id or null"), vec![]),
+    };
+    let now = now_ms();
+    let Some(opportunity) = a.opportunities.iter_mut().find(|o| o["id"] == id) else {
+        return (error(404, code::NOT_FOUND, "Opportunity not found"), vec![]);
+    };
+    let from = opportunity["archived"].clone();
+    let to = match &reason {
+        Some(r) => json!({ "reason": r["id"], "archivedAt": now }),
+        None => Value::Null,
+    };
+    let mut fires = Vec::new();
+    if from.get("reason") != to.get("reason") || from.is_null() != to.is_null() {
+        opportunity["archived"] = to.clone();
+        opportunity["updatedAt"] = json!(now);
+        fires.push(Fire {
+            account: account_id.into(),
+            event: "candidateArchiveChange",
+            data: json!({
+                "opportunityId": id,
+                "candidateId": id,
+                "contactId": opportunity["contact"],
+                "fromArchived": from,
+                "toArchived": to,
+            }),
+        });
+        if reason.as_ref().is_some_and(|r| r["type"] == "hired") {
+            fires.push(Fire {
+                account: account_id.into(),
+                event: "candidateHired",
+                data: json!({
+                    "opportunityId": id,
+                    "candidateId": id,
+                    "contactId": opportunity["contact"],
+                    "postingId": opportunity["_postingId"],
+                }),
+            });
+        }
+    }
+    let data = public_opportunity(opportunity);
+    (SimResponse::json(200, json!({ "data": data })), fires)
+}
+
+/// `POST /opportunities/:id/notes`: answers the whole note (as real accounts do, though
+/// Lever documents `{noteId}`).
+fn add_note(a: &mut Account, id: &str, request: &SimRequest) -> SimResponse {
+    let Ok(body) = serde_json::from_slice::<Value>(&request.body) else {
+        return error(400, code::BAD_REQUEST, "Body must be JSON");
+    };
+    let Some(value) = body["value"].as_str().filter(|v| !v.is_empty()) else {
+        return error(400, code::BAD_REQUEST, "value is required");
+    };
+    if !a.opportunities.iter().any(|o| o["id"] == id) {
+        return error(404, code::NOT_FOUND, "Opportunity not found");
+    }
+    let note = json!({
+        "id": uuid(),
+        "text": value,
+        "fields": [{ "type": "text", "text": "Comment", "value": value }],
+        "user": request.query("perform_as"),
+        "secret": body["secret"].as_bool().unwrap_or(false),
+        "completedAt": now_ms(),
+        "createdAt": now_ms(),
+        "_opportunityId": id,
+    });
+    a.notes.push(note.clone());
+    SimResponse::json(201, json!({ "data": public_opportunity(&note) }))
 }
 
 /// Moves an opportunity to `body.stage`; fires `candidateStageChange`. The same stage

@@ -128,6 +128,8 @@ pub struct Seed {
     pub postings: Vec<Value>,
     /// Opportunities.
     pub opportunities: Vec<Value>,
+    /// Archive reasons (one of type `hired`).
+    pub archive_reasons: Vec<Value>,
 }
 
 /// Acme: the account in `tests/fixtures/lever/api/` (eight stages with custom ones, two
@@ -144,6 +146,9 @@ pub fn acme() -> Seed {
     ));
     let ada = fixture(include_str!(
         "../../../../tests/fixtures/lever/api/opportunity.json"
+    ));
+    let reasons = fixture(include_str!(
+        "../../../../tests/fixtures/lever/api/archive_reasons.json"
     ));
     let mut postings: Vec<Value> = postings["data"].as_array().cloned().unwrap_or_default();
     postings.push(json!({
@@ -173,6 +178,7 @@ pub fn acme() -> Seed {
         users: users["data"].as_array().cloned().unwrap_or_default(),
         postings,
         opportunities: vec![ada["data"].clone()],
+        archive_reasons: reasons["data"].as_array().cloned().unwrap_or_default(),
     }
 }
 
@@ -231,6 +237,11 @@ pub fn globex() -> Seed {
             "lastAdvancedAt": 1763856000000u64,
             "_postingId": "globex-posting-1"
         })],
+        archive_reasons: vec![
+            json!({ "id": "globex-reason-hired", "text": "Hired", "status": "active", "type": "hired" }),
+            json!({ "id": "globex-reason-withdrew", "text": "Candidate withdrew", "status": "active", "type": "non-hired" }),
+            json!({ "id": "globex-reason-old", "text": "Position filled (old)", "status": "inactive", "type": "non-hired" }),
+        ],
     }
 }
 

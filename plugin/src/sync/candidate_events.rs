@@ -1,0 +1,195 @@
+//! Lever → partner for the candidate events beyond stage changes: archived (or hired when
+//! the archive reason is of type hired), unarchived, hired, deleted. Each is confirmed with
+//! Lever before it is sent (Lever signs no `data`), and each state is reported once.
+
+use crate::auth;
+use crate::config;
+use crate::error::ConnectorError;
+use crate::io::{Env, Method};
+use crate::lever::webhook::OpportunityData;
+use crate::lever::{self, ArchiveReason, Opportunity, OpportunityId};
+use crate::partner::{self, CandidateRef, PartnerEvent};
+use crate::store::{ConnectionId, Store};
+use crate::sync::stage::{fetch_opportunity, notify, Forwarded, Outcome, SkipReason};
+
+/// The archive state of an opportunity as it is remembered: `active` or `archived:<reason>`.
+fn archive_state(opportunity: &Opportunity) -> String {
+    match opportunity.archived.as_ref().and_then(|a| a.reason.as_deref()) {
+        Some(reason) => format!("archived:{reason}"),
+        None => "active".into(),
+    }
+}
+
+fn forwarded(webhook_id: String, kind: &'static str, opportunity: &Opportunity, pcid: &str) -> Outcome {
+    Outcome::Forwarded(Forwarded {
+        webhook_id,
+        event_type: kind,
+        opportunity_id: opportunity.id.to_string(),
+        partner_candidate_id: pcid.to_string(),
+        lever_stage_id: None,
+        partner_stage: None,
+    })
+}
+
+/// `candidateArchiveChange` (and `candidateHired` with `hired_only`): confirms the archive
+/// state with Lever and sends `candidate.hired`, `candidate.archived` or
+/// `candidate.unarchived`, once per state.
+pub fn archive_changed(
+    env: &Env,
+    c: &ConnectionId,
+    id: &OpportunityId,
+    hired_only: bool,
+) -> Result<Outcome, ConnectorError> {
+    let partner_settings = config::partner(env.config)?;
+    let api = auth::lever_api(env, c)?;
+    let opportunity = match fetch_opportunity(env, &api, id)? {
+        Ok(opportunity) => opportunity,
+        Err(skip) => return Ok(Outcome::Skipped(skip)),
+    };
+    report_archive(env, c, &partner_settings, &api, &opportunity, hired_only)
+}
+
+/// Reports an opportunity's confirmed archive state unless it is not linked or already
+/// reported.
+pub fn report_archive(
+    env: &Env,
+    c: &ConnectionId,
+    partner_settings: &config::PartnerSettings,
+    api: &lever::LeverApi,
+    opportunity: &Opportunity,
+    hired_only: bool,
+) -> Result<Outcome, ConnectorError> {
+    let store = Store::new(env.kv).connection(c);
+    let Some(pcid) = store.linked_candidate(&opportunity.id)? else {
+        return Ok(Outcome::Skipped(SkipReason::NotLinked {
+            opportunity_id: opportunity.id.to_string(),
+        }));
+    };
+    let state = archive_state(opportunity);
+    let reported = store.reported_archive(&opportunity.id)?;
+    // Never archived as far as the partner knows, and still active: nothing to say.
+    if reported.as_deref() == Some(state.as_str()) || (reported.is_none() && state == "active") {
+        return Ok(Outcome::Skipped(SkipReason::AlreadyReported { state }));
+    }
+    let candidate = CandidateRef {
+        partner_candidate_id: pcid.clone(),
+        lever_opportunity_id: opportunity.id.to_string(),
+        lever_contact_id: opportunity.contact.to_string(),
+    };
+    let archived = opportunity.archived.as_ref();
+    let occurred_at = archived
+        .and_then(|a| a.archived_at)
+        .unwrap_or(opportunity.updated_at);
+    let (kind, webhook_id) = match archived.and_then(|a| a.reason.clone()) {
+        None => {
+            if hired_only {
+                return Ok(Outcome::Skipped(SkipReason::NotHired {
+                    opportunity_id: opportunity.id.to_string(),
+                }));
+            }
+            let id = partner::event_id(
+                partner::UNARCHIVED,
+                &[c.as_str(), opportunity.id.as_str(), &occurred_at.to_string()],
+            );
+            let event = PartnerEvent {
+                id: id.clone(),
+                kind: partner::UNARCHIVED,
+                connection_id: c.to_string(),
+                occurred_at,
+                data: partner::Unarchived {
+                    candidate,
+                    lever_stage_id: opportunity.stage.to_string(),
+                },
+            };
+            notify(env, partner_settings, &event)?;
+            (partner::UNARCHIVED, id)
+        }
+        Some(reason_id) => {
+            let reason: ArchiveReason = lever::interpret(lever::send(
+                env,
+                api.request(Method::Get, &["archive_reasons", &reason_id], &[], None),
+            )?)?;
+            let kind = if reason.kind == "hired" {
+                partner::HIRED
+            } else if hired_only {
+                return Ok(Outcome::Skipped(SkipReason::NotHired {
+                    opportunity_id: opportunity.id.to_string(),
+                }));
+            } else {
+                partner::ARCHIVED
+            };
+            let id = partner::event_id(
+                kind,
+                &[c.as_str(), opportunity.id.as_str(), &reason_id, &occurred_at.to_string()],
+            );
+            let event = PartnerEvent {
+                id: id.clone(),
+                kind,
+                connection_id: c.to_string(),
+                occurred_at,
+                data: partner::Archived {
+                    candidate,
+                    reason: reason.text,
+                    archive_reason_id: reason_id,
+                },
+            };
+            notify(env, partner_settings, &event)?;
+            (kind, id)
+        }
+    };
+    store.set_reported_archive(&opportunity.id, &state)?;
+    Ok(forwarded(webhook_id, kind, opportunity, &pcid))
+}
+
+/// `candidateDeleted`: confirmed by Lever no longer having the opportunity, then
+/// `candidate.deleted`, once.
+pub fn deleted(env: &Env, c: &ConnectionId, data: &OpportunityData) -> Result<Outcome, ConnectorError> {
+    let partner_settings = config::partner(env.config)?;
+    let api = auth::lever_api(env, c)?;
+    let store = Store::new(env.kv).connection(c);
+    let id = &data.opportunity_id;
+    let Some(pcid) = store.linked_candidate(id)? else {
+        return Ok(Outcome::Skipped(SkipReason::NotLinked {
+            opportunity_id: id.to_string(),
+        }));
+    };
+    if fetch_opportunity(env, &api, id)?.is_ok() {
+        return Ok(Outcome::Skipped(SkipReason::StillInLever {
+            opportunity_id: id.to_string(),
+        }));
+    }
+    if store.reported_archive(id)?.as_deref() == Some("deleted") {
+        return Ok(Outcome::Skipped(SkipReason::AlreadyReported {
+            state: "deleted".into(),
+        }));
+    }
+    let webhook_id = partner::event_id(partner::DELETED, &[c.as_str(), id.as_str()]);
+    let event = PartnerEvent {
+        id: webhook_id.clone(),
+        kind: partner::DELETED,
+        connection_id: c.to_string(),
+        occurred_at: env.clock.now(),
+        data: partner::Deleted {
+            candidate: CandidateRef {
+                partner_candidate_id: pcid.clone(),
+                lever_opportunity_id: id.to_string(),
+                lever_contact_id: data
+                    .contact_id
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+            },
+            deleted_by: data.deleted_by.clone(),
+        },
+    };
+    notify(env, &partner_settings, &event)?;
+    store.set_reported_archive(id, "deleted")?;
+    Ok(Outcome::Forwarded(Forwarded {
+        webhook_id,
+        event_type: partner::DELETED,
+        opportunity_id: id.to_string(),
+        partner_candidate_id: pcid,
+        lever_stage_id: None,
+        partner_stage: None,
+    }))
+}
