@@ -25,6 +25,11 @@ unlink-role <connection> <partner role id>
 list-roles <connection>
 install-webhooks <connection>
 disconnect <connection> [purge]
+submit-candidate <connection> <file with the JSON of POST /connections/{c}/candidates>
+set-candidate-stage <connection> <partner candidate id> <partner stage>
+reject-candidate <connection> <partner candidate id> [reason]
+reconcile <connection>
+list-connections
 link-candidate <connection> <partner candidate id> <opportunity id>
 get-linked-candidate <connection> <opportunity id>
 handle-lever-webhook <connection> <file with the raw delivery body>";
@@ -192,6 +197,55 @@ pub async fn run(
                 Err(e) => Err(e),
             }
         }
+        "submit-candidate" => {
+            let path = arg(args, 1, "file")?.as_str();
+            let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("reading {path}: {e}"))?;
+            let body: lever_plugin::sync::upload::SubmissionBody = serde_json::from_str(&text)
+                .map_err(|e| anyhow::anyhow!("{path} is not a submission: {e}"))?;
+            let submission = match lever_plugin::sync::upload::Submission::try_from(body) {
+                Ok(submission) => wire::submission(submission),
+                Err(e) => return Ok(Err(e.to_json())),
+            };
+            partner
+                .call_submit_candidate(&mut *s, c()?, &submission)
+                .await?
+                .map(|u| json!({
+                    "connectionId": c().ok(),
+                    "partnerCandidateId": submission.partner_candidate_id,
+                    "opportunityId": u.opportunity_id,
+                    "url": u.url,
+                    "postingId": u.posting_id,
+                    "stageId": u.stage_id,
+                    "deduped": u.deduped,
+                    "created": u.created,
+                }))
+        }
+        "set-candidate-stage" | "reject-candidate" => {
+            use crate::runtime::bindings::exports::lever::connector::partner::CandidateMove;
+            let requested = if function == "reject-candidate" {
+                CandidateMove::Rejected(args.get(2).cloned())
+            } else {
+                CandidateMove::Stage(arg(args, 2, "partner stage")?.clone())
+            };
+            partner
+                .call_set_candidate_stage(&mut *s, c()?, arg(args, 1, "partner candidate id")?, &requested)
+                .await?
+                .map(|m| json!({
+                    "connectionId": c().ok(),
+                    "partnerCandidateId": args[1],
+                    "opportunityId": m.opportunity_id,
+                    "leverStageId": m.lever_stage_id,
+                    "archiveReasonId": m.archive_reason_id,
+                    "changed": m.changed,
+                }))
+        }
+        "reconcile" => partner.call_reconcile(&mut *s, c()?).await?.map(|r| {
+            json!({ "connectionId": c().ok(), "changed": r.changed, "tracked": r.tracked, "fixed": r.fixed, "cursor": r.cursor })
+        }),
+        "list-connections" => setup_face
+            .call_list_connections(&mut *s)
+            .await?
+            .map(|ids| json!({ "data": ids })),
         "link-candidate" => partner
             .call_link_candidate(
                 &mut *s,

@@ -125,6 +125,9 @@ async fn main() -> anyhow::Result<()> {
             let runtime = Runtime::new(&wasm, settings.limits)?;
             let connector = Connector::new(runtime, &settings)?;
             let served = connector.bind(settings.listen).await?;
+            let _reconciler = settings
+                .reconcile_every
+                .map(|every| connector.spawn_reconciler(every));
             println!("listening on {}", served.url());
             tokio::select! {
                 result = served.wait() => result?,

@@ -217,6 +217,58 @@ impl Connector {
             .await?)
     }
 
+    /// Reconciles every connection once (the typed face's `list-connections` and
+    /// `reconcile`); answers each connection's report or error, as JSON.
+    pub async fn reconcile_all(&self) -> anyhow::Result<Vec<(String, serde_json::Value)>> {
+        let (mut store, instance) = self.typed().await?;
+        let connections = match instance
+            .lever_connector_setup()
+            .call_list_connections(&mut store)
+            .await?
+        {
+            Ok(connections) => connections,
+            Err(e) => anyhow::bail!("listing connections: {}", crate::wire::error(&e)),
+        };
+        let mut reports = Vec::new();
+        for connection in connections {
+            let (mut store, instance) = self.typed().await?;
+            let result = instance
+                .lever_connector_partner()
+                .call_reconcile(&mut store, &connection)
+                .await?;
+            let report = match result {
+                Ok(r) => serde_json::json!({
+                    "changed": r.changed, "tracked": r.tracked, "fixed": r.fixed, "cursor": r.cursor
+                }),
+                Err(e) => crate::wire::error(&e).to_json(),
+            };
+            reports.push((connection, report));
+        }
+        Ok(reports)
+    }
+
+    /// Reconciles every connection every `every`, logging counts, until dropped.
+    pub fn spawn_reconciler(&self, every: std::time::Duration) -> JoinHandle<()> {
+        let connector = self.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            ticks.tick().await;
+            loop {
+                ticks.tick().await;
+                match connector.reconcile_all().await {
+                    Ok(reports) => {
+                        for (connection, report) in reports {
+                            tracing::info!(%connection, %report, "reconciled");
+                        }
+                    }
+                    Err(error) => {
+                        tracing::warn!(error = %format!("{error:#}"), "reconciliation failed")
+                    }
+                }
+            }
+        })
+    }
+
     /// Serves HTTP on `listener` until the returned handle is dropped.
     pub fn spawn(&self, listener: TcpListener) -> anyhow::Result<Served> {
         let addr = listener.local_addr()?;

@@ -9,6 +9,7 @@
 //! allowed_outbound_hosts = []             # optional, beyond the hosts of the URLs below
 //! request_timeout_secs = 30               # optional
 //! max_memory_mib = 64                     # optional
+//! reconcile_interval_secs = 300           # optional; 0 turns periodic reconciliation off
 //!
 //! [connector]                             # handed to the component through wasi:config
 //! lever_environment = "production"        # or "sandbox"
@@ -89,6 +90,7 @@ struct HostSection {
     allowed_outbound_hosts: Vec<String>,
     request_timeout_secs: Option<u64>,
     max_memory_mib: Option<usize>,
+    reconcile_interval_secs: Option<u64>,
 }
 
 /// Where the key-value data lives.
@@ -113,6 +115,8 @@ pub struct Settings {
     pub allowed_outbound: BTreeSet<String>,
     /// Instance limits.
     pub limits: Limits,
+    /// How often `serve` reconciles every connection (`None`: never).
+    pub reconcile_every: Option<Duration>,
     /// Values handed to the component through `wasi:config`.
     pub connector: BTreeMap<String, String>,
 }
@@ -125,6 +129,7 @@ impl std::fmt::Debug for Settings {
             .field("buckets", &self.buckets)
             .field("allowed_outbound", &self.allowed_outbound)
             .field("limits", &self.limits)
+            .field("reconcile_every", &self.reconcile_every)
             .field("connector", &redacted(&self.connector))
             .finish()
     }
@@ -236,6 +241,11 @@ impl Settings {
                 .collect(),
             allowed_outbound,
             limits,
+            reconcile_every: match host.reconcile_interval_secs {
+                Some(0) => None,
+                Some(secs) => Some(Duration::from_secs(secs)),
+                None => Some(Duration::from_secs(300)),
+            },
             connector,
         })
     }

@@ -43,17 +43,22 @@ fn connection(id: &str) -> anyhow::Result<ConnectionId> {
         .map_err(|e| anyhow::anyhow!("the component answered a bad connection id: {e}"))
 }
 
+/// The partner event type's constant (the wire type keeps `&'static str`).
+fn event_type(kind: &str) -> &'static str {
+    use lever_plugin::partner::{ARCHIVED, DELETED, HIRED, STAGE_CHANGED, UNARCHIVED};
+    [STAGE_CHANGED, ARCHIVED, UNARCHIVED, HIRED, DELETED]
+        .into_iter()
+        .find(|k| *k == kind)
+        .unwrap_or("unknown")
+}
+
 /// A webhook receipt in the wire shape.
 pub fn receipt(receipt: webhooks::WebhookReceipt) -> anyhow::Result<Receipt> {
     use webhooks::WebhookOutcome as O;
     let outcome = match receipt.outcome {
         O::Forwarded(f) => Outcome::Forwarded(Forwarded {
             webhook_id: f.webhook_id,
-            event_type: if f.event_type == lever_plugin::partner::STAGE_CHANGED {
-                lever_plugin::partner::STAGE_CHANGED
-            } else {
-                "unknown"
-            },
+            event_type: event_type(&f.event_type),
             opportunity_id: f.opportunity_id,
             partner_candidate_id: f.partner_candidate_id,
             lever_stage_id: f.lever_stage_id,
@@ -76,9 +81,14 @@ pub fn receipt(receipt: webhooks::WebhookReceipt) -> anyhow::Result<Receipt> {
             webhooks::SkipReason::StageNotMapped(stage_id) => {
                 SkipReason::StageNotMapped { stage_id }
             }
-            webhooks::SkipReason::AlreadyReported(stage_id) => {
-                SkipReason::AlreadyReported { stage_id }
+            webhooks::SkipReason::AlreadyReported(state) => SkipReason::AlreadyReported { state },
+            webhooks::SkipReason::NotHired(opportunity_id) => {
+                SkipReason::NotHired { opportunity_id }
             }
+            webhooks::SkipReason::StillInLever(opportunity_id) => {
+                SkipReason::StillInLever { opportunity_id }
+            }
+            webhooks::SkipReason::Ping => SkipReason::Ping,
         }),
     };
     Ok(Receipt {
@@ -215,4 +225,37 @@ pub fn connected(c: setup::OauthConnected) -> anyhow::Result<lever_plugin::auth:
         expires_at: c.expires_at,
         missing_scopes: c.missing_scopes.into_iter().map(missing_scope).collect(),
     })
+}
+
+/// A submission as the typed face takes it.
+pub fn submission(
+    s: lever_plugin::sync::upload::Submission,
+) -> crate::runtime::bindings::exports::lever::connector::partner::CandidateSubmission {
+    use crate::runtime::bindings::exports::lever::connector::partner as p;
+    use lever_plugin::sync::upload::ResumeSource;
+    p::CandidateSubmission {
+        partner_candidate_id: s.partner_candidate_id,
+        partner_role_id: s.partner_role_id,
+        name: s.name,
+        emails: s.emails,
+        phones: s
+            .phones
+            .into_iter()
+            .map(|ph| types::Phone {
+                kind: ph.kind,
+                value: ph.value,
+            })
+            .collect(),
+        linkedin_url: s.linkedin_url,
+        application_url: s.application_url,
+        note: s.note,
+        resume: s.resume.map(|r| p::Resume {
+            file_name: r.file_name,
+            content_type: Some(r.content_type),
+            source: match r.source {
+                ResumeSource::Bytes(bytes) => p::ResumeSource::Bytes(bytes),
+                ResumeSource::Url(url) => p::ResumeSource::Url(url.to_string()),
+            },
+        }),
+    }
 }

@@ -11,12 +11,13 @@ use crate::bindings::wasi::http::types::{
 use crate::error::{ConnectorError, Service};
 use crate::http_face::{self, Reply};
 use crate::io::Env;
+use crate::io::HttpUrl;
 use crate::lever::{self, OpportunityId};
 use crate::setup as setup_logic;
 use crate::setup::{status, webhooks as install};
 use crate::store::{ConnectionId, DeliveryState};
-use crate::io::HttpUrl;
-use crate::sync::{stage, upload};
+use crate::sync::partner_stage::{self, PartnerMove};
+use crate::sync::{reconcile, stage, upload};
 use crate::wasi_io::{read_to_end, with_env, write_all};
 
 /// The type the generated exports call into.
@@ -180,9 +181,16 @@ fn skip_reason(reason: stage::SkipReason) -> webhooks::SkipReason {
         stage::SkipReason::StageNotMapped { stage_id } => {
             webhooks::SkipReason::StageNotMapped(stage_id)
         }
-        stage::SkipReason::AlreadyReported { stage_id } => {
-            webhooks::SkipReason::AlreadyReported(stage_id)
+        stage::SkipReason::AlreadyReported { state } => {
+            webhooks::SkipReason::AlreadyReported(state)
         }
+        stage::SkipReason::NotHired { opportunity_id } => {
+            webhooks::SkipReason::NotHired(opportunity_id)
+        }
+        stage::SkipReason::StillInLever { opportunity_id } => {
+            webhooks::SkipReason::StillInLever(opportunity_id)
+        }
+        stage::SkipReason::Ping => webhooks::SkipReason::Ping,
     }
 }
 
@@ -236,11 +244,11 @@ impl partner::Guest for Component {
                 file_name: r.file_name,
                 source: match r.source {
                     partner::ResumeSource::Bytes(bytes) => upload::ResumeSource::Bytes(bytes),
-                    partner::ResumeSource::Url(url) => upload::ResumeSource::Url(
-                        HttpUrl::parse(&url).ok_or_else(|| {
+                    partner::ResumeSource::Url(url) => {
+                        upload::ResumeSource::Url(HttpUrl::parse(&url).ok_or_else(|| {
                             ConnectorError::InvalidInput("resume url is not an http(s) URL".into())
-                        })?,
-                    ),
+                        })?)
+                    }
                 },
             }),
         };
@@ -274,11 +282,33 @@ impl partner::Guest for Component {
     }
 
     fn set_candidate_stage(
-        _connection: String,
-        _partner_candidate_id: String,
-        _partner_stage: String,
-    ) -> WitResult<()> {
-        unsupported("partner → Lever stage changes")
+        connection: String,
+        partner_candidate_id: String,
+        requested: partner::CandidateMove,
+    ) -> WitResult<partner::MovedCandidate> {
+        let partner_move = match requested {
+            partner::CandidateMove::Stage(stage) => PartnerMove::Stage(stage),
+            partner::CandidateMove::Rejected(reason) => PartnerMove::Rejected { reason },
+        };
+        let moved = on(&connection, |env, c| {
+            partner_stage::set_candidate_stage(env, c, &partner_candidate_id, &partner_move)
+        })?;
+        Ok(partner::MovedCandidate {
+            opportunity_id: moved.opportunity_id,
+            lever_stage_id: moved.lever_stage_id,
+            archive_reason_id: moved.archive_reason_id,
+            changed: moved.changed,
+        })
+    }
+
+    fn reconcile(connection: String) -> WitResult<partner::ReconcileReport> {
+        let report = on(&connection, reconcile::reconcile)?;
+        Ok(partner::ReconcileReport {
+            changed: report.changed,
+            tracked: report.tracked,
+            fixed: report.fixed,
+            cursor: report.cursor,
+        })
     }
 
     fn link_candidate(
@@ -392,7 +422,43 @@ fn wit_status(s: status::ConnectionStatus) -> setup::ConnectionStatus {
     }
 }
 
+fn wit_reason(r: lever::ArchiveReason) -> setup::ArchiveReason {
+    setup::ArchiveReason {
+        hired: r.kind == "hired",
+        active: r.status != "inactive",
+        id: r.id,
+        text: r.text,
+    }
+}
+
 impl setup::Guest for Component {
+    fn list_connections() -> WitResult<Vec<String>> {
+        with_env(|env| crate::store::Store::new(env.kv).connections())
+            .map(|ids| ids.into_iter().map(String::from).collect())
+            .map_err(Into::into)
+    }
+
+    fn list_lever_archive_reasons(connection: String) -> WitResult<Vec<setup::ArchiveReason>> {
+        on(&connection, setup_logic::list_archive_reasons)
+            .map(|reasons| reasons.into_iter().map(wit_reason).collect())
+    }
+
+    fn set_rejection_reason(
+        connection: String,
+        archive_reason_id: String,
+    ) -> WitResult<setup::ArchiveReason> {
+        on(&connection, |env, c| {
+            setup_logic::set_rejection_reason(env, c, &archive_reason_id)
+        })
+        .map(wit_reason)
+    }
+
+    fn set_upload_tags(connection: String, tags: Vec<String>) -> WitResult<()> {
+        on(&connection, |env, c| {
+            setup_logic::set_upload_tags(env, c, &tags)
+        })
+    }
+
     fn connect_api_key(connection: String, api_key: String) -> WitResult<()> {
         on(&connection, |env, c| {
             auth::connect_api_key(env, c, &api_key)

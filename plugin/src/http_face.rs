@@ -17,7 +17,8 @@ use crate::lever::webhook::MAX_BODY_BYTES;
 use crate::lever::OpportunityId;
 use crate::setup::{self, status, webhooks};
 use crate::store::ConnectionId;
-use crate::sync::{stage, upload};
+use crate::sync::partner_stage::{self, PartnerMove};
+use crate::sync::{reconcile, stage, upload};
 
 /// The largest body a partner call may send, in bytes.
 pub const MAX_PARTNER_BODY_BYTES: usize = 64 * 1024;
@@ -71,6 +72,14 @@ pub enum PartnerRoute {
     SubmitCandidate,
     /// `PUT /connections/{c}/upload-tags`.
     PutUploadTags,
+    /// `PUT /connections/{c}/candidates/{id}/stage`: the partner moves or rejects.
+    SetCandidateStage(String),
+    /// `PUT /connections/{c}/rejection-reason`.
+    PutRejectionReason,
+    /// `GET /connections/{c}/lever/archive-reasons`.
+    LeverArchiveReasons,
+    /// `POST /connections/{c}/reconcile`.
+    Reconcile,
     /// Routes of later versions (candidate upload, actions, proxy, triggers): 501.
     Unsupported(&'static str),
 }
@@ -229,10 +238,16 @@ pub fn route(method: &str, path_with_query: &str) -> Result<Route, Reply> {
                 (_, ["candidates", id, "link"]) => {
                     partner("GET, PUT", PartnerRoute::LinkCandidate(decode_segment(id)))
                 }
-                (_, ["candidates", ..]) => Ok(Route::Partner(
-                    c,
-                    PartnerRoute::Unsupported("candidate upload"),
-                )),
+                (_, ["candidates"]) => partner("POST", PartnerRoute::SubmitCandidate),
+                (_, ["candidates", id, "stage"]) => {
+                    partner("PUT", PartnerRoute::SetCandidateStage(decode_segment(id)))
+                }
+                (_, ["upload-tags"]) => partner("PUT", PartnerRoute::PutUploadTags),
+                (_, ["rejection-reason"]) => partner("PUT", PartnerRoute::PutRejectionReason),
+                (_, ["lever", "archive-reasons"]) => {
+                    partner("GET", PartnerRoute::LeverArchiveReasons)
+                }
+                (_, ["reconcile"]) => partner("POST", PartnerRoute::Reconcile),
                 (_, ["actions", ..]) => Ok(Route::Partner(c, PartnerRoute::Unsupported("actions"))),
                 (_, ["proxy", ..]) => Ok(Route::Partner(c, PartnerRoute::Unsupported("the proxy"))),
                 (_, ["triggers", ..]) => {
@@ -297,6 +312,23 @@ struct UploadStageBody {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct RoleBody {
     posting_id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct StageBody {
+    #[serde(default)]
+    stage: Option<String>,
+    #[serde(default)]
+    rejected: bool,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RejectionReasonBody {
+    archive_reason_id: String,
 }
 
 #[derive(Deserialize)]
@@ -412,14 +444,37 @@ fn partner(
         }
         PartnerRoute::PutUploadTags => {
             let tags: Vec<String> = parse_body(body)?;
-            for tag in &tags {
-                setup::require_id("tag", tag)?;
-            }
-            crate::store::Store::new(env.kv)
-                .connection(c)
-                .set_upload_tags(&tags)?;
+            setup::set_upload_tags(env, c, &tags)?;
             Reply::ok(200, &json!({ "uploadTags": tags }))
         }
+        PartnerRoute::SetCandidateStage(id) => {
+            let body: StageBody = parse_body(body)?;
+            let partner_move = match (body.stage, body.rejected) {
+                (Some(stage), false) => PartnerMove::Stage(stage),
+                (None, true) => PartnerMove::Rejected {
+                    reason: body.reason,
+                },
+                _ => {
+                    return Err(ConnectorError::InvalidInput(
+                        "send either {\"stage\": \"<partner stage>\"} or {\"rejected\": true, \"reason\"?: \"...\"}".into(),
+                    ))
+                }
+            };
+            Reply::ok(
+                200,
+                &partner_stage::set_candidate_stage(env, c, &id, &partner_move)?,
+            )
+        }
+        PartnerRoute::PutRejectionReason => {
+            let body: RejectionReasonBody = parse_body(body)?;
+            let reason = setup::set_rejection_reason(env, c, &body.archive_reason_id)?;
+            Reply::ok(200, &json!({ "rejectionReason": reason }))
+        }
+        PartnerRoute::LeverArchiveReasons => Reply::ok(
+            200,
+            &json!({ "data": setup::list_archive_reasons(env, c)? }),
+        ),
+        PartnerRoute::Reconcile => Reply::ok(200, &reconcile::reconcile(env, c)?),
         PartnerRoute::Unsupported(what) => return Err(ConnectorError::unsupported(what)),
     })
 }

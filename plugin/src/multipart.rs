@@ -33,7 +33,8 @@ impl Form {
     fn open(&mut self, disposition: &str, content_type: Option<&str>) {
         self.body.extend_from_slice(b"--");
         self.body.extend_from_slice(self.boundary.as_bytes());
-        self.body.extend_from_slice(b"\r\ncontent-disposition: form-data; ");
+        self.body
+            .extend_from_slice(b"\r\ncontent-disposition: form-data; ");
         self.body.extend_from_slice(disposition.as_bytes());
         if let Some(content_type) = content_type {
             self.body.extend_from_slice(b"\r\ncontent-type: ");
@@ -53,7 +54,11 @@ impl Form {
     /// Adds a file.
     pub fn file(mut self, name: &str, file_name: &str, content_type: &str, bytes: &[u8]) -> Self {
         self.open(
-            &format!("name=\"{}\"; filename=\"{}\"", quoted(name), quoted(file_name)),
+            &format!(
+                "name=\"{}\"; filename=\"{}\"",
+                quoted(name),
+                quoted(file_name)
+            ),
             Some(content_type),
         );
         self.body.extend_from_slice(bytes);
@@ -83,7 +88,10 @@ mod tests {
             .text("emails[]", "ada@example.com")
             .file("resumeFile", "cv \"1\".pdf", "application/pdf", b"%PDF")
             .finish();
-        assert_eq!(content_type, "multipart/form-data; boundary=lever-connector-abababab");
+        assert_eq!(
+            content_type,
+            "multipart/form-data; boundary=lever-connector-abababab"
+        );
         let text = String::from_utf8(body).unwrap();
         assert_eq!(
             text,

@@ -11,6 +11,9 @@
 //! | `conn/<c>/upload-stage` | the Lever stage uploads go to (absent: the default rule) |
 //! | `conn/<c>/roles` | JSON object: partner role id → Lever posting id |
 //! | `conn/<c>/upload-tags` | JSON list of tags every upload gets |
+//! | `conn/<c>/rejection-reason` | the Lever archive reason for partner rejections |
+//! | `conn/<c>/stage-names` | JSON object: mapped Lever stage id → its name when it was mapped |
+//! | `conn/<c>/sync/cursor` | the reconciliation cursor: Unix ms of the newest `updatedAt` read |
 //! | `conn/<c>/upload/<partner candidate id>` | JSON [`UploadIntent`]: an upload claimed, uncertain or done |
 //! | `conn/<c>/webhook/<event>` | JSON [`InstalledWebhook`]: our Lever webhook for an event (signature token sealed) |
 //! | `conn/<c>/webhook-seen/<event>` | Unix ms of the last verified delivery of that event |
@@ -18,6 +21,7 @@
 //! | `conn/<c>/link/opportunity/<opportunity id>` | the linked partner candidate id |
 //! | `conn/<c>/link/partner/<partner candidate id>` | the linked opportunity id |
 //! | `conn/<c>/sync/reported-stage/<opportunity id>` | the Lever stage last reported to the partner (or set by it) |
+//! | `conn/<c>/sync/reporting/<opportunity id>` | Unix ms until which one request holds the right to report a change |
 //! | `conn/<c>/sync/reported-archive/<opportunity id>` | the archive state last reported: `active`, `archived:<reason id>` or `deleted` |
 //!
 //! Values are stored under ids that come from outside (tokens, Lever ids); `/` inside one is
@@ -287,6 +291,32 @@ impl<'a> Store<'a> {
         }
     }
 
+    /// Every connection that has credentials, in key order.
+    pub fn connections(&self) -> Result<Vec<ConnectionId>, ConnectorError> {
+        let mut found = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let (keys, next) = self
+                .kv
+                .list_keys(cursor.as_deref())
+                .map_err(storage_error)?;
+            for key in keys {
+                let id = key
+                    .strip_prefix("conn/")
+                    .and_then(|rest| rest.strip_suffix("/auth"))
+                    .and_then(|id| ConnectionId::parse(id).ok());
+                found.extend(id);
+            }
+            match next {
+                Some(next) if cursor.as_deref() != Some(next.as_str()) => cursor = Some(next),
+                _ => break,
+            }
+        }
+        found.sort();
+        found.dedup();
+        Ok(found)
+    }
+
     /// Uses an OAuth `state` nonce once: `None` when it is unknown or already used (a
     /// concurrent second use loses the compare-and-swap). Expiry is the caller's check.
     pub fn take_oauth_state(&self, nonce: &str) -> Result<Option<OAuthState>, ConnectorError> {
@@ -498,6 +528,36 @@ impl ConnStore<'_> {
         ))
     }
 
+    /// The archive reason partner rejections use.
+    pub fn rejection_reason(&self) -> Result<Option<String>, ConnectorError> {
+        self.get_string("rejection-reason")
+    }
+
+    /// Sets the archive reason partner rejections use.
+    pub fn set_rejection_reason(&self, reason: &str) -> Result<(), ConnectorError> {
+        self.set("rejection-reason", reason.as_bytes())
+    }
+
+    /// The names the mapped Lever stages had when they were mapped.
+    pub fn stage_names(&self) -> Result<BTreeMap<String, String>, ConnectorError> {
+        Ok(self.get_json("stage-names")?.unwrap_or_default())
+    }
+
+    /// Records the mapped Lever stages' names.
+    pub fn set_stage_names(&self, names: &BTreeMap<String, String>) -> Result<(), ConnectorError> {
+        self.set("stage-names", &encode(names)?)
+    }
+
+    /// The reconciliation cursor.
+    pub fn reconcile_cursor(&self) -> Result<Option<UnixMillis>, ConnectorError> {
+        Ok(self.get_string("sync/cursor")?.and_then(|s| s.parse().ok()))
+    }
+
+    /// Moves the reconciliation cursor.
+    pub fn set_reconcile_cursor(&self, at: UnixMillis) -> Result<(), ConnectorError> {
+        self.set("sync/cursor", at.to_string().as_bytes())
+    }
+
     /// The tags every upload gets.
     pub fn upload_tags(&self) -> Result<Vec<String>, ConnectorError> {
         Ok(self.get_json("upload-tags")?.unwrap_or_default())
@@ -532,7 +592,11 @@ impl ConnStore<'_> {
         expected: Option<&[u8]>,
         new: &[u8],
     ) -> Result<bool, ConnectorError> {
-        self.cas(&format!("upload/{}", part(partner_candidate_id)), expected, new)
+        self.cas(
+            &format!("upload/{}", part(partner_candidate_id)),
+            expected,
+            new,
+        )
     }
 
     /// Forgets an upload intent (nothing was created).
@@ -695,11 +759,39 @@ impl ConnStore<'_> {
     }
 
     /// The archive state last reported to the partner for an opportunity.
-    pub fn reported_archive(&self, opportunity: &OpportunityId) -> Result<Option<String>, ConnectorError> {
+    pub fn reported_archive(
+        &self,
+        opportunity: &OpportunityId,
+    ) -> Result<Option<String>, ConnectorError> {
         self.get_string(&format!(
             "sync/reported-archive/{}",
             part(opportunity.as_str())
         ))
+    }
+
+    /// Claims the right to report an opportunity's change to the partner until `until`:
+    /// `false` while another request holds an unexpired claim. A claim left by a stopped
+    /// instance lapses, so a retry can report what it never sent.
+    pub fn claim_report(
+        &self,
+        opportunity: &OpportunityId,
+        now: UnixMillis,
+        until: UnixMillis,
+    ) -> Result<bool, ConnectorError> {
+        let suffix = format!("sync/reporting/{}", part(opportunity.as_str()));
+        let current = self.get_raw(&suffix)?;
+        if let Some(bytes) = &current {
+            let held: UnixMillis = String::from_utf8_lossy(bytes).parse().unwrap_or(0);
+            if held > now {
+                return Ok(false);
+            }
+        }
+        self.cas(&suffix, current.as_deref(), until.to_string().as_bytes())
+    }
+
+    /// Releases a report claim.
+    pub fn release_report(&self, opportunity: &OpportunityId) -> Result<(), ConnectorError> {
+        self.delete(&format!("sync/reporting/{}", part(opportunity.as_str())))
     }
 
     /// Remembers the archive state reported to the partner.
@@ -712,6 +804,14 @@ impl ConnStore<'_> {
             &format!("sync/reported-archive/{}", part(opportunity.as_str())),
             state.as_bytes(),
         )
+    }
+
+    /// This connection's id.
+    pub fn connection_id(&self) -> Option<ConnectionId> {
+        self.prefix
+            .strip_prefix("conn/")
+            .and_then(|rest| rest.strip_suffix('/'))
+            .and_then(|id| ConnectionId::parse(id).ok())
     }
 
     // ---- disconnect ----

@@ -125,10 +125,17 @@ async fn unknown_event_is_acknowledged_as_ignored() {
     assert_eq!(response.json()["connectionId"], "acme");
     assert!(world.sims.partner.received().is_empty());
 
-    // Lever's test ping (candidateHired with empty data) is acknowledged too.
+    // Lever's test ping (candidateHired with empty data) is acknowledged too, and so is
+    // an event the connector does not act on.
     let response = world.post(&world.signed("candidateHired", json!({}))).await;
     assert_eq!(response.status, 200);
-    assert_eq!(response.json()["ignored"], "candidateHired");
+    assert_eq!(response.json()["skipped"]["reason"], "ping");
+    let response = world
+        .post(&world.signed("interviewCreated", json!({ "opportunityId": ADA })))
+        .await;
+    assert_eq!(response.status, 200);
+    assert_eq!(response.json()["ignored"], "interviewCreated");
+    assert!(world.sims.partner.received().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread")]

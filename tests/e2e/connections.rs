@@ -719,7 +719,6 @@ async fn roles_need_a_real_posting_and_perform_as_an_active_user() {
 async fn features_of_later_versions_answer_501() {
     let world = World::start().await;
     for (method, path) in [
-        ("POST", "/connections/acme/candidates"),
         ("POST", "/connections/acme/actions/create-opportunity"),
         ("GET", "/connections/acme/proxy/opportunities"),
         ("POST", "/connections/acme/triggers/poll"),

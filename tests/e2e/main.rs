@@ -5,6 +5,7 @@ mod bad_input;
 mod component;
 mod connections;
 mod harness;
+mod marketplace;
 mod serve;
 mod simulators;
 mod stage_sync;

@@ -97,7 +97,7 @@ async fn the_typed_face_runs_the_same_flow() {
         panic!("{:?}", receipt.outcome)
     };
     assert_eq!(forwarded.partner_candidate_id, "cand-ada");
-    assert_eq!(forwarded.partner_stage, "onsite");
+    assert_eq!(forwarded.partner_stage.as_deref(), Some("onsite"));
     assert_eq!(forwarded.event_type, "candidate.stage_changed");
     let events = world.partner_events();
     assert_eq!(events.len(), 1);

@@ -343,8 +343,8 @@ pub fn send(env: &Env, request: Request) -> Result<Response, ConnectorError> {
             .map_err(|e| transport_error(Service::Lever, e))?;
         // A 503 after a POST may have created something; only a 429 (refused before any
         // work) is safe to repeat for it.
-        let retryable = response.status == 429
-            || (response.status == 503 && request.method != Method::Post);
+        let retryable =
+            response.status == 429 || (response.status == 503 && request.method != Method::Post);
         if !retryable || attempt >= MAX_ATTEMPTS {
             return Ok(response);
         }

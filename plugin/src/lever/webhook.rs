@@ -231,7 +231,9 @@ pub fn parse_event(delivery: &Delivery) -> Result<Event, ConnectorError> {
         "candidateStageChange" => serde_json::from_value(delivery.data.clone())
             .map(Event::CandidateStageChange)
             .map_err(|e| ConnectorError::InvalidInput(format!("candidateStageChange data: {e}"))),
-        "candidateArchiveChange" => data("candidateArchiveChange").map(Event::CandidateArchiveChange),
+        "candidateArchiveChange" => {
+            data("candidateArchiveChange").map(Event::CandidateArchiveChange)
+        }
         "candidateDeleted" => data("candidateDeleted").map(Event::CandidateDeleted),
         "candidateHired" => {
             let empty = delivery.data.as_object().is_none_or(|o| o.is_empty());

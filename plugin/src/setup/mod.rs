@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::auth;
 use crate::error::ConnectorError;
 use crate::io::{Env, Method};
-use crate::lever::{self, PostingSummary, Stage, StageId, User, UserId};
+use crate::lever::{self, ArchiveReason, PostingSummary, Stage, StageId, User, UserId};
 use crate::store::{ConnStore, ConnectionId, Store};
 
 pub(crate) fn conn_store<'a>(env: &Env<'a>, connection: &ConnectionId) -> ConnStore<'a> {
@@ -89,8 +89,68 @@ pub fn set_stage_map(
             )));
         }
     }
-    conn_store(env, connection).set_stage_map(&map)?;
+    let store = conn_store(env, connection);
+    store.set_stage_map(&map)?;
+    // Remember the mapped stages' names, so status can tell when one is renamed or removed
+    // in Lever before a write fails on it.
+    if store.auth()?.is_some() {
+        if let Ok(stages) = list_stages(env, connection) {
+            let names = stages
+                .into_iter()
+                .filter(|s| map.contains_key(s.id.as_str()))
+                .map(|s| (s.id.0, s.text))
+                .collect();
+            store.set_stage_names(&names)?;
+        }
+    }
     Ok(map)
+}
+
+/// Sets the tags every upload gets.
+pub fn set_upload_tags(
+    env: &Env,
+    connection: &ConnectionId,
+    tags: &[String],
+) -> Result<(), ConnectorError> {
+    for tag in tags {
+        require_id("tag", tag)?;
+    }
+    conn_store(env, connection).set_upload_tags(tags)
+}
+
+/// Lever's archive reasons.
+pub fn list_archive_reasons(
+    env: &Env,
+    connection: &ConnectionId,
+) -> Result<Vec<ArchiveReason>, ConnectorError> {
+    let api = auth::lever_api(env, connection)?;
+    lever::list_all(env, &api, &["archive_reasons"], &[])
+}
+
+/// Chooses the archive reason partner rejections use: an active, non-hired Lever reason.
+pub fn set_rejection_reason(
+    env: &Env,
+    connection: &ConnectionId,
+    reason: &str,
+) -> Result<ArchiveReason, ConnectorError> {
+    require_id("archiveReasonId", reason)?;
+    let found = list_archive_reasons(env, connection)?
+        .into_iter()
+        .find(|r| r.id == reason)
+        .ok_or_else(|| ConnectorError::NotFound(format!("Lever has no archive reason {reason}")))?;
+    if found.kind == "hired" || found.status == "inactive" {
+        return Err(ConnectorError::InvalidInput(format!(
+            "archive reason {reason} ({}) is {}; a rejection needs an active non-hired reason",
+            found.text,
+            if found.kind == "hired" {
+                "a hired reason"
+            } else {
+                "inactive"
+            }
+        )));
+    }
+    conn_store(env, connection).set_rejection_reason(reason)?;
+    Ok(found)
 }
 
 /// The stage map; empty when none is set.

@@ -178,6 +178,24 @@ pub fn status(env: &Env, connection: &ConnectionId) -> Result<ConnectionStatus, 
             partner_stage: partner.clone(),
         })
         .collect();
+    if let Some(all) = &stages {
+        let names = store.stage_names()?;
+        for id in map.keys() {
+            match (all.iter().find(|s| s.id.as_str() == id), names.get(id)) {
+                (None, Some(was)) => problems.push(format!(
+                    "mapped Lever stage {id} (\"{was}\") no longer exists in Lever: fix the stage map"
+                )),
+                (None, None) => problems.push(format!(
+                    "mapped Lever stage {id} does not exist in Lever: fix the stage map"
+                )),
+                (Some(now), Some(was)) if &now.text != was => problems.push(format!(
+                    "mapped Lever stage {id} was renamed from \"{was}\" to \"{}\": check the stage map",
+                    now.text
+                )),
+                _ => {}
+            }
+        }
+    }
     let unmapped_stages = stages
         .as_ref()
         .map(|all| {

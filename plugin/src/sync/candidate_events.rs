@@ -14,13 +14,22 @@ use crate::sync::stage::{fetch_opportunity, notify, Forwarded, Outcome, SkipReas
 
 /// The archive state of an opportunity as it is remembered: `active` or `archived:<reason>`.
 fn archive_state(opportunity: &Opportunity) -> String {
-    match opportunity.archived.as_ref().and_then(|a| a.reason.as_deref()) {
+    match opportunity
+        .archived
+        .as_ref()
+        .and_then(|a| a.reason.as_deref())
+    {
         Some(reason) => format!("archived:{reason}"),
         None => "active".into(),
     }
 }
 
-fn forwarded(webhook_id: String, kind: &'static str, opportunity: &Opportunity, pcid: &str) -> Outcome {
+fn forwarded(
+    webhook_id: String,
+    kind: &'static str,
+    opportunity: &Opportunity,
+    pcid: &str,
+) -> Outcome {
     Outcome::Forwarded(Forwarded {
         webhook_id,
         event_type: kind,
@@ -71,8 +80,53 @@ pub fn report_archive(
     if reported.as_deref() == Some(state.as_str()) || (reported.is_none() && state == "active") {
         return Ok(Outcome::Skipped(SkipReason::AlreadyReported { state }));
     }
+    if hired_only && state == "active" {
+        return Ok(Outcome::Skipped(SkipReason::NotHired {
+            opportunity_id: opportunity.id.to_string(),
+        }));
+    }
+    // Claim this report: of concurrent deliveries (Lever sends candidateArchiveChange and
+    // candidateHired for one hire), exactly one sends it.
+    let now = env.clock.now();
+    let until = now.saturating_add(config::delivery_lease_ms(env.config)?);
+    if !store.claim_report(&opportunity.id, now, until)? {
+        return Ok(Outcome::Skipped(SkipReason::AlreadyReported { state }));
+    }
+    let sent = send_archive(
+        env,
+        c,
+        partner_settings,
+        api,
+        opportunity,
+        &pcid,
+        hired_only,
+    );
+    let outcome = match sent {
+        Ok(Some((kind, webhook_id))) => store
+            .set_reported_archive(&opportunity.id, &state)
+            .map(|()| forwarded(webhook_id, kind, opportunity, &pcid)),
+        Ok(None) => Ok(Outcome::Skipped(SkipReason::NotHired {
+            opportunity_id: opportunity.id.to_string(),
+        })),
+        Err(error) => Err(error),
+    };
+    store.release_report(&opportunity.id)?;
+    outcome
+}
+
+/// Sends the event for an opportunity's archive state; `None` when `hired_only` and the
+/// reason is not of type hired.
+fn send_archive(
+    env: &Env,
+    c: &ConnectionId,
+    partner_settings: &config::PartnerSettings,
+    api: &lever::LeverApi,
+    opportunity: &Opportunity,
+    pcid: &str,
+    hired_only: bool,
+) -> Result<Option<(&'static str, String)>, ConnectorError> {
     let candidate = CandidateRef {
-        partner_candidate_id: pcid.clone(),
+        partner_candidate_id: pcid.to_string(),
         lever_opportunity_id: opportunity.id.to_string(),
         lever_contact_id: opportunity.contact.to_string(),
     };
@@ -82,14 +136,13 @@ pub fn report_archive(
         .unwrap_or(opportunity.updated_at);
     let (kind, webhook_id) = match archived.and_then(|a| a.reason.clone()) {
         None => {
-            if hired_only {
-                return Ok(Outcome::Skipped(SkipReason::NotHired {
-                    opportunity_id: opportunity.id.to_string(),
-                }));
-            }
             let id = partner::event_id(
                 partner::UNARCHIVED,
-                &[c.as_str(), opportunity.id.as_str(), &occurred_at.to_string()],
+                &[
+                    c.as_str(),
+                    opportunity.id.as_str(),
+                    &occurred_at.to_string(),
+                ],
             );
             let event = PartnerEvent {
                 id: id.clone(),
@@ -112,15 +165,18 @@ pub fn report_archive(
             let kind = if reason.kind == "hired" {
                 partner::HIRED
             } else if hired_only {
-                return Ok(Outcome::Skipped(SkipReason::NotHired {
-                    opportunity_id: opportunity.id.to_string(),
-                }));
+                return Ok(None);
             } else {
                 partner::ARCHIVED
             };
             let id = partner::event_id(
                 kind,
-                &[c.as_str(), opportunity.id.as_str(), &reason_id, &occurred_at.to_string()],
+                &[
+                    c.as_str(),
+                    opportunity.id.as_str(),
+                    &reason_id,
+                    &occurred_at.to_string(),
+                ],
             );
             let event = PartnerEvent {
                 id: id.clone(),
@@ -137,13 +193,16 @@ pub fn report_archive(
             (kind, id)
         }
     };
-    store.set_reported_archive(&opportunity.id, &state)?;
-    Ok(forwarded(webhook_id, kind, opportunity, &pcid))
+    Ok(Some((kind, webhook_id)))
 }
 
 /// `candidateDeleted`: confirmed by Lever no longer having the opportunity, then
 /// `candidate.deleted`, once.
-pub fn deleted(env: &Env, c: &ConnectionId, data: &OpportunityData) -> Result<Outcome, ConnectorError> {
+pub fn deleted(
+    env: &Env,
+    c: &ConnectionId,
+    data: &OpportunityData,
+) -> Result<Outcome, ConnectorError> {
     let partner_settings = config::partner(env.config)?;
     let api = auth::lever_api(env, c)?;
     let store = Store::new(env.kv).connection(c);

@@ -2,5 +2,8 @@
 //! over the I/O traits.
 
 pub mod candidate_events;
+pub mod mapping;
+pub mod partner_stage;
+pub mod reconcile;
 pub mod stage;
 pub mod upload;

@@ -19,8 +19,8 @@ use crate::lever::webhook::{self, Event, StageChangeData};
 use crate::lever::{self, Opportunity, OpportunityId};
 use crate::partner::{self, PartnerEvent, StageChanged};
 use crate::setup::webhooks::signature_tokens;
-use crate::sync::candidate_events;
 use crate::store::{Claim, ConnectionId, DeliveryRecord, DeliveryState, Store};
+use crate::sync::candidate_events;
 
 /// The partner event sent for a delivery.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -273,7 +273,8 @@ pub fn report_stage(
             opportunity_id: opportunity.id.to_string(),
         }));
     };
-    if store.reported_stage(&opportunity.id)?.as_ref() == Some(&opportunity.stage) {
+    let reported = store.reported_stage(&opportunity.id)?;
+    if reported.as_ref() == Some(&opportunity.stage) {
         return Ok(Outcome::Skipped(SkipReason::AlreadyReported {
             state: opportunity.stage.to_string(),
         }));
@@ -283,6 +284,14 @@ pub fn report_stage(
             stage_id: opportunity.stage.to_string(),
         }));
     };
+    // Claim this report: of concurrent deliveries for one change, exactly one sends it.
+    let now = env.clock.now();
+    let until = now.saturating_add(config::delivery_lease_ms(env.config)?);
+    if !store.claim_report(&opportunity.id, now, until)? {
+        return Ok(Outcome::Skipped(SkipReason::AlreadyReported {
+            state: opportunity.stage.to_string(),
+        }));
+    }
 
     let (entry, previous) = opportunity.current_stage_entry();
     let occurred_at = entry.map_or(opportunity.updated_at, |e| e.updated_at);
@@ -309,8 +318,10 @@ pub fn report_stage(
             previous_lever_stage_id: previous.map(|s| s.to_string()),
         },
     };
-    notify(env, partner_settings, &event)?;
-    store.set_reported_stage(&opportunity.id, &opportunity.stage)?;
+    let sent = notify(env, partner_settings, &event)
+        .and_then(|()| store.set_reported_stage(&opportunity.id, &opportunity.stage));
+    store.release_report(&opportunity.id)?;
+    sent?;
 
     Ok(Outcome::Forwarded(Forwarded {
         webhook_id,

@@ -140,9 +140,11 @@ impl TryFrom<SubmissionBody> for Submission {
                                 )
                             })?,
                     ),
-                    (None, Some(url)) => ResumeSource::Url(HttpUrl::parse(&url).ok_or_else(
-                        || ConnectorError::InvalidInput("resume.url is not an http(s) URL".into()),
-                    )?),
+                    (None, Some(url)) => {
+                        ResumeSource::Url(HttpUrl::parse(&url).ok_or_else(|| {
+                            ConnectorError::InvalidInput("resume.url is not an http(s) URL".into())
+                        })?)
+                    }
                     _ => {
                         return Err(ConnectorError::InvalidInput(
                             "resume needs exactly one of contentBase64 and url".into(),
@@ -320,7 +322,13 @@ struct Plan {
     source: String,
 }
 
-fn plan(env: &Env, c: &ConnectionId, store: &ConnStore, api: &LeverApi, role: &str) -> Result<Plan, ConnectorError> {
+fn plan(
+    env: &Env,
+    c: &ConnectionId,
+    store: &ConnStore,
+    api: &LeverApi,
+    role: &str,
+) -> Result<Plan, ConnectorError> {
     let posting_id = store.roles()?.get(role).cloned().ok_or_else(|| {
         ConnectorError::NotFound(format!(
             "partner role {role} is not linked to a Lever posting on connection {c}"
@@ -380,7 +388,8 @@ fn create(
                 "postings": [plan.posting_id],
                 "stage": plan.stage,
             });
-            let bytes = serde_json::to_vec(&body).map_err(|e| ConnectorError::Internal(e.to_string()))?;
+            let bytes =
+                serde_json::to_vec(&body).map_err(|e| ConnectorError::Internal(e.to_string()))?;
             api.request(Method::Post, &["opportunities"], &query, Some(bytes))
         }
         Some((resume, bytes)) => {
@@ -405,9 +414,20 @@ fn create(
                     .text(&format!("phones[{i}][value]"), &phone.value);
             }
             let (content_type, body) = form
-                .file("resumeFile", &resume.file_name, &resume.content_type, &bytes)
+                .file(
+                    "resumeFile",
+                    &resume.file_name,
+                    &resume.content_type,
+                    &bytes,
+                )
                 .finish();
-            api.request_typed(Method::Post, &["opportunities"], &query, &content_type, body)
+            api.request_typed(
+                Method::Post,
+                &["opportunities"],
+                &query,
+                &content_type,
+                body,
+            )
         }
     };
     let response = lever::send(env, request)?;
@@ -448,11 +468,21 @@ fn find_again(
             .emails
             .iter()
             .any(|e| o.emails.iter().any(|x| x.eq_ignore_ascii_case(e)));
-        same_link || same_email || (submission.emails.is_empty() && submission.application_url.is_none() && o.name == submission.name)
+        same_link
+            || same_email
+            || (submission.emails.is_empty()
+                && submission.application_url.is_none()
+                && o.name == submission.name)
     }))
 }
 
-fn attach_note(env: &Env, api: &LeverApi, opportunity: &str, note: &str, perform_as: &str) -> Result<(), ConnectorError> {
+fn attach_note(
+    env: &Env,
+    api: &LeverApi,
+    opportunity: &str,
+    note: &str,
+    perform_as: &str,
+) -> Result<(), ConnectorError> {
     let body = serde_json::to_vec(&json!({ "value": note, "secret": false }))
         .map_err(|e| ConnectorError::Internal(e.to_string()))?;
     let request = api.request(
@@ -481,7 +511,11 @@ fn answer(c: &ConnectionId, pcid: &str, intent: &UploadIntent, created: bool) ->
 /// fields or a resume Lever cannot take; `too-large` for a resume over 30 MB; `not-found`
 /// for an unlinked role; `not-configured` for `perform_as`; `conflict` while another
 /// attempt for the same candidate is under way (retry); `upstream` when Lever failed.
-pub fn submit(env: &Env, c: &ConnectionId, submission: &Submission) -> Result<Uploaded, ConnectorError> {
+pub fn submit(
+    env: &Env,
+    c: &ConnectionId,
+    submission: &Submission,
+) -> Result<Uploaded, ConnectorError> {
     validate(submission)?;
     let submission = &with_content_type(submission);
     let pcid = submission.partner_candidate_id.as_str();
@@ -562,7 +596,13 @@ pub fn submit(env: &Env, c: &ConnectionId, submission: &Submission) -> Result<Up
                         | ConnectorError::Unauthorized(_)
                         | ConnectorError::NotFound(_)
                         | ConnectorError::RateLimited { .. }
-                ) || matches!(error, ConnectorError::Upstream { status: 400..=499, .. });
+                ) || matches!(
+                    error,
+                    ConnectorError::Upstream {
+                        status: 400..=499,
+                        ..
+                    }
+                );
                 if definite {
                     store.delete_upload_intent(pcid)?;
                 } else {
@@ -581,13 +621,16 @@ pub fn submit(env: &Env, c: &ConnectionId, submission: &Submission) -> Result<Up
     intent.url = opportunity.urls.show.clone();
     intent.stage_id = opportunity.stage.0.clone();
     intent.deduped = deduped;
-    let created_raw = serde_json::to_vec(&intent).map_err(|e| ConnectorError::Internal(e.to_string()))?;
+    let created_raw =
+        serde_json::to_vec(&intent).map_err(|e| ConnectorError::Internal(e.to_string()))?;
     if !store.swap_upload_intent(pcid, Some(&raw), &created_raw)? {
         return Err(ConnectorError::Conflict(format!(
             "the upload of partner candidate {pcid} changed underneath; retry"
         )));
     }
     store.link(pcid, &opportunity.id)?;
+    // The partner learns the stage from this answer: Lever's webhook for it is no news.
+    store.set_reported_stage(&opportunity.id, &opportunity.stage)?;
     let intent = finish(env, &api, &store, submission, c, intent, &created_raw)?;
     Ok(answer(c, pcid, &intent, created))
 }

@@ -430,6 +430,22 @@ impl LeverSim {
             .collect()
     }
 
+    /// An admin renames a stage in Lever's settings.
+    pub fn rename_stage(&self, account: &str, stage: &str, text: &str) {
+        if let Some(a) = self.state().accounts.get_mut(account) {
+            for s in a.stages.iter_mut().filter(|s| s["id"] == stage) {
+                s["text"] = json!(text);
+            }
+        }
+    }
+
+    /// An admin removes a stage from the pipeline.
+    pub fn remove_stage(&self, account: &str, stage: &str) {
+        if let Some(a) = self.state().accounts.get_mut(account) {
+            a.stages.retain(|s| s["id"] != stage);
+        }
+    }
+
     /// The next `count` opportunity creates in `account` succeed in Lever but answer 500.
     pub fn fail_after_create(&self, account: &str, count: u32) {
         if let Some(a) = self.state().accounts.get_mut(account) {
@@ -474,7 +490,11 @@ impl LeverSim {
                 return (false, vec![]);
             };
             let removed = a.opportunities.remove(index);
-            let deleted_by = a.users.first().map(|u| u["id"].clone()).unwrap_or(Value::Null);
+            let deleted_by = a
+                .users
+                .first()
+                .map(|u| u["id"].clone())
+                .unwrap_or(Value::Null);
             let fire = Fire {
                 account: account.to_string(),
                 event: "candidateDeleted",
@@ -1029,6 +1049,90 @@ fn active_user(a: &Account, perform_as: Option<&str>) -> Result<String, SimRespo
     }
 }
 
+/// Lever's resume file types and size limit.
+const RESUME_TYPES: [&str; 6] = ["pdf", "doc", "docx", "txt", "png", "jpg"];
+const MAX_FILE_BYTES: usize = 30 * 1024 * 1024;
+
+/// A create body: JSON, or `multipart/form-data` with arrays as repeated `key[]` fields,
+/// phones as `phones[N][type|value]` (the encoding Lever's docs leave open; our pick) and
+/// at most one `resumeFile`.
+fn create_body(request: &SimRequest) -> Result<(Value, Option<Value>), SimResponse> {
+    let content_type = request
+        .headers
+        .get("content-type")
+        .map(String::as_str)
+        .unwrap_or_default();
+    let Some(boundary) = multipart::boundary(content_type) else {
+        return serde_json::from_slice::<Value>(&request.body)
+            .map(|body| (body, None))
+            .map_err(|_| error(400, code::BAD_REQUEST, "Body must be JSON"));
+    };
+    let parts = multipart::parse(&request.body, &boundary).map_err(|e| {
+        error(
+            400,
+            code::BAD_REQUEST,
+            format!("Malformed multipart body: {e}"),
+        )
+    })?;
+    let mut body = json!({});
+    let mut phones: BTreeMap<usize, Value> = BTreeMap::new();
+    let mut resume = None;
+    for part in parts {
+        if part.name == "resumeFile" {
+            if resume.is_some() {
+                return Err(error(400, code::BAD_REQUEST, "At most one resumeFile"));
+            }
+            let name = part.filename.clone().unwrap_or_default();
+            let ext = name
+                .rsplit_once('.')
+                .map(|(_, e)| e.to_ascii_lowercase())
+                .unwrap_or_default();
+            if !RESUME_TYPES.contains(&ext.as_str()) {
+                return Err(error(
+                    422,
+                    code::BAD_REQUEST,
+                    format!("Unsupported file type {ext:?}"),
+                ));
+            }
+            if part.body.len() > MAX_FILE_BYTES {
+                return Err(error(422, code::BAD_REQUEST, "File larger than 30 MB"));
+            }
+            use sha2::Digest as _;
+            resume = Some(json!({
+                "name": name,
+                "contentType": part.content_type,
+                "size": part.body.len(),
+                "sha256": hex::encode(sha2::Sha256::digest(&part.body)),
+            }));
+            continue;
+        }
+        let value = String::from_utf8_lossy(&part.body).into_owned();
+        if let Some(key) = part.name.strip_suffix("[]") {
+            let mut list = body[key].as_array().cloned().unwrap_or_default();
+            list.push(json!(value));
+            body[key] = json!(list);
+        } else if let Some(rest) = part.name.strip_prefix("phones[") {
+            let parsed = rest
+                .split_once("][")
+                .and_then(|(i, f)| Some((i.parse::<usize>().ok()?, f.trim_end_matches(']'))));
+            let Some((index, field)) = parsed else {
+                return Err(error(
+                    400,
+                    code::BAD_REQUEST,
+                    format!("Bad field {}", part.name),
+                ));
+            };
+            phones.entry(index).or_insert_with(|| json!({}))[field] = json!(value);
+        } else {
+            body[part.name.as_str()] = json!(value);
+        }
+    }
+    if !phones.is_empty() {
+        body["phones"] = json!(phones.into_values().collect::<Vec<_>>());
+    }
+    Ok((body, resume))
+}
+
 fn create_opportunity(
     account_id: &str,
     a: &mut Account,
@@ -1038,8 +1142,9 @@ fn create_opportunity(
         Ok(user) => user,
         Err(response) => return (response, vec![]),
     };
-    let Ok(body) = serde_json::from_slice::<Value>(&request.body) else {
-        return (error(400, code::BAD_REQUEST, "Body must be JSON"), vec![]);
+    let (body, resume) = match create_body(request) {
+        Ok(parsed) => parsed,
+        Err(response) => return (response, vec![]),
     };
     let strings = |key: &str| -> Vec<Value> {
         body[key]
@@ -1153,7 +1258,10 @@ fn create_opportunity(
     }
     if a.fail_after_create > 0 {
         a.fail_after_create -= 1;
-        return (error(500, "InternalServerError", "Something went wrong"), fires);
+        return (
+            error(500, "InternalServerError", "Something went wrong"),
+            fires,
+        );
     }
     (
         SimResponse::json(
@@ -1180,12 +1288,21 @@ fn set_archived(
             Some(found) => Some(found.clone()),
             None => {
                 return (
-                    error(400, code::BAD_REQUEST, format!("Invalid archive reason {r}")),
+                    error(
+                        400,
+                        code::BAD_REQUEST,
+                        format!("Invalid archive reason {r}"),
+                    ),
                     vec![],
                 )
             }
         },
-        _ => return (error(400, code::BAD_REQUEST, "reason must be an id or null"), vec![]),
+        _ => {
+            return (
+                error(400, code::BAD_REQUEST, "reason must be an id or null"),
+                vec![],
+            )
+        }
     };
     let now = now_ms();
     let Some(opportunity) = a.opportunities.iter_mut().find(|o| o["id"] == id) else {

@@ -98,7 +98,10 @@ mod tests {
         assert_eq!(parts[0].body, b"Ada");
         assert_eq!(parts[1].filename.as_deref(), Some("cv.pdf"));
         assert_eq!(parts[1].body, b"%PDF\r\n-1");
-        assert_eq!(boundary("multipart/form-data; boundary=\"XyZ\"").as_deref(), Some("XyZ"));
+        assert_eq!(
+            boundary("multipart/form-data; boundary=\"XyZ\"").as_deref(),
+            Some("XyZ")
+        );
         assert!(parse(b"garbage", "XyZ").is_err());
     }
 }
