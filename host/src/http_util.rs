@@ -61,6 +61,8 @@ pub struct SimResponse {
     pub headers: Vec<(String, String)>,
     /// Body (JSON unless empty).
     pub body: Option<serde_json::Value>,
+    /// A non-JSON body and its content type (a file), used instead of `body`.
+    pub raw: Option<(String, Vec<u8>)>,
 }
 
 impl SimResponse {
@@ -70,6 +72,7 @@ impl SimResponse {
             status,
             headers: Vec::new(),
             body: Some(body),
+            raw: None,
         }
     }
 
@@ -79,6 +82,17 @@ impl SimResponse {
             status,
             headers: Vec::new(),
             body: None,
+            raw: None,
+        }
+    }
+
+    /// A file answer.
+    pub fn bytes(status: u16, content_type: &str, bytes: Vec<u8>) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            body: None,
+            raw: Some((content_type.to_string(), bytes)),
         }
     }
 
@@ -169,15 +183,18 @@ async fn read(request: hyper::Request<hyper::body::Incoming>) -> Result<SimReque
 }
 
 fn into_hyper(response: SimResponse) -> hyper::Response<Full<Bytes>> {
-    let body = response
-        .body
-        .as_ref()
-        .map(|b| Bytes::from(b.to_string()))
-        .unwrap_or_default();
     let mut builder = hyper::Response::builder().status(response.status);
-    if response.body.is_some() {
-        builder = builder.header("content-type", "application/json");
-    }
+    let body = match (&response.raw, &response.body) {
+        (Some((content_type, bytes)), _) => {
+            builder = builder.header("content-type", content_type.as_str());
+            Bytes::from(bytes.clone())
+        }
+        (None, Some(json)) => {
+            builder = builder.header("content-type", "application/json");
+            Bytes::from(json.to_string())
+        }
+        (None, None) => Bytes::new(),
+    };
     for (name, value) in &response.headers {
         builder = builder.header(name, value);
     }

@@ -639,3 +639,99 @@ async fn the_typed_face_uploads_and_moves_the_same_way() {
         .unwrap_or_else(|e| panic!("{e:?}"));
     assert_eq!(moved.lever_stage_id, ONSITE);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_resume_given_by_url_is_fetched_from_an_allowed_host_only() {
+    // The partner's file server, on loopback.
+    let listener = lever_host::http_util::bind_loopback(None).await.unwrap();
+    let files = format!("http://{}", listener.local_addr().unwrap());
+    let authority = files.trim_start_matches("http://").to_string();
+    let _server = lever_host::http_util::serve(listener, |request| async move {
+        if request.path == "/cv.pdf" {
+            lever_host::http_util::SimResponse::bytes(200, "application/pdf", PDF.to_vec())
+        } else {
+            lever_host::http_util::SimResponse::empty(404)
+        }
+    });
+    let body = |id: &str, url: String| {
+        let mut body = candidate(id, &format!("{id}@example.com"));
+        body["resume"] = json!({ "fileName": "cv.pdf", "url": url });
+        body
+    };
+
+    // Not on the host's allow-list: refused, nothing created.
+    let world = World::start().await;
+    world.ready_for_uploads().await;
+    let before = world.sims.lever.opportunities(ACME).len();
+    let refused = world
+        .submit("acme", body("cand-url-1", format!("{files}/cv.pdf")))
+        .await;
+    assert_eq!(refused.status, 400, "{}", refused.text());
+    assert!(
+        error_code(&refused).1.contains("refused"),
+        "{}",
+        refused.text()
+    );
+    assert_eq!(world.sims.lever.opportunities(ACME).len(), before);
+
+    // Allowed: fetched and uploaded.
+    let world = World::start_with(|settings| {
+        settings.allowed_outbound.insert(authority.clone());
+    })
+    .await;
+    world.ready_for_uploads().await;
+    let uploaded = world
+        .submit("acme", body("cand-url-2", format!("{files}/cv.pdf")))
+        .await;
+    assert_eq!(uploaded.status, 201, "{}", uploaded.text());
+    let id = uploaded.json()["opportunityId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(world.sims.lever.resume(&id).unwrap()["size"], PDF.len());
+    let missing = world
+        .submit("acme", body("cand-url-3", format!("{files}/nope.pdf")))
+        .await;
+    assert_eq!(missing.status, 400);
+    assert!(error_code(&missing).1.contains("404"));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_host_reconciles_every_connection_on_an_interval() {
+    let world = World::start().await;
+    world.set_up_globex().await;
+    world
+        .ok(
+            "PUT",
+            "/connections/globex/candidates/cand-kj/link",
+            Some(json!({ "opportunityId": KATHERINE })),
+        )
+        .await;
+    // Both accounts' webhooks are gone: changes are missed.
+    for account in [ACME, GLOBEX] {
+        for hook in world.sims.lever.webhooks(account) {
+            world
+                .sims
+                .lever
+                .delete_webhook(hook["id"].as_str().unwrap());
+        }
+    }
+    let mut events = world.sims.partner.subscribe();
+    world.sims.lever.move_stage(ADA, OFFER);
+    world.sims.lever.move_stage(KATHERINE, GLOBEX_TECH);
+    let _reconciler = world
+        .connector
+        .spawn_reconciler(std::time::Duration::from_millis(200));
+    let mut seen = std::collections::BTreeSet::new();
+    while !(seen.contains("acme:offer") && seen.contains("globex:interviewing")) {
+        let event = tokio::time::timeout(WAIT, events.recv())
+            .await
+            .unwrap()
+            .unwrap();
+        seen.insert(format!(
+            "{}:{}",
+            event.body["connectionId"].as_str().unwrap(),
+            event.body["data"]["stage"].as_str().unwrap()
+        ));
+    }
+}
