@@ -15,7 +15,7 @@ use crate::partner_api::{connect_by_oauth, PartnerApi};
 use crate::runtime::{Limits, Runtime};
 use crate::server::Connector;
 use crate::settings::Settings;
-use crate::sim::lever::{seed, ACME, GLOBEX, GLOBEX_API_KEY};
+use crate::sim::lever::{ACME, GLOBEX, GLOBEX_API_KEY};
 use crate::sim::{partner, LeverSimOptions, Simulators};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -88,8 +88,6 @@ pub async fn run(wasm: &[u8], out: &mut impl Write) -> anyhow::Result<()> {
     )?;
 
     // 2. Set each company up.
-    let acme_seed = seed::acme();
-    let globex_seed = seed::globex();
     let setups = [
         (
             "acme",
@@ -145,36 +143,73 @@ pub async fn run(wasm: &[u8], out: &mut impl Write) -> anyhow::Result<()> {
         ))?;
     }
 
-    // 3. The stage flow on both connections.
-    let ada = acme_seed.opportunities[0]["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    let katherine = globex_seed.opportunities[0]["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    partner
-        .ok(
-            "PUT",
-            "/connections/acme/candidates/cand-ada/link",
-            Some(json!({ "opportunityId": ada })),
-        )
-        .await?;
-    partner
-        .ok(
-            "PUT",
-            "/connections/globex/candidates/cand-kj/link",
-            Some(json!({ "opportunityId": katherine })),
-        )
-        .await?;
+    // 3. The partner submits a candidate to each company: uploaded once, on the linked
+    //    posting, at that pipeline's first interviewing stage.
+    let submissions = [
+        (
+            "acme",
+            "role-rust",
+            "cand-1001",
+            "Katherine Coleman",
+            "9f1c2a21-phone",
+        ),
+        (
+            "globex",
+            "role-orbital",
+            "cand-2001",
+            "Mary Jackson",
+            "7d2e4c10-a1b2-4c3d-8e9f-000000000002",
+        ),
+    ];
+    let mut uploaded = Vec::new();
+    for (c, role, candidate, name, _) in &submissions {
+        let body = json!({
+            "partnerCandidateId": candidate,
+            "partnerRoleId": role,
+            "name": name,
+            "emails": [format!("{candidate}@example.com")],
+            "applicationUrl": format!("https://partner.example/applications/{candidate}"),
+            "note": "Submitted through the partner marketplace.",
+        });
+        let answer = partner
+            .call(
+                "POST",
+                &format!("/connections/{c}/candidates"),
+                Some(body.clone()),
+            )
+            .await?;
+        ensure!(answer.status == 201, "uploading to {c}: {}", answer.text());
+        let again = partner
+            .call("POST", &format!("/connections/{c}/candidates"), Some(body))
+            .await?;
+        ensure!(
+            again.json()["opportunityId"] == answer.json()["opportunityId"]
+                && again.json()["created"] == false,
+            "a resubmission created something"
+        );
+        let json = answer.json();
+        line(out, format!(
+            "3. {c}: partner candidate {candidate} ({name}) uploaded as opportunity {} at stage {} (the default rule); resubmitting creates nothing",
+            json["opportunityId"].as_str().unwrap_or("?"),
+            json["stageId"].as_str().unwrap_or("?"),
+        ))?;
+        uploaded.push(
+            json["opportunityId"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string(),
+        );
+    }
+
+    // 4. Recruiters move them in Lever; each change flows back to the partner.
     let mut deliveries = sims.lever.subscribe();
     let mut events = sims.partner.subscribe();
-    sims.lever.move_stage(&ada, "9f1c2a21-phone");
-    sims.lever
-        .move_stage(&katherine, "7d2e4c10-a1b2-4c3d-8e9f-000000000002");
+    for (opportunity, (_, _, _, _, stage)) in uploaded.iter().zip(&submissions) {
+        sims.lever.move_stage(opportunity, stage);
+    }
     let mut acme_delivery = None;
-    for _ in 0..2 {
+    let mut stage_changes = 0;
+    while stage_changes < 2 {
         let delivery = tokio::time::timeout(WAIT, deliveries.recv())
             .await
             .context("no Lever delivery")??;
@@ -184,6 +219,10 @@ pub async fn run(wasm: &[u8], out: &mut impl Write) -> anyhow::Result<()> {
             delivery.status,
             delivery.response
         );
+        if delivery.event != "candidateStageChange" {
+            continue;
+        }
+        stage_changes += 1;
         if delivery.account == ACME {
             acme_delivery = Some(delivery);
         }
@@ -203,7 +242,7 @@ pub async fn run(wasm: &[u8], out: &mut impl Write) -> anyhow::Result<()> {
     received.sort_by(|a, b| a["connectionId"].as_str().cmp(&b["connectionId"].as_str()));
     for event in &received {
         line(out, format!(
-            "3. A recruiter moves a candidate in Lever → signed webhook → connector → partner: {} for connection {},\n   partner candidate {} now \"{}\" (Lever stage {})",
+            "4. A recruiter moves the candidate in Lever → signed webhook → connector → partner: {} for connection {},\n   partner candidate {} now \"{}\" (Lever stage {})",
             event["type"].as_str().unwrap_or("?"),
             event["connectionId"].as_str().unwrap_or("?"),
             event["data"]["partnerCandidateId"].as_str().unwrap_or("?"),
@@ -220,13 +259,41 @@ pub async fn run(wasm: &[u8], out: &mut impl Write) -> anyhow::Result<()> {
             ))
             .collect::<Vec<_>>()
             == [
-                (Some("acme"), Some("cand-ada")),
-                (Some("globex"), Some("cand-kj"))
+                (Some("acme"), Some("cand-1001")),
+                (Some("globex"), Some("cand-2001"))
             ],
         "events reached the partner under the wrong connection"
     );
 
-    // 4. A delivery signed for Acme, posted to Globex's URL, is refused.
+    // 5. The partner moves Acme's candidate to its "offer" stage: Lever is updated, and
+    //    Lever's webhook for that change is not echoed back.
+    let moved = partner
+        .ok(
+            "PUT",
+            "/connections/acme/candidates/cand-1001/stage",
+            Some(json!({ "stage": "offer" })),
+        )
+        .await?;
+    let echo = loop {
+        let delivery = tokio::time::timeout(WAIT, deliveries.recv())
+            .await
+            .context("no Lever delivery")??;
+        if delivery.event == "candidateStageChange" {
+            break delivery;
+        }
+    };
+    line(out, format!(
+        "5. The partner moves cand-1001 to \"offer\": Lever stage {} (changed: {}); Lever's webhook for it answers {}",
+        moved["leverStageId"].as_str().unwrap_or("?"),
+        moved["changed"],
+        echo.response,
+    ))?;
+    ensure!(
+        sims.partner.received().len() == 2,
+        "the partner's own move was echoed back"
+    );
+
+    // 6. A delivery signed for Acme, posted to Globex's URL, is refused.
     let acme_delivery = acme_delivery.context("no delivery for Acme")?;
     let crossed = HttpClient::default()
         .post_json(
@@ -238,7 +305,7 @@ pub async fn run(wasm: &[u8], out: &mut impl Write) -> anyhow::Result<()> {
     line(
         out,
         format!(
-            "4. Acme's signed delivery replayed at Globex's URL: {} {}",
+            "6. Acme's signed delivery replayed at Globex's URL: {} {}",
             crossed.status,
             crossed.text()
         ),
@@ -248,7 +315,7 @@ pub async fn run(wasm: &[u8], out: &mut impl Write) -> anyhow::Result<()> {
         "a cross-connection delivery was accepted"
     );
 
-    // 5. Disconnect Globex.
+    // 7. Disconnect Globex.
     let disconnected = partner.ok("DELETE", "/connections/globex", None).await?;
     let removed = disconnected["disconnected"]["removedWebhooks"]
         .as_array()
@@ -257,7 +324,7 @@ pub async fn run(wasm: &[u8], out: &mut impl Write) -> anyhow::Result<()> {
         .call("GET", "/connections/globex/lever/stages", None)
         .await?;
     line(out, format!(
-        "5. Globex disconnects: {removed} webhooks deleted in Lever, tokens dropped; its calls now answer {} ({})",
+        "7. Globex disconnects: {removed} webhooks deleted in Lever, tokens dropped; its calls now answer {} ({})",
         after.status,
         after.json()["error"]["message"].as_str().unwrap_or("?"),
     ))?;
@@ -278,6 +345,6 @@ pub async fn run(wasm: &[u8], out: &mut impl Write) -> anyhow::Result<()> {
         verified == 2,
         "the partner received {verified} events instead of 2"
     );
-    line(out, "\nDone: 2 connections, 2 verified partner events, nothing crossed between them; Acme is still connected.")?;
+    line(out, "\nDone: 2 connections, 2 uploads, 2 verified partner events, no echo, nothing crossed between them; Acme is still connected.")?;
     Ok(())
 }
