@@ -218,7 +218,8 @@ impl Connector {
     }
 
     /// Reconciles every connection once (the typed face's `list-connections` and
-    /// `reconcile`); answers each connection's report or error, as JSON.
+    /// `reconcile`) and polls postings where posting triggers are enabled; answers each
+    /// connection's report or error, as JSON.
     pub async fn reconcile_all(&self) -> anyhow::Result<Vec<(String, serde_json::Value)>> {
         let (mut store, instance) = self.typed().await?;
         let connections = match instance
@@ -236,12 +237,26 @@ impl Connector {
                 .lever_connector_partner()
                 .call_reconcile(&mut store, &connection)
                 .await?;
-            let report = match result {
+            let mut report = match result {
                 Ok(r) => serde_json::json!({
                     "changed": r.changed, "tracked": r.tracked, "fixed": r.fixed, "cursor": r.cursor
                 }),
                 Err(e) => crate::wire::error(&e).to_json(),
             };
+            // Posting triggers poll on the same interval, where enabled.
+            let (mut store, instance) = self.typed().await?;
+            match instance
+                .lever_connector_triggers()
+                .call_poll_postings(&mut store, &connection)
+                .await?
+            {
+                Ok(p) => {
+                    report["postings"] =
+                        serde_json::json!({ "created": p.created, "updated": p.updated });
+                }
+                Err(ConnectorError::NotConfigured(_)) => {}
+                Err(e) => report["postings"] = crate::wire::error(&e).to_json(),
+            }
             reports.push((connection, report));
         }
         Ok(reports)

@@ -240,6 +240,7 @@ fn token_request(
             ("user-agent".into(), USER_AGENT.into()),
         ],
         body: Some(body.into_bytes()),
+        bucket: None,
     }
 }
 
@@ -429,7 +430,7 @@ pub fn lever_api(env: &Env, connection: &ConnectionId) -> Result<LeverApi, Conne
     let lever_env = config::lever_environment(env.config)?;
     let sealer = config::sealer(env.config)?;
     let credential = credential(env, &sealer, &lever_env, connection)?;
-    Ok(LeverApi::new(lever_env.api_base, credential))
+    Ok(LeverApi::new(lever_env.api_base, credential).throttled(connection.as_str()))
 }
 
 fn credential(

@@ -1,6 +1,8 @@
 //! The adapter: implements the component's exports by converting between WIT types and
 //! the domain types, and calling the logic with the WASI I/O.
 
+use crate::actions as lever_actions;
+use crate::actions::field;
 use crate::auth;
 use crate::bindings::exports::lever::connector::types as wit;
 use crate::bindings::exports::lever::connector::{actions, partner, setup, triggers, webhooks};
@@ -55,10 +57,6 @@ impl From<ConnectorError> for wit::ConnectorError {
 
 type WitResult<T> = Result<T, wit::ConnectorError>;
 
-fn unsupported<T>(what: &str) -> WitResult<T> {
-    Err(ConnectorError::unsupported(what).into())
-}
-
 /// Runs `f` for a parsed connection id with the WASI environment.
 fn on<T>(
     connection: &str,
@@ -96,24 +94,22 @@ fn serve(request: &IncomingRequest) -> Reply {
         Ok(route) => route,
         Err(reply) => return reply,
     };
-    let authorization = request
+    let headers: Vec<(String, String)> = request
         .headers()
-        .get("authorization")
+        .entries()
         .into_iter()
-        .find_map(|v| String::from_utf8(v).ok());
+        .filter(|(name, _)| {
+            name.eq_ignore_ascii_case("authorization")
+                || name.eq_ignore_ascii_case(http_face::PERFORM_AS_HEADER)
+        })
+        .filter_map(|(name, value)| Some((name, String::from_utf8(value).ok()?)))
+        .collect();
     let body = match read_body(request, route.max_body_bytes()) {
         Ok(body) => body,
         Err(error) => return http_face::error_reply(&error),
     };
-    with_env(|env| {
-        Ok(http_face::respond(
-            env,
-            route,
-            authorization.as_deref(),
-            &body,
-        ))
-    })
-    .unwrap_or_else(|error| http_face::error_reply(&error))
+    with_env(|env| Ok(http_face::respond(env, route, &headers, &body)))
+        .unwrap_or_else(|error| http_face::error_reply(&error))
 }
 
 fn read_body(request: &IncomingRequest, limit: usize) -> Result<Vec<u8>, ConnectorError> {
@@ -609,67 +605,402 @@ impl setup::Guest for Component {
     }
 }
 
+fn text(v: &serde_json::Value, key: &str) -> String {
+    field(v, key).as_str().unwrap_or_default().to_string()
+}
+
+fn opt_text(v: &serde_json::Value, key: &str) -> Option<String> {
+    field(v, key)
+        .as_str()
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+}
+
+fn texts(v: &serde_json::Value, key: &str) -> Vec<String> {
+    field(v, key)
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn phones(v: &serde_json::Value) -> Vec<wit::Phone> {
+    field(v, "phones")
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|p| wit::Phone {
+                    kind: field(p, "type").as_str().unwrap_or("other").to_string(),
+                    value: text(p, "value"),
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn wit_opportunity(v: &serde_json::Value) -> wit::Opportunity {
+    wit::Opportunity {
+        id: text(v, "id"),
+        name: text(v, "name"),
+        headline: opt_text(v, "headline"),
+        contact: text(v, "contact"),
+        emails: texts(v, "emails"),
+        phones: phones(v),
+        links: texts(v, "links"),
+        location: opt_text(v, "location"),
+        stage: text(v, "stage"),
+        origin: opt_text(v, "origin"),
+        sources: texts(v, "sources"),
+        tags: texts(v, "tags"),
+        owner: opt_text(v, "owner"),
+        applications: texts(v, "applications"),
+        archived: field(v, "archived").as_object().map(|a| wit::Archived {
+            reason: a
+                .get("reason")
+                .and_then(|r| r.as_str())
+                .unwrap_or_default()
+                .to_string(),
+            archived_at: a
+                .get("archivedAt")
+                .and_then(serde_json::Value::as_u64)
+                .unwrap_or(0),
+        }),
+        created_at: field(v, "createdAt").as_u64().unwrap_or(0),
+        updated_at: field(v, "updatedAt").as_u64().unwrap_or(0),
+    }
+}
+
+fn wit_contact(v: &serde_json::Value) -> wit::Contact {
+    wit::Contact {
+        id: text(v, "id"),
+        name: text(v, "name"),
+        headline: opt_text(v, "headline"),
+        location: field(field(v, "location"), "name")
+            .as_str()
+            .or_else(|| field(v, "location").as_str())
+            .filter(|s| !s.is_empty())
+            .map(String::from),
+        emails: texts(v, "emails"),
+        phones: phones(v),
+        is_anonymized: field(v, "isAnonymized").as_bool().unwrap_or(false),
+    }
+}
+
+fn wit_categories(v: &serde_json::Value) -> wit::PostingCategories {
+    wit::PostingCategories {
+        team: opt_text(v, "team"),
+        department: opt_text(v, "department"),
+        location: opt_text(v, "location"),
+        commitment: opt_text(v, "commitment"),
+        level: opt_text(v, "level"),
+    }
+}
+
+fn wit_posting(v: &serde_json::Value) -> wit::Posting {
+    wit::Posting {
+        id: text(v, "id"),
+        text: text(v, "text"),
+        state: text(v, "state"),
+        categories: wit_categories(field(v, "categories")),
+        tags: texts(v, "tags"),
+        workplace_type: opt_text(v, "workplaceType"),
+        owner: opt_text(v, "owner"),
+        hiring_manager: opt_text(v, "hiringManager"),
+        description: opt_text(field(v, "content"), "description"),
+        created_at: field(v, "createdAt").as_u64().unwrap_or(0),
+        updated_at: field(v, "updatedAt").as_u64().unwrap_or(0),
+    }
+}
+
+fn domain_phones(phones: Vec<wit::Phone>) -> Vec<upload::Phone> {
+    phones
+        .into_iter()
+        .map(|p| upload::Phone {
+            kind: p.kind,
+            value: p.value,
+        })
+        .collect()
+}
+
+fn domain_categories(c: wit::PostingCategories) -> lever_actions::Categories {
+    lever_actions::Categories {
+        team: c.team,
+        department: c.department,
+        location: c.location,
+        commitment: c.commitment,
+        level: c.level,
+    }
+}
+
+fn domain_page(page: wit::PageRequest) -> lever_actions::PageRequest {
+    lever_actions::PageRequest {
+        limit: page.limit,
+        cursor: page.cursor,
+        all_pages_up_to: page.all_pages_up_to,
+    }
+}
+
 impl actions::Guest for Component {
     fn create_opportunity(
-        _connection: String,
-        _input: actions::NewOpportunity,
+        connection: String,
+        input: actions::NewOpportunity,
     ) -> WitResult<actions::CreatedOpportunity> {
-        unsupported("create-opportunity")
+        let input = lever_actions::NewOpportunity {
+            name: input.name,
+            headline: input.headline,
+            emails: input.emails,
+            phones: domain_phones(input.phones),
+            links: input.links,
+            location: input.location,
+            stage: input.stage,
+            posting: input.posting,
+            sources: input.sources,
+            tags: input.tags,
+            origin: input.origin,
+        };
+        let created = on(&connection, |env, c| {
+            lever_actions::create_opportunity(env, c, &input)
+        })?;
+        Ok(actions::CreatedOpportunity {
+            opportunity: wit_opportunity(field(&created, "data")),
+            deduped: field(&created, "deduped").as_bool().unwrap_or(false),
+        })
     }
-    fn get_opportunity(_connection: String, _id: String) -> WitResult<wit::Opportunity> {
-        unsupported("get-opportunity")
+
+    fn get_opportunity(connection: String, id: String) -> WitResult<wit::Opportunity> {
+        on(&connection, |env, c| {
+            lever_actions::get_opportunity(env, c, &id)
+        })
+        .map(|v| wit_opportunity(&v))
     }
+
     fn list_opportunities(
-        _connection: String,
-        _filter: actions::OpportunityFilter,
-        _page: wit::PageRequest,
+        connection: String,
+        filter: actions::OpportunityFilter,
+        page: wit::PageRequest,
     ) -> WitResult<actions::OpportunityPage> {
-        unsupported("list-opportunities")
+        let filter = lever_actions::OpportunityFilter {
+            email: filter.email,
+            posting_id: filter.posting_id,
+            archived_posting_id: filter.archived_posting_id,
+            stage_id: filter.stage_id,
+            tag: filter.tags,
+            origin: filter.origin,
+            source: filter.sources,
+            contact_id: filter.contact_id,
+            archived: filter.archived,
+            archive_reason_id: filter.archive_reason_id,
+            snoozed: filter.snoozed,
+            location: filter.location,
+            confidentiality: filter.confidentiality,
+            created_at_start: filter.created_at_start,
+            created_at_end: filter.created_at_end,
+            updated_at_start: filter.updated_at_start,
+            updated_at_end: filter.updated_at_end,
+            advanced_at_start: filter.advanced_at_start,
+            advanced_at_end: filter.advanced_at_end,
+            archived_at_start: filter.archived_at_start,
+            archived_at_end: filter.archived_at_end,
+        };
+        let page = domain_page(page);
+        let found = on(&connection, |env, c| {
+            lever_actions::list_opportunities(env, c, &filter, &page)
+        })?;
+        Ok(actions::OpportunityPage {
+            items: found.data.iter().map(wit_opportunity).collect(),
+            next: found.next,
+        })
     }
-    fn get_contact(_connection: String, _id: String) -> WitResult<wit::Contact> {
-        unsupported("get-contact")
+
+    fn get_contact(connection: String, id: String) -> WitResult<wit::Contact> {
+        on(&connection, |env, c| {
+            lever_actions::get_contact(env, c, &id)
+        })
+        .map(|v| wit_contact(&v))
     }
+
     fn update_contact(
-        _connection: String,
-        _id: String,
-        _changes: actions::ContactUpdate,
+        connection: String,
+        id: String,
+        changes: actions::ContactUpdate,
     ) -> WitResult<wit::Contact> {
-        unsupported("update-contact")
+        let changes = lever_actions::ContactUpdate {
+            name: changes.name,
+            headline: changes.headline,
+            location: changes.location,
+            emails: changes.emails,
+            phones: changes.phones.map(domain_phones),
+        };
+        on(&connection, |env, c| {
+            lever_actions::update_contact(env, c, &id, &changes)
+        })
+        .map(|v| wit_contact(&v))
     }
-    fn create_posting(_connection: String, _input: actions::NewPosting) -> WitResult<wit::Posting> {
-        unsupported("create-posting")
+
+    fn create_posting(connection: String, input: actions::NewPosting) -> WitResult<wit::Posting> {
+        let input = lever_actions::NewPosting {
+            text: input.text,
+            state: input.state,
+            categories: domain_categories(input.categories),
+            tags: input.tags,
+            description: input.description,
+            workplace_type: input.workplace_type,
+            owner: input.owner,
+            hiring_manager: input.hiring_manager,
+        };
+        on(&connection, |env, c| {
+            lever_actions::create_posting(env, c, &input)
+        })
+        .map(|v| wit_posting(&v))
     }
+
     fn update_posting(
-        _connection: String,
-        _id: String,
-        _changes: actions::PostingUpdate,
+        connection: String,
+        id: String,
+        changes: actions::PostingUpdate,
     ) -> WitResult<wit::Posting> {
-        unsupported("update-posting")
+        let changes = lever_actions::PostingUpdate {
+            text: changes.text,
+            state: changes.state,
+            categories: changes.categories.map(domain_categories),
+            tags: changes.tags,
+            description: changes.description,
+            workplace_type: changes.workplace_type,
+        };
+        on(&connection, |env, c| {
+            lever_actions::update_posting(env, c, &id, &changes)
+        })
+        .map(|v| wit_posting(&v))
     }
-    fn get_posting(_connection: String, _id: String) -> WitResult<wit::Posting> {
-        unsupported("get-posting")
+
+    fn get_posting(connection: String, id: String) -> WitResult<wit::Posting> {
+        on(&connection, |env, c| {
+            lever_actions::get_posting(env, c, &id)
+        })
+        .map(|v| wit_posting(&v))
     }
+
     fn list_postings(
-        _connection: String,
-        _filter: actions::PostingFilter,
-        _page: wit::PageRequest,
+        connection: String,
+        filter: actions::PostingFilter,
+        page: wit::PageRequest,
     ) -> WitResult<actions::PostingPage> {
-        unsupported("list-postings")
+        let filter = lever_actions::PostingFilter {
+            state: filter.state,
+            team: filter.team,
+            department: filter.department,
+            location: filter.location,
+            commitment: filter.commitment,
+            level: filter.level,
+            tag: filter.tag,
+            distribution_channel: None,
+            confidentiality: None,
+            updated_at_start: filter.updated_at_start,
+            updated_at_end: filter.updated_at_end,
+        };
+        let page = domain_page(page);
+        let found = on(&connection, |env, c| {
+            lever_actions::list_postings(env, c, &filter, &page)
+        })?;
+        Ok(actions::PostingPage {
+            items: found.data.iter().map(wit_posting).collect(),
+            next: found.next,
+        })
     }
+
     fn proxy(
-        _connection: String,
-        _request: actions::ProxyRequest,
+        connection: String,
+        request: actions::ProxyRequest,
     ) -> WitResult<actions::ProxyResponse> {
-        unsupported("the proxy")
+        let request = lever_actions::ProxyRequest {
+            method: match request.method {
+                wit::HttpMethod::Get => crate::io::Method::Get,
+                wit::HttpMethod::Post => crate::io::Method::Post,
+                wit::HttpMethod::Put => crate::io::Method::Put,
+                wit::HttpMethod::Delete => crate::io::Method::Delete,
+                wit::HttpMethod::Patch => crate::io::Method::Patch,
+            },
+            path: request.path,
+            query: request.query,
+            body: request.body,
+            perform_as: request.perform_as,
+        };
+        let answer = on(&connection, |env, c| lever_actions::proxy(env, c, &request))?;
+        Ok(actions::ProxyResponse {
+            status: answer.status,
+            body: answer.body,
+        })
+    }
+}
+
+fn trigger_kind(kind: triggers::TriggerKind) -> crate::triggers::Kind {
+    match kind {
+        triggers::TriggerKind::CandidateCreated => crate::triggers::Kind::CandidateCreated,
+        triggers::TriggerKind::CandidateUpdated => crate::triggers::Kind::CandidateUpdated,
+        triggers::TriggerKind::PostingCreated => crate::triggers::Kind::PostingCreated,
+        triggers::TriggerKind::PostingUpdated => crate::triggers::Kind::PostingUpdated,
     }
 }
 
 impl triggers::Guest for Component {
+    fn enable(connection: String, kinds: Vec<triggers::TriggerKind>) -> WitResult<()> {
+        let kinds: Vec<_> = kinds.into_iter().map(trigger_kind).collect();
+        on(&connection, |env, c| {
+            crate::triggers::set_enabled(env, c, &kinds)
+        })
+    }
+
+    fn poll_postings(connection: String) -> WitResult<triggers::PostingPoll> {
+        let report = on(&connection, crate::triggers::poll_postings)?;
+        Ok(triggers::PostingPoll {
+            created: report.created,
+            updated: report.updated,
+            cursor: report.cursor,
+        })
+    }
+
     fn poll(
-        _connection: String,
-        _kind: triggers::TriggerKind,
-        _cursor: Option<String>,
+        connection: String,
+        kind: triggers::TriggerKind,
+        cursor: Option<String>,
     ) -> WitResult<triggers::TriggerBatch> {
-        unsupported("triggers")
+        let batch = on(&connection, |env, c| {
+            crate::triggers::poll(env, c, trigger_kind(kind), cursor.as_deref())
+        })?;
+        Ok(triggers::TriggerBatch {
+            events: batch
+                .events
+                .into_iter()
+                .map(|e| triggers::TriggerEvent {
+                    kind: match e.kind {
+                        crate::triggers::Kind::CandidateCreated => {
+                            triggers::TriggerKind::CandidateCreated
+                        }
+                        crate::triggers::Kind::CandidateUpdated => {
+                            triggers::TriggerKind::CandidateUpdated
+                        }
+                        crate::triggers::Kind::PostingCreated => {
+                            triggers::TriggerKind::PostingCreated
+                        }
+                        crate::triggers::Kind::PostingUpdated => {
+                            triggers::TriggerKind::PostingUpdated
+                        }
+                    },
+                    subject: match e.kind {
+                        crate::triggers::Kind::CandidateCreated
+                        | crate::triggers::Kind::CandidateUpdated => {
+                            triggers::TriggerSubject::Opportunity(wit_opportunity(&e.object))
+                        }
+                        _ => triggers::TriggerSubject::Posting(wit_posting(&e.object)),
+                    },
+                    id: e.id,
+                    occurred_at: e.occurred_at,
+                })
+                .collect(),
+            cursor: batch.cursor,
+        })
     }
 }

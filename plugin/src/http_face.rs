@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use subtle::ConstantTimeEq as _;
 
+use crate::actions;
 use crate::auth::{self, Callback};
 use crate::config;
 use crate::error::ConnectorError;
@@ -19,9 +20,15 @@ use crate::setup::{self, status, webhooks};
 use crate::store::ConnectionId;
 use crate::sync::partner_stage::{self, PartnerMove};
 use crate::sync::{reconcile, stage, upload};
+use crate::triggers;
 
 /// The largest body a partner call may send, in bytes.
 pub const MAX_PARTNER_BODY_BYTES: usize = 64 * 1024;
+/// The largest body passed through the proxy.
+pub const MAX_PROXY_BODY_BYTES: usize = 1024 * 1024;
+/// The header that asks the proxy to add `perform_as=<the connection's user>`.
+pub const PERFORM_AS_HEADER: &str = "lever-perform-as";
+
 /// The largest candidate submission: a 30 MB resume in base64 and the rest.
 pub const MAX_SUBMISSION_BYTES: usize = 41 * 1024 * 1024;
 
@@ -80,7 +87,29 @@ pub enum PartnerRoute {
     LeverArchiveReasons,
     /// `POST /connections/{c}/reconcile`.
     Reconcile,
-    /// Routes of later versions (candidate upload, actions, proxy, triggers): 501.
+    /// `POST /connections/{c}/actions/{action}`.
+    Action(String),
+    /// `{METHOD} /connections/{c}/proxy/{path}?{query}`: below the Lever API root.
+    Proxy {
+        /// The method.
+        method: crate::io::Method,
+        /// The path below the API root, as sent (still percent-encoded).
+        path: String,
+        /// The query pairs.
+        query: Vec<(String, String)>,
+    },
+    /// `PUT /connections/{c}/triggers`: which triggers are enabled.
+    PutTriggers,
+    /// `POST /connections/{c}/triggers/poll`: poll Lever's postings now.
+    PollPostings,
+    /// `GET /connections/{c}/triggers/{kind}?cursor=`: the events since a cursor.
+    TriggerEvents {
+        /// The trigger.
+        kind: String,
+        /// The cursor.
+        cursor: Option<String>,
+    },
+    /// Routes of later versions: 501.
     Unsupported(&'static str),
 }
 
@@ -104,6 +133,7 @@ impl Route {
             Route::LeverWebhook(_) => MAX_BODY_BYTES,
             Route::Health | Route::OAuthCallback(_) => 0,
             Route::Partner(_, PartnerRoute::SubmitCandidate) => MAX_SUBMISSION_BYTES,
+            Route::Partner(_, PartnerRoute::Proxy { .. }) => MAX_PROXY_BODY_BYTES,
             Route::Partner(..) => MAX_PARTNER_BODY_BYTES,
         }
     }
@@ -174,6 +204,9 @@ pub fn route(method: &str, path_with_query: &str) -> Result<Route, Reply> {
         .unwrap_or((path_with_query, ""));
     let trimmed = path.trim_end_matches('/');
     let segments: Vec<&str> = trimmed.split('/').skip(1).collect();
+    let query_list: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
     let query = query_pairs(query);
     let allow = |allowed: &str, route: Route| {
         if allowed.split(", ").any(|m| m == method) {
@@ -248,11 +281,41 @@ pub fn route(method: &str, path_with_query: &str) -> Result<Route, Reply> {
                     partner("GET", PartnerRoute::LeverArchiveReasons)
                 }
                 (_, ["reconcile"]) => partner("POST", PartnerRoute::Reconcile),
-                (_, ["actions", ..]) => Ok(Route::Partner(c, PartnerRoute::Unsupported("actions"))),
-                (_, ["proxy", ..]) => Ok(Route::Partner(c, PartnerRoute::Unsupported("the proxy"))),
-                (_, ["triggers", ..]) => {
-                    Ok(Route::Partner(c, PartnerRoute::Unsupported("triggers")))
+                (_, ["actions", action]) => {
+                    partner("POST", PartnerRoute::Action(action.to_string()))
                 }
+                (_, ["proxy", ..]) => {
+                    let method = match method {
+                        "GET" => crate::io::Method::Get,
+                        "POST" => crate::io::Method::Post,
+                        "PUT" => crate::io::Method::Put,
+                        "DELETE" => crate::io::Method::Delete,
+                        "PATCH" => crate::io::Method::Patch,
+                        _ => return Err(method_not_allowed(path, "GET, POST, PUT, DELETE, PATCH")),
+                    };
+                    let marker = format!("/connections/{c}/proxy");
+                    let below = path
+                        .split_once(marker.as_str())
+                        .map_or("", |(_, rest)| rest)
+                        .to_string();
+                    Ok(Route::Partner(
+                        c,
+                        PartnerRoute::Proxy {
+                            method,
+                            path: below,
+                            query: query_list,
+                        },
+                    ))
+                }
+                (_, ["triggers"]) => partner("PUT", PartnerRoute::PutTriggers),
+                (_, ["triggers", "poll"]) => partner("POST", PartnerRoute::PollPostings),
+                (_, ["triggers", kind]) => partner(
+                    "GET",
+                    PartnerRoute::TriggerEvents {
+                        kind: kind.to_string(),
+                        cursor: query.get("cursor").cloned(),
+                    },
+                ),
                 _ => Err(not_found(path)),
             }
         }
@@ -337,8 +400,19 @@ struct LinkBody {
     opportunity_id: String,
 }
 
-/// Handles a routed request whose body was read (within the route's limit).
-pub fn respond(env: &Env, route: Route, authorization: Option<&str>, body: &[u8]) -> Reply {
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_str())
+}
+
+/// Handles a routed request whose body was read (within the route's limit); `headers` are
+/// the request's headers.
+pub fn respond(env: &Env, route: Route, headers: &[(String, String)], body: &[u8]) -> Reply {
+    let authorization = header(headers, "authorization");
+    let perform_as =
+        header(headers, PERFORM_AS_HEADER).is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let result = match route {
         Route::Health => Ok(Reply::json(200, &json!({ "status": "ok" }))),
         Route::LeverWebhook(c) => {
@@ -346,6 +420,27 @@ pub fn respond(env: &Env, route: Route, authorization: Option<&str>, body: &[u8]
         }
         Route::OAuthCallback(callback) => auth::complete_oauth(env, &callback)
             .map(|connected| Reply::ok(200, &json!({ "connected": connected }))),
+        Route::Partner(
+            c,
+            PartnerRoute::Proxy {
+                method,
+                path,
+                query,
+            },
+        ) => authenticate_partner(env, authorization).and_then(|()| {
+            let request = actions::ProxyRequest {
+                method,
+                path,
+                query,
+                body: (!body.is_empty()).then(|| String::from_utf8_lossy(body).into_owned()),
+                perform_as,
+            };
+            actions::proxy(env, &c, &request).map(|answer| Reply {
+                status: answer.status,
+                headers: Vec::new(),
+                body: answer.body.into_bytes(),
+            })
+        }),
         Route::Partner(c, partner_route) => authenticate_partner(env, authorization)
             .and_then(|()| partner(env, &c, partner_route, body)),
     };
@@ -475,7 +570,112 @@ fn partner(
             &json!({ "data": setup::list_archive_reasons(env, c)? }),
         ),
         PartnerRoute::Reconcile => Reply::ok(200, &reconcile::reconcile(env, c)?),
+        PartnerRoute::Action(action) => run_action(env, c, &action, body)?,
+        PartnerRoute::PutTriggers => {
+            let body: TriggersBody = parse_body(body)?;
+            let kinds = body
+                .enabled
+                .iter()
+                .map(|k| {
+                    triggers::Kind::parse(k).ok_or_else(|| {
+                        ConnectorError::InvalidInput(format!(
+                            "{k:?} is not a trigger: candidate-created, candidate-updated, posting-created, posting-updated"
+                        ))
+                    })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            triggers::set_enabled(env, c, &kinds)?;
+            Reply::ok(200, &json!({ "enabled": body.enabled }))
+        }
+        PartnerRoute::PollPostings => Reply::ok(200, &triggers::poll_postings(env, c)?),
+        PartnerRoute::TriggerEvents { kind, cursor } => {
+            let kind = triggers::Kind::parse(&kind)
+                .ok_or_else(|| ConnectorError::NotFound(format!("no trigger {kind:?}")))?;
+            Reply::ok(200, &triggers::poll(env, c, kind, cursor.as_deref())?)
+        }
+        PartnerRoute::Proxy { .. } => {
+            return Err(ConnectorError::Internal(
+                "the proxy is answered elsewhere".into(),
+            ))
+        }
         PartnerRoute::Unsupported(what) => return Err(ConnectorError::unsupported(what)),
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TriggersBody {
+    enabled: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IdBody {
+    id: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChangeBody<T> {
+    id: String,
+    changes: T,
+}
+
+#[derive(Deserialize)]
+#[serde(
+    deny_unknown_fields,
+    bound(deserialize = "F: Deserialize<'de> + Default")
+)]
+struct ListBody<F> {
+    #[serde(default)]
+    filter: F,
+    #[serde(default)]
+    page: actions::PageRequest,
+}
+
+/// `POST /connections/{c}/actions/{action}`: the nine actions, Lever's JSON out.
+fn run_action(
+    env: &Env,
+    c: &ConnectionId,
+    action: &str,
+    body: &[u8],
+) -> Result<Reply, ConnectorError> {
+    let body = if body.is_empty() {
+        b"{}".as_slice()
+    } else {
+        body
+    };
+    let data = |value: serde_json::Value| Reply::ok(200, &json!({ "data": value }));
+    Ok(match action {
+        "create-opportunity" => Reply::ok(201, &actions::create_opportunity(env, c, &parse_body(body)?)?),
+        "get-opportunity" => data(actions::get_opportunity(env, c, &parse_body::<IdBody>(body)?.id)?),
+        "list-opportunities" => {
+            let list: ListBody<actions::OpportunityFilter> = parse_body(body)?;
+            Reply::ok(200, &actions::list_opportunities(env, c, &list.filter, &list.page)?)
+        }
+        "get-contact" => data(actions::get_contact(env, c, &parse_body::<IdBody>(body)?.id)?),
+        "update-contact" => {
+            let change: ChangeBody<actions::ContactUpdate> = parse_body(body)?;
+            data(actions::update_contact(env, c, &change.id, &change.changes)?)
+        }
+        "create-posting" => {
+            let posting = actions::create_posting(env, c, &parse_body(body)?)?;
+            Reply::ok(201, &json!({ "data": posting }))
+        }
+        "update-posting" => {
+            let change: ChangeBody<actions::PostingUpdate> = parse_body(body)?;
+            data(actions::update_posting(env, c, &change.id, &change.changes)?)
+        }
+        "get-posting" => data(actions::get_posting(env, c, &parse_body::<IdBody>(body)?.id)?),
+        "list-postings" => {
+            let list: ListBody<actions::PostingFilter> = parse_body(body)?;
+            Reply::ok(200, &actions::list_postings(env, c, &list.filter, &list.page)?)
+        }
+        other => {
+            return Err(ConnectorError::NotFound(format!(
+                "no action {other:?}: create-opportunity, get-opportunity, list-opportunities, get-contact, update-contact, create-posting, update-posting, get-posting, list-postings"
+            )))
+        }
     })
 }
 
@@ -562,12 +762,17 @@ mod tests {
         let route = route("PUT", "/connections/acme/stage-map").unwrap();
         let body = br#"{"lead-new":"sourced"}"#;
         for auth in [None, Some("Bearer wrong"), Some("Basic cGstcGxhbnRlZA==")] {
-            let reply = respond(&world.env(), route.clone(), auth, body);
+            let headers: Vec<(String, String)> = auth
+                .map(|a| ("authorization".to_string(), a.to_string()))
+                .into_iter()
+                .collect();
+            let reply = respond(&world.env(), route.clone(), &headers, body);
             assert_eq!(reply.status, 401, "{auth:?}");
             assert!(!String::from_utf8_lossy(&reply.body).contains("pk-planted"));
         }
         assert!(world.kv.0.borrow().is_empty());
-        let reply = respond(&world.env(), route, Some("Bearer pk-planted"), body);
+        let headers = [("authorization".to_string(), "Bearer pk-planted".to_string())];
+        let reply = respond(&world.env(), route, &headers, body);
         assert_eq!(
             reply.status,
             200,
@@ -578,11 +783,12 @@ mod tests {
     }
 
     #[test]
-    fn later_features_answer_501() {
+    fn polling_without_enabled_triggers_is_not_configured() {
         let world = World::new(FakeConfig::from_pairs(&[("partner_api_key", "pk")]), 0);
-        let route = route("POST", "/connections/acme/actions/create-opportunity").unwrap();
-        let reply = respond(&world.env(), route, Some("Bearer pk"), b"{}");
-        assert_eq!(reply.status, 501);
+        let route = route("POST", "/connections/acme/triggers/poll").unwrap();
+        let headers = [("authorization".to_string(), "Bearer pk".to_string())];
+        let reply = respond(&world.env(), route, &headers, b"{}");
+        assert_eq!(reply.status, 503, "no trigger enabled");
     }
 
     #[test]

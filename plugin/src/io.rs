@@ -136,6 +136,8 @@ pub struct Request {
     pub headers: Vec<(String, String)>,
     /// Body bytes.
     pub body: Option<Vec<u8>>,
+    /// The rate-limit bucket this request counts against (a Lever connection), if any.
+    pub bucket: Option<String>,
 }
 
 impl fmt::Debug for Request {
@@ -152,6 +154,7 @@ impl fmt::Debug for Request {
                     .collect::<Vec<_>>(),
             )
             .field("body_bytes", &self.body.as_ref().map(Vec::len))
+            .field("bucket", &self.bucket)
             .finish()
     }
 }
@@ -307,6 +310,7 @@ mod tests {
             url: HttpUrl::parse("https://auth.lever.co/oauth/token").unwrap(),
             headers: vec![("authorization".into(), "Bearer planted-token".into())],
             body: Some(b"client_secret=planted-secret".to_vec()),
+            bucket: None,
         };
         let printed = format!("{request:?}");
         assert!(!printed.contains("planted"), "{printed}");

@@ -13,6 +13,7 @@
     )
 )]
 
+pub mod actions;
 pub mod auth;
 pub mod config;
 pub mod crypto;
@@ -26,6 +27,7 @@ pub mod secret;
 pub mod setup;
 pub mod store;
 pub mod sync;
+pub mod triggers;
 
 // The WIT glue exists only in the component: natively its export names cannot be linked
 // into a shared library, and the logic above is what the native tests exercise.

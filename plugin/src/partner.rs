@@ -182,6 +182,7 @@ pub fn delivery_request<T: Serialize>(
             ("webhook-signature".into(), signature),
         ],
         body: Some(body),
+        bucket: None,
     })
 }
 

@@ -5,6 +5,13 @@
 //! |---|---|
 //! | `oauth/state/<nonce>` | JSON [`OAuthState`]: which connection an OAuth round trip is for (single use, expires) |
 //! | `conn/<c>/auth` | JSON [`StoredAuth`]: API key or OAuth tokens (each secret sealed), account id, scopes |
+//! | `conn/<c>/rate` | JSON [`crate::lever::Bucket`]: the connection's token bucket for Lever calls |
+//! | `conn/<c>/triggers` | JSON list of the triggers the connection's platform enabled |
+//! | `conn/<c>/trigger/<kind>/head` | the sequence number of the newest event of a trigger |
+//! | `conn/<c>/trigger/<kind>/<seq>` | JSON [`crate::triggers::TriggerEvent`] (the last 1000 kept) |
+//! | `conn/<c>/trigger-seen/<event id>` | an event delivered (each once) |
+//! | `conn/<c>/posting-cursor` | the postings poll's cursor: Unix ms of the newest `updatedAt` read |
+//! | `conn/<c>/posting-seen/<posting id>` | the `updatedAt` last delivered for a posting |
 //! | `conn/<c>/refresh-lock` | JSON [`Lease`]: the one instance refreshing the OAuth token |
 //! | `conn/<c>/perform-as` | the Lever user id writes are attributed to |
 //! | `conn/<c>/stage-map` | JSON object: Lever stage id → partner stage |
@@ -464,6 +471,134 @@ impl ConnStore<'_> {
             self.delete("refresh-lock")?;
         }
         Ok(())
+    }
+
+    /// Takes a token from the connection's Lever rate-limit bucket (compare-and-swap, so
+    /// concurrent instances share it): `None` when taken, else the wait in ms.
+    pub fn take_rate_token(&self, now: UnixMillis) -> Result<Option<u64>, ConnectorError> {
+        for _ in 0..32 {
+            let raw = self.get_raw("rate")?;
+            let bucket = match &raw {
+                None => None,
+                Some(bytes) => Some(decode(&self.key("rate"), bytes)?),
+            };
+            match crate::lever::take_token(bucket, now) {
+                Err(wait) => return Ok(Some(wait)),
+                Ok(next) => {
+                    if self.cas("rate", raw.as_deref(), &encode(&next)?)? {
+                        return Ok(None);
+                    }
+                }
+            }
+        }
+        // Heavy contention: wait a little and let the caller try again.
+        Ok(Some(10))
+    }
+
+    // ---- triggers ----
+
+    /// The enabled triggers (their names).
+    pub fn enabled_triggers(&self) -> Result<Vec<String>, ConnectorError> {
+        Ok(self.get_json("triggers")?.unwrap_or_default())
+    }
+
+    /// Sets the enabled triggers.
+    pub fn set_enabled_triggers(&self, kinds: &[String]) -> Result<(), ConnectorError> {
+        self.set("triggers", &encode(&kinds)?)
+    }
+
+    /// Whether a trigger event was delivered.
+    pub fn trigger_seen(&self, id: &str) -> Result<bool, ConnectorError> {
+        Ok(self
+            .get_raw(&format!("trigger-seen/{}", part(id)))?
+            .is_some())
+    }
+
+    /// Marks a trigger event delivered.
+    pub fn mark_trigger_seen(&self, id: &str) -> Result<(), ConnectorError> {
+        self.set(&format!("trigger-seen/{}", part(id)), b"1")
+    }
+
+    /// The newest sequence number of a trigger's log (0 when empty).
+    pub fn trigger_head(&self, kind: &str) -> Result<u64, ConnectorError> {
+        Ok(self
+            .get_string(&format!("trigger/{kind}/head"))?
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// Appends an event to a trigger's log (the sequence number is taken with
+    /// compare-and-swap) and drops the one `keep` places back.
+    pub fn append_trigger<T: Serialize>(
+        &self,
+        kind: &str,
+        event: &T,
+        keep: u64,
+    ) -> Result<u64, ConnectorError> {
+        let head_key = format!("trigger/{kind}/head");
+        for _ in 0..32 {
+            let raw = self.get_raw(&head_key)?;
+            let head: u64 = raw
+                .as_deref()
+                .and_then(|b| std::str::from_utf8(b).ok())
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            let next = head + 1;
+            if self.cas(&head_key, raw.as_deref(), next.to_string().as_bytes())? {
+                self.set(&format!("trigger/{kind}/{next}"), &encode(event)?)?;
+                if next > keep {
+                    self.delete(&format!("trigger/{kind}/{}", next - keep))?;
+                }
+                return Ok(next);
+            }
+        }
+        Err(ConnectorError::Conflict(
+            "the trigger log kept changing; retry".into(),
+        ))
+    }
+
+    /// Up to `max` events of a trigger after sequence number `after`, oldest first.
+    pub fn triggers<T: DeserializeOwned>(
+        &self,
+        kind: &str,
+        after: u64,
+        max: u64,
+    ) -> Result<Vec<T>, ConnectorError> {
+        let head = self.trigger_head(kind)?;
+        let mut events = Vec::new();
+        for seq in (after + 1)..=head.min(after.saturating_add(max)) {
+            if let Some(event) = self.get_json(&format!("trigger/{kind}/{seq}"))? {
+                events.push(event);
+            }
+        }
+        Ok(events)
+    }
+
+    /// The postings poll's cursor.
+    pub fn posting_cursor(&self) -> Result<Option<UnixMillis>, ConnectorError> {
+        Ok(self
+            .get_string("posting-cursor")?
+            .and_then(|s| s.parse().ok()))
+    }
+
+    /// Moves the postings poll's cursor.
+    pub fn set_posting_cursor(&self, at: UnixMillis) -> Result<(), ConnectorError> {
+        self.set("posting-cursor", at.to_string().as_bytes())
+    }
+
+    /// The `updatedAt` last delivered for a posting.
+    pub fn posting_seen(&self, id: &str) -> Result<Option<UnixMillis>, ConnectorError> {
+        Ok(self
+            .get_string(&format!("posting-seen/{}", part(id)))?
+            .and_then(|s| s.parse().ok()))
+    }
+
+    /// Remembers the `updatedAt` delivered for a posting.
+    pub fn set_posting_seen(&self, id: &str, at: UnixMillis) -> Result<(), ConnectorError> {
+        self.set(
+            &format!("posting-seen/{}", part(id)),
+            at.to_string().as_bytes(),
+        )
     }
 
     // ---- settings ----

@@ -714,33 +714,3 @@ async fn roles_need_a_real_posting_and_perform_as_an_active_user() {
         .await;
     assert_eq!(missing_stage.status, 404);
 }
-
-#[tokio::test(flavor = "multi_thread")]
-async fn features_of_later_versions_answer_501() {
-    let world = World::start().await;
-    for (method, path) in [
-        ("POST", "/connections/acme/actions/create-opportunity"),
-        ("GET", "/connections/acme/proxy/opportunities"),
-        ("POST", "/connections/acme/triggers/poll"),
-    ] {
-        let response = world.call(method, path, Some(json!({}))).await;
-        assert_eq!(response.status, 501, "{method} {path}: {}", response.text());
-        assert_eq!(error_code(&response).0, "unsupported");
-    }
-    let (mut store, instance) = world.connector.typed().await.unwrap();
-    let error = instance
-        .lever_connector_triggers()
-        .call_poll(
-            &mut store,
-            &"acme".to_string(),
-            lever_host::runtime::bindings::exports::lever::connector::triggers::TriggerKind::PostingCreated,
-            None,
-        )
-        .await
-        .unwrap()
-        .unwrap_err();
-    assert!(
-        matches!(error, lever_host::server::ConnectorError::Unsupported(_)),
-        "{error:?}"
-    );
-}

@@ -166,6 +166,7 @@ pub enum Credential {
 pub struct LeverApi {
     api_base: HttpUrl,
     credential: Credential,
+    bucket: Option<String>,
 }
 
 /// The user agent the connector sends.
@@ -177,7 +178,14 @@ impl LeverApi {
         Self {
             api_base,
             credential,
+            bucket: None,
         }
+    }
+
+    /// The same client, its requests counted against the connection's rate-limit bucket.
+    pub fn throttled(mut self, connection: &str) -> Self {
+        self.bucket = Some(connection.to_string());
+        self
     }
 
     /// The API root.
@@ -220,6 +228,7 @@ impl LeverApi {
             url,
             headers,
             body,
+            bucket: self.bucket.clone(),
         }
     }
 
@@ -337,6 +346,9 @@ pub fn retry_delay_ms(attempt: u32, retry_after_ms: Option<u64>, jitter: u8) -> 
 pub fn send(env: &Env, request: Request) -> Result<Response, ConnectorError> {
     let mut attempt = 1;
     loop {
+        if let Some(bucket) = &request.bucket {
+            throttle(env, bucket)?;
+        }
         let response = env
             .http
             .send(request.clone())
@@ -352,6 +364,64 @@ pub fn send(env: &Env, request: Request) -> Result<Response, ConnectorError> {
         env.clock
             .sleep_ms(retry_delay_ms(attempt, retry_after_ms(&response), jitter));
         attempt += 1;
+    }
+}
+
+/// The steady rate the connector keeps each connection under (Lever allows 10 per second).
+pub const RATE_PER_SEC: f64 = 9.0;
+/// The burst it allows (Lever allows 20).
+pub const BURST: f64 = 18.0;
+/// The longest a request waits for its connection's bucket before answering `rate-limited`.
+const MAX_THROTTLE_WAIT_MS: u64 = 8_000;
+
+/// A token bucket as stored: tokens left at a time.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Bucket {
+    /// Tokens left.
+    pub tokens: f64,
+    /// When, in Unix ms.
+    pub at: UnixMillis,
+}
+
+/// Takes one token from `bucket` at `now`: the bucket after, or how long to wait (ms) for
+/// the next token. Pure.
+pub fn take_token(bucket: Option<Bucket>, now: UnixMillis) -> Result<Bucket, u64> {
+    let current = bucket.unwrap_or(Bucket {
+        tokens: BURST,
+        at: now,
+    });
+    let elapsed = now.saturating_sub(current.at) as f64 / 1000.0;
+    let tokens = (current.tokens + elapsed * RATE_PER_SEC).min(BURST);
+    if tokens >= 1.0 {
+        Ok(Bucket {
+            tokens: tokens - 1.0,
+            at: now.max(current.at),
+        })
+    } else {
+        Err((((1.0 - tokens) / RATE_PER_SEC) * 1000.0).ceil().max(1.0) as u64)
+    }
+}
+
+/// Waits for a token of the connection's bucket, shared by every instance through the
+/// key-value store (compare-and-swap), so a connection stays under Lever's limit however
+/// many requests run at once, and never touches another connection's bucket.
+fn throttle(env: &Env, connection: &str) -> Result<(), ConnectorError> {
+    let Ok(id) = crate::store::ConnectionId::parse(connection) else {
+        return Ok(());
+    };
+    let store = crate::store::Store::new(env.kv).connection(&id);
+    let started = env.clock.now();
+    loop {
+        let now = env.clock.now();
+        match store.take_rate_token(now)? {
+            None => return Ok(()),
+            Some(wait) if now.saturating_sub(started) + wait > MAX_THROTTLE_WAIT_MS => {
+                return Err(ConnectorError::RateLimited {
+                    retry_after_ms: Some(wait),
+                })
+            }
+            Some(wait) => env.clock.sleep_ms(wait),
+        }
     }
 }
 
@@ -591,6 +661,20 @@ mod tests {
         let (entry, previous) = opportunity.current_stage_entry();
         assert_eq!(entry.unwrap().updated_at, 1763942401000);
         assert_eq!(previous.unwrap().as_str(), "9f1c2a21-phone");
+    }
+
+    #[test]
+    fn the_token_bucket_allows_a_burst_then_the_steady_rate() {
+        let mut bucket = None;
+        for _ in 0..18 {
+            bucket = Some(take_token(bucket, 1_000).unwrap());
+        }
+        let wait = take_token(bucket, 1_000).unwrap_err();
+        assert_eq!(wait, 112, "1/9 s for the next token");
+        assert!(take_token(bucket, 1_000 + 112).is_ok());
+        // Idle time refills, up to the burst.
+        let refilled = take_token(bucket, 60_000).unwrap();
+        assert!((refilled.tokens - (BURST - 1.0)).abs() < 1e-9);
     }
 
     #[test]

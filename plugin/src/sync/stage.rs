@@ -181,7 +181,10 @@ pub fn handle_lever_webhook(
         return Ok(receipt(Outcome::Duplicate(existing.state)));
     }
 
-    let outcome = match act(env, connection, &delivery) {
+    let outcome = match act(env, connection, &delivery).and_then(|outcome| {
+        crate::triggers::on_delivery(env, connection, &delivery.event, &delivery.data)?;
+        Ok(outcome)
+    }) {
         Ok(outcome) => outcome,
         Err(error) => {
             // Nothing was done (or nothing that cannot be redone): free the token so that

@@ -14,6 +14,7 @@
 
 pub mod multipart;
 pub mod oauth;
+mod resources;
 pub mod seed;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -170,6 +171,11 @@ struct Account {
     /// The next creates make the opportunity, then answer 500 (Lever did the work but the
     /// caller never learns it).
     fail_after_create: u32,
+    /// Contacts changed through `PUT /contacts/:id` (the rest derive from opportunities).
+    contacts: HashMap<String, Value>,
+    /// Offset tokens carry the generation they were issued in; older ones are invalid
+    /// (Lever's tokens expire; when is unconfirmed).
+    offset_generation: u64,
 }
 
 #[derive(Debug, Default)]
@@ -383,6 +389,11 @@ impl LeverSim {
         }
     }
 
+    /// How many requests were answered 429 so far.
+    pub fn rate_limited(&self) -> u64 {
+        self.state().limited
+    }
+
     /// Successful refreshes so far, and refreshes refused.
     pub fn refreshes(&self) -> (u64, u64) {
         let state = self.state();
@@ -428,6 +439,54 @@ impl LeverSim {
             .filter(|n| n["_opportunityId"] == opportunity)
             .map(public_opportunity)
             .collect()
+    }
+
+    /// Adds `count` opportunities (and their contacts) to an account, for pagination tests;
+    /// answers their ids.
+    pub fn seed_opportunities(&self, account: &str, count: usize) -> Vec<String> {
+        let mut state = self.state();
+        let Some(a) = state.accounts.get_mut(account) else {
+            return Vec::new();
+        };
+        let stage = a
+            .stages
+            .first()
+            .map(|s| s["id"].clone())
+            .unwrap_or(json!("lead-new"));
+        let base = now_ms().saturating_sub(count as u64 * 1000);
+        (0..count)
+            .map(|i| {
+                let id = uuid();
+                let at = base + i as u64 * 1000;
+                a.opportunities.push(seed::opportunity(json!({
+                    "id": id,
+                    "name": format!("Seeded Candidate {i}"),
+                    "contact": uuid(),
+                    "emails": [format!("seeded-{i}@example.com")],
+                    "stage": stage,
+                    "createdAt": at,
+                    "updatedAt": at,
+                })));
+                id
+            })
+            .collect()
+    }
+
+    /// Every offset token issued so far stops working (Lever's expire).
+    pub fn expire_offset_tokens(&self, account: &str) {
+        if let Some(a) = self.state().accounts.get_mut(account) {
+            a.offset_generation += 1;
+        }
+    }
+
+    /// A posting as stored.
+    pub fn posting(&self, id: &str) -> Option<Value> {
+        self.state()
+            .accounts
+            .values()
+            .flat_map(|a| a.postings.iter())
+            .find(|p| p["id"] == id)
+            .cloned()
     }
 
     /// An admin renames a stage in Lever's settings.
@@ -866,7 +925,7 @@ fn api(
     let method = request.method.as_str();
     let none = |r| (r, vec![]);
     match (method, path) {
-        ("GET", ["stages"]) => none(list(request, a.stages.clone())),
+        ("GET", ["stages"]) => none(list(request, a.stages.clone(), a.offset_generation)),
         ("GET", ["stages", id]) => none(one(a.stages.iter().find(|x| x["id"] == *id), "Stage")),
         ("GET", ["users"]) => {
             let all = request.query("includeDeactivated") == Some("true");
@@ -876,23 +935,14 @@ fn api(
                 .filter(|u| all || u["deactivatedAt"].is_null())
                 .cloned()
                 .collect();
-            none(list(request, users))
+            none(list(request, users, a.offset_generation))
         }
         ("GET", ["users", id]) => none(one(a.users.iter().find(|x| x["id"] == *id), "User")),
-        ("GET", ["postings"]) => {
-            let states = request.query_all("state");
-            let postings = a
-                .postings
-                .iter()
-                .filter(|p| states.is_empty() || states.iter().any(|f| p["state"] == *f))
-                .filter(|p| {
-                    request.query("confidentiality") == Some("all")
-                        || p["confidentiality"] != "confidential"
-                })
-                .cloned()
-                .collect();
-            none(list(request, postings))
-        }
+        ("GET", ["postings"]) => none(resources::list_postings(a, request)),
+        ("POST", ["postings"]) => none(resources::create_posting(a, request)),
+        ("POST", ["postings", id]) => none(resources::update_posting(a, id, request)),
+        ("GET", ["contacts", id]) => none(resources::get_contact(a, id)),
+        ("PUT", ["contacts", id]) => none(resources::update_contact(a, id, request)),
         ("GET", ["postings", id]) => {
             none(one(a.postings.iter().find(|x| x["id"] == *id), "Posting"))
         }
@@ -914,7 +964,11 @@ fn api(
             }
         }
         ("POST", ["opportunities", id, "notes"]) => none(add_note(a, id, request)),
-        ("GET", ["archive_reasons"]) => none(list(request, a.archive_reasons.clone())),
+        ("GET", ["archive_reasons"]) => none(list(
+            request,
+            a.archive_reasons.clone(),
+            a.offset_generation,
+        )),
         ("GET", ["archive_reasons", id]) => none(one(
             a.archive_reasons.iter().find(|x| x["id"] == *id),
             "Archive reason",
@@ -960,7 +1014,7 @@ fn one(found: Option<&Value>, what: &str) -> SimResponse {
 }
 
 /// Lever's list envelope: `limit` 1–100 (default 100), `offset` = the opaque `next`.
-fn list(request: &SimRequest, all: Vec<Value>) -> SimResponse {
+fn list(request: &SimRequest, all: Vec<Value>, generation: u64) -> SimResponse {
     let limit = match request.query("limit").map(str::parse::<usize>) {
         None => 100,
         Some(Ok(n)) if (1..=100).contains(&n) => n,
@@ -968,7 +1022,7 @@ fn list(request: &SimRequest, all: Vec<Value>) -> SimResponse {
     };
     let start = match request.query("offset") {
         None => 0,
-        Some(token) => match decode_offset(token) {
+        Some(token) => match decode_offset(token, generation) {
             Some(n) => n,
             None => return error(400, code::BAD_REQUEST, "Invalid offset token"),
         },
@@ -977,7 +1031,7 @@ fn list(request: &SimRequest, all: Vec<Value>) -> SimResponse {
     let end = start + page.len();
     let mut body = json!({ "data": page, "hasNext": end < all.len() });
     if end < all.len() {
-        body["next"] = json!(encode_offset(end));
+        body["next"] = json!(encode_offset(end, generation));
     }
     SimResponse::json(200, body)
 }
@@ -1027,7 +1081,7 @@ fn list_opportunities(a: &Account, request: &SimRequest) -> SimResponse {
         .filter(|o| origin.is_none_or(|x| o["origin"] == x))
         .map(public_opportunity)
         .collect();
-    list(request, found)
+    list(request, found, a.offset_generation)
 }
 
 fn active_user(a: &Account, perform_as: Option<&str>) -> Result<String, SimResponse> {
@@ -1512,15 +1566,23 @@ fn public_opportunity(opportunity: &Value) -> Value {
     shown
 }
 
-fn encode_offset(offset: usize) -> String {
-    base64::engine::general_purpose::STANDARD.encode(json!({ "offset": offset }).to_string())
+fn encode_offset(offset: usize, generation: u64) -> String {
+    let token = if generation == 0 {
+        json!({ "offset": offset })
+    } else {
+        json!({ "offset": offset, "g": generation })
+    };
+    base64::engine::general_purpose::STANDARD.encode(token.to_string())
 }
 
-fn decode_offset(token: &str) -> Option<usize> {
+fn decode_offset(token: &str, generation: u64) -> Option<usize> {
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(token)
         .ok()?;
     let value: Value = serde_json::from_slice(&bytes).ok()?;
+    if value["g"].as_u64().unwrap_or(0) != generation {
+        return None;
+    }
     value["offset"].as_u64().map(|n| n as usize)
 }
 
@@ -1530,8 +1592,10 @@ mod tests {
 
     #[test]
     fn offsets_round_trip_in_lever_style() {
-        assert_eq!(encode_offset(1), "eyJvZmZzZXQiOjF9");
-        assert_eq!(decode_offset("eyJvZmZzZXQiOjF9"), Some(1));
-        assert_eq!(decode_offset("garbage"), None);
+        assert_eq!(encode_offset(1, 0), "eyJvZmZzZXQiOjF9");
+        assert_eq!(decode_offset("eyJvZmZzZXQiOjF9", 0), Some(1));
+        assert_eq!(decode_offset("eyJvZmZzZXQiOjF9", 1), None, "expired");
+        assert_eq!(decode_offset(&encode_offset(7, 3), 3), Some(7));
+        assert_eq!(decode_offset("garbage", 0), None);
     }
 }
