@@ -30,6 +30,11 @@ set-candidate-stage <connection> <partner candidate id> <partner stage>
 reject-candidate <connection> <partner candidate id> [reason]
 reconcile <connection>
 list-connections
+action <connection> <action> '<JSON input, as for POST /connections/{c}/actions/{action}>'
+proxy <connection> <METHOD> <path below the API root> ['<JSON body>']
+enable-triggers <connection> <trigger>...
+poll-postings <connection>
+poll-trigger <connection> <trigger> [cursor]
 link-candidate <connection> <partner candidate id> <opportunity id>
 get-linked-candidate <connection> <opportunity id>
 handle-lever-webhook <connection> <file with the raw delivery body>";
@@ -242,6 +247,68 @@ pub async fn run(
         "reconcile" => partner.call_reconcile(&mut *s, c()?).await?.map(|r| {
             json!({ "connectionId": c().ok(), "changed": r.changed, "tracked": r.tracked, "fixed": r.fixed, "cursor": r.cursor })
         }),
+        "action" => {
+            let input: Value = match args.get(2) {
+                Some(text) => serde_json::from_str(text)
+                    .map_err(|e| anyhow::anyhow!("the action input is not JSON: {e}"))?,
+                None => json!({}),
+            };
+            wire::call_action(connector, c()?, arg(args, 1, "action")?, &input).await?
+        }
+        "proxy" => {
+            use crate::runtime::bindings::exports::lever::connector::{actions, types};
+            let method = match arg(args, 1, "method")?.to_ascii_uppercase().as_str() {
+                "GET" => types::HttpMethod::Get,
+                "POST" => types::HttpMethod::Post,
+                "PUT" => types::HttpMethod::Put,
+                "DELETE" => types::HttpMethod::Delete,
+                "PATCH" => types::HttpMethod::Patch,
+                other => anyhow::bail!("method {other:?}: GET, POST, PUT, DELETE or PATCH"),
+            };
+            let raw = arg(args, 2, "path")?;
+            let (path, query) = raw.split_once('?').unwrap_or((raw.as_str(), ""));
+            let request = actions::ProxyRequest {
+                method,
+                path: path.to_string(),
+                query: url::form_urlencoded::parse(query.as_bytes()).into_owned().collect(),
+                body: args.get(3).cloned(),
+                perform_as: false,
+            };
+            instance
+                .lever_connector_actions()
+                .call_proxy(&mut *s, c()?, &request)
+                .await?
+                .map(|r| {
+                    json!({ "status": r.status, "body": serde_json::from_str::<Value>(&r.body).unwrap_or(Value::String(r.body)) })
+                })
+        }
+        "enable-triggers" => {
+            let kinds = args
+                .iter()
+                .skip(1)
+                .map(|k| wire::trigger_kind(k))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            instance
+                .lever_connector_triggers()
+                .call_enable(&mut *s, c()?, &kinds)
+                .await?
+                .map(|()| json!({ "enabled": args[1..] }))
+        }
+        "poll-postings" => instance
+            .lever_connector_triggers()
+            .call_poll_postings(&mut *s, c()?)
+            .await?
+            .map(|p| json!({ "created": p.created, "updated": p.updated, "cursor": p.cursor })),
+        "poll-trigger" => instance
+            .lever_connector_triggers()
+            .call_poll(
+                &mut *s,
+                c()?,
+                wire::trigger_kind(arg(args, 1, "trigger")?)?,
+                args.get(2).map(String::as_str),
+            )
+            .await?
+            .map(|b| wire::batch_json(&b)),
         "list-connections" => setup_face
             .call_list_connections(&mut *s)
             .await?

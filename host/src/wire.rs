@@ -259,3 +259,281 @@ pub fn submission(
         }),
     }
 }
+
+use crate::runtime::bindings::exports::lever::connector::{actions, triggers};
+use serde_json::{json, Value};
+
+fn phones_json(phones: &[types::Phone]) -> Value {
+    json!(phones
+        .iter()
+        .map(|p| json!({ "type": p.kind, "value": p.value }))
+        .collect::<Vec<_>>())
+}
+
+/// A typed opportunity in Lever's field names.
+pub fn opportunity_json(o: &types::Opportunity) -> Value {
+    json!({
+        "id": o.id, "name": o.name, "headline": o.headline, "contact": o.contact,
+        "emails": o.emails, "phones": phones_json(&o.phones), "links": o.links,
+        "location": o.location, "stage": o.stage, "origin": o.origin, "sources": o.sources,
+        "tags": o.tags, "owner": o.owner, "applications": o.applications,
+        "archived": o.archived.as_ref().map(|a| json!({ "reason": a.reason, "archivedAt": a.archived_at })),
+        "createdAt": o.created_at, "updatedAt": o.updated_at,
+    })
+}
+
+/// A typed contact in Lever's field names.
+pub fn contact_json(c: &types::Contact) -> Value {
+    json!({
+        "id": c.id, "name": c.name, "headline": c.headline,
+        "location": { "name": c.location }, "emails": c.emails,
+        "phones": phones_json(&c.phones), "isAnonymized": c.is_anonymized,
+    })
+}
+
+/// A typed posting in Lever's field names.
+pub fn posting_json(p: &types::Posting) -> Value {
+    json!({
+        "id": p.id, "text": p.text, "state": p.state,
+        "categories": {
+            "team": p.categories.team, "department": p.categories.department,
+            "location": p.categories.location, "commitment": p.categories.commitment,
+            "level": p.categories.level,
+        },
+        "tags": p.tags, "workplaceType": p.workplace_type, "owner": p.owner,
+        "hiringManager": p.hiring_manager, "content": { "description": p.description },
+        "createdAt": p.created_at, "updatedAt": p.updated_at,
+    })
+}
+
+fn wit_phones(phones: Vec<lever_plugin::sync::upload::Phone>) -> Vec<types::Phone> {
+    phones
+        .into_iter()
+        .map(|p| types::Phone {
+            kind: p.kind,
+            value: p.value,
+        })
+        .collect()
+}
+
+fn wit_categories(c: lever_plugin::actions::Categories) -> types::PostingCategories {
+    types::PostingCategories {
+        team: c.team,
+        department: c.department,
+        location: c.location,
+        commitment: c.commitment,
+        level: c.level,
+    }
+}
+
+fn wit_page(p: lever_plugin::actions::PageRequest) -> types::PageRequest {
+    types::PageRequest {
+        limit: p.limit,
+        cursor: p.cursor,
+        all_pages_up_to: p.all_pages_up_to,
+    }
+}
+
+fn field<T: serde::de::DeserializeOwned + Default>(input: &Value, key: &str) -> anyhow::Result<T> {
+    match input.get(key) {
+        None | Some(Value::Null) => Ok(T::default()),
+        Some(v) => {
+            Ok(serde_json::from_value(v.clone()).map_err(|e| anyhow::anyhow!("{key}: {e}"))?)
+        }
+    }
+}
+
+fn id(input: &Value) -> anyhow::Result<String> {
+    input["id"]
+        .as_str()
+        .map(String::from)
+        .ok_or_else(|| anyhow::anyhow!("the input needs \"id\""))
+}
+
+/// Calls one action of the typed face with the JSON input the HTTP face takes
+/// (`POST /connections/{c}/actions/{action}`), answering the same JSON shapes.
+pub async fn call_action(
+    connector: &crate::server::Connector,
+    connection: &str,
+    action: &str,
+    input: &Value,
+) -> anyhow::Result<Result<Value, types::ConnectorError>> {
+    use lever_plugin::actions as a;
+    let (mut store, instance) = connector.typed().await?;
+    let face = instance.lever_connector_actions();
+    let c = connection.to_string();
+    let s = &mut store;
+    let data = |v: Value| json!({ "data": v });
+    Ok(match action {
+        "create-opportunity" => {
+            let i: a::NewOpportunity = serde_json::from_value(input.clone())?;
+            let input = actions::NewOpportunity {
+                name: i.name,
+                headline: i.headline,
+                emails: i.emails,
+                phones: wit_phones(i.phones),
+                links: i.links,
+                location: i.location,
+                stage: i.stage,
+                posting: i.posting,
+                sources: i.sources,
+                tags: i.tags,
+                origin: i.origin,
+            };
+            face.call_create_opportunity(s, &c, &input).await?.map(|created| {
+                json!({ "deduped": created.deduped, "data": opportunity_json(&created.opportunity) })
+            })
+        }
+        "get-opportunity" => face
+            .call_get_opportunity(s, &c, &id(input)?)
+            .await?
+            .map(|o| data(opportunity_json(&o))),
+        "list-opportunities" => {
+            let f: a::OpportunityFilter = field(input, "filter")?;
+            let page: a::PageRequest = field(input, "page")?;
+            let filter = actions::OpportunityFilter {
+                email: f.email,
+                posting_id: f.posting_id,
+                archived_posting_id: f.archived_posting_id,
+                stage_id: f.stage_id,
+                tags: f.tag,
+                origin: f.origin,
+                sources: f.source,
+                contact_id: f.contact_id,
+                archived: f.archived,
+                archive_reason_id: f.archive_reason_id,
+                snoozed: f.snoozed,
+                location: f.location,
+                confidentiality: f.confidentiality,
+                created_at_start: f.created_at_start,
+                created_at_end: f.created_at_end,
+                updated_at_start: f.updated_at_start,
+                updated_at_end: f.updated_at_end,
+                advanced_at_start: f.advanced_at_start,
+                advanced_at_end: f.advanced_at_end,
+                archived_at_start: f.archived_at_start,
+                archived_at_end: f.archived_at_end,
+            };
+            face.call_list_opportunities(s, &c, &filter, &wit_page(page))
+                .await?
+                .map(|p| {
+                    json!({
+                        "data": p.items.iter().map(opportunity_json).collect::<Vec<_>>(),
+                        "hasNext": p.next.is_some(),
+                        "next": p.next,
+                    })
+                })
+        }
+        "get-contact" => face
+            .call_get_contact(s, &c, &id(input)?)
+            .await?
+            .map(|v| data(contact_json(&v))),
+        "update-contact" => {
+            let ch: a::ContactUpdate = field(input, "changes")?;
+            let changes = actions::ContactUpdate {
+                name: ch.name,
+                headline: ch.headline,
+                location: ch.location,
+                emails: ch.emails,
+                phones: ch.phones.map(wit_phones),
+            };
+            face.call_update_contact(s, &c, &id(input)?, &changes)
+                .await?
+                .map(|v| data(contact_json(&v)))
+        }
+        "create-posting" => {
+            let i: a::NewPosting = serde_json::from_value(input.clone())?;
+            let input = actions::NewPosting {
+                text: i.text,
+                state: i.state,
+                categories: wit_categories(i.categories),
+                tags: i.tags,
+                description: i.description,
+                workplace_type: i.workplace_type,
+                owner: i.owner,
+                hiring_manager: i.hiring_manager,
+            };
+            face.call_create_posting(s, &c, &input)
+                .await?
+                .map(|p| data(posting_json(&p)))
+        }
+        "update-posting" => {
+            let ch: a::PostingUpdate = field(input, "changes")?;
+            let changes = actions::PostingUpdate {
+                text: ch.text,
+                state: ch.state,
+                categories: ch.categories.map(wit_categories),
+                tags: ch.tags,
+                description: ch.description,
+                workplace_type: ch.workplace_type,
+            };
+            face.call_update_posting(s, &c, &id(input)?, &changes)
+                .await?
+                .map(|p| data(posting_json(&p)))
+        }
+        "get-posting" => face
+            .call_get_posting(s, &c, &id(input)?)
+            .await?
+            .map(|p| data(posting_json(&p))),
+        "list-postings" => {
+            let f: a::PostingFilter = field(input, "filter")?;
+            let page: a::PageRequest = field(input, "page")?;
+            let filter = actions::PostingFilter {
+                state: f.state,
+                team: f.team,
+                department: f.department,
+                location: f.location,
+                commitment: f.commitment,
+                level: f.level,
+                tag: f.tag,
+                updated_at_start: f.updated_at_start,
+                updated_at_end: f.updated_at_end,
+            };
+            face.call_list_postings(s, &c, &filter, &wit_page(page))
+                .await?
+                .map(|p| {
+                    json!({
+                        "data": p.items.iter().map(posting_json).collect::<Vec<_>>(),
+                        "hasNext": p.next.is_some(),
+                        "next": p.next,
+                    })
+                })
+        }
+        other => anyhow::bail!("unknown action {other:?}"),
+    })
+}
+
+/// A trigger kind by its name (`candidate-created`, ...).
+pub fn trigger_kind(name: &str) -> anyhow::Result<triggers::TriggerKind> {
+    Ok(match name {
+        "candidate-created" => triggers::TriggerKind::CandidateCreated,
+        "candidate-updated" => triggers::TriggerKind::CandidateUpdated,
+        "posting-created" => triggers::TriggerKind::PostingCreated,
+        "posting-updated" => triggers::TriggerKind::PostingUpdated,
+        other => anyhow::bail!(
+            "{other:?} is not a trigger: candidate-created, candidate-updated, posting-created, posting-updated"
+        ),
+    })
+}
+
+/// A trigger batch in the HTTP face's shape.
+pub fn batch_json(batch: &triggers::TriggerBatch) -> Value {
+    let events: Vec<Value> = batch
+        .events
+        .iter()
+        .map(|e| {
+            let (kind, object) = match &e.subject {
+                triggers::TriggerSubject::Opportunity(o) => (e.kind, opportunity_json(o)),
+                triggers::TriggerSubject::Posting(p) => (e.kind, posting_json(p)),
+            };
+            let kind = match kind {
+                triggers::TriggerKind::CandidateCreated => "candidate-created",
+                triggers::TriggerKind::CandidateUpdated => "candidate-updated",
+                triggers::TriggerKind::PostingCreated => "posting-created",
+                triggers::TriggerKind::PostingUpdated => "posting-updated",
+            };
+            json!({ "id": e.id, "kind": kind, "occurredAt": e.occurred_at, "object": object })
+        })
+        .collect();
+    json!({ "events": events, "cursor": batch.cursor })
+}

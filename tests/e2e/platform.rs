@@ -597,3 +597,88 @@ async fn the_typed_face_runs_actions_and_triggers() {
     assert!(batch.events.is_empty());
     let _ = types::HttpMethod::Get;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn call_runs_actions_proxy_and_triggers_like_the_http_face() {
+    use lever_host::call::run;
+    let world = World::start().await.with_perform_as().await;
+    let args = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    let got = run(
+        &world.connector,
+        "action",
+        &args(&["acme", "get-opportunity", &json!({ "id": ADA }).to_string()]),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let http = world
+        .action("get-opportunity", json!({ "id": ADA }))
+        .await
+        .json();
+    assert_eq!(got["data"]["name"], http["data"]["name"]);
+    assert_eq!(got["data"]["stage"], http["data"]["stage"]);
+    let created = run(
+        &world.connector,
+        "action",
+        &args(&[
+            "acme",
+            "create-posting",
+            &json!({ "text": "Typed Posting", "categories": { "team": "Typed" } }).to_string(),
+        ]),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(created["data"]["categories"]["team"], "Typed");
+    let missing = run(
+        &world.connector,
+        "action",
+        &args(&["acme", "get-posting", r#"{"id":"nope"}"#]),
+    )
+    .await
+    .unwrap()
+    .unwrap_err();
+    assert_eq!(
+        missing,
+        world
+            .action("get-posting", json!({ "id": "nope" }))
+            .await
+            .json()
+    );
+    let proxied = run(
+        &world.connector,
+        "proxy",
+        &args(&["acme", "GET", "/stages?limit=1"]),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(proxied["status"], 200);
+    assert_eq!(proxied["body"]["data"].as_array().unwrap().len(), 1);
+    let not_enabled = run(
+        &world.connector,
+        "poll-trigger",
+        &args(&["acme", "posting-created"]),
+    )
+    .await
+    .unwrap()
+    .unwrap_err();
+    assert_eq!(not_enabled["error"]["code"], "not-configured");
+    run(
+        &world.connector,
+        "enable-triggers",
+        &args(&["acme", "posting-created"]),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let first = run(
+        &world.connector,
+        "poll-trigger",
+        &args(&["acme", "posting-created"]),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(first["events"], json!([]));
+}
