@@ -9,4 +9,5 @@ mod marketplace;
 mod platform;
 mod serve;
 mod simulators;
+mod spin;
 mod stage_sync;
