@@ -133,6 +133,7 @@ pub fn begin_oauth(env: &Env, connection: &ConnectionId) -> Result<String, Conne
             connection: connection.clone(),
             expires_at: env.clock.now().saturating_add(STATE_TTL_MS),
             used: false,
+            used_by: None,
         },
     )?;
     let scope = SCOPES
@@ -334,11 +335,13 @@ pub fn complete_oauth(env: &Env, callback: &Callback) -> Result<Connected, Conne
     let lever_env = config::lever_environment(env.config)?;
     let client = config::oauth_client(env.config)?;
     let sealer = config::sealer(env.config)?;
-    let state = Store::new(env.kv).take_oauth_state(nonce)?.ok_or_else(|| {
-        ConnectorError::Unauthorized(
-            "unknown or already used OAuth state; start the connection again".into(),
-        )
-    })?;
+    let state = Store::new(env.kv)
+        .take_oauth_state(nonce, &hex_nonce(env))?
+        .ok_or_else(|| {
+            ConnectorError::Unauthorized(
+                "unknown or already used OAuth state; start the connection again".into(),
+            )
+        })?;
     let now = env.clock.now();
     if state.expires_at <= now {
         return Err(ConnectorError::Unauthorized(

@@ -28,7 +28,7 @@
 //! | `conn/<c>/link/opportunity/<opportunity id>` | the linked partner candidate id |
 //! | `conn/<c>/link/partner/<partner candidate id>` | the linked opportunity id |
 //! | `conn/<c>/sync/reported-stage/<opportunity id>` | the Lever stage last reported to the partner (or set by it) |
-//! | `conn/<c>/sync/reporting/<opportunity id>` | Unix ms until which one request holds the right to report a change |
+//! | `conn/<c>/sync/reporting/<opportunity id>` | `<Unix ms>:<nonce>`: until when one request holds the right to report a change |
 //! | `conn/<c>/sync/reported-archive/<opportunity id>` | the archive state last reported: `active`, `archived:<reason id>` or `deleted` |
 //!
 //! Values are stored under ids that come from outside (tokens, Lever ids); `/` inside one is
@@ -123,6 +123,10 @@ pub struct DeliveryRecord {
     pub state: DeliveryState,
     /// The reason or the partner event id.
     pub detail: String,
+    /// A random id of the claim, so two claims are never byte-equal (see
+    /// [`crate::io::Kv::compare_and_swap`]).
+    #[serde(default)]
+    pub claim: String,
 }
 
 /// The answer to a claim.
@@ -145,6 +149,9 @@ pub struct OAuthState {
     /// Set once the callback used it.
     #[serde(default)]
     pub used: bool,
+    /// A random id of the use (so two uses never write the same bytes).
+    #[serde(default)]
+    pub used_by: Option<String>,
 }
 
 /// A short exclusive lease (the token refresh lock).
@@ -226,6 +233,9 @@ pub struct UploadIntent {
     pub deduped: bool,
     /// A note still to attach.
     pub note_pending: bool,
+    /// A random id of the attempt (so two attempts never write the same bytes).
+    #[serde(default)]
+    pub attempt: String,
 }
 
 /// One of our Lever webhooks.
@@ -326,7 +336,11 @@ impl<'a> Store<'a> {
 
     /// Uses an OAuth `state` nonce once: `None` when it is unknown or already used (a
     /// concurrent second use loses the compare-and-swap). Expiry is the caller's check.
-    pub fn take_oauth_state(&self, nonce: &str) -> Result<Option<OAuthState>, ConnectorError> {
+    pub fn take_oauth_state(
+        &self,
+        nonce: &str,
+        used_by: &str,
+    ) -> Result<Option<OAuthState>, ConnectorError> {
         let key = format!("oauth/state/{}", part(nonce));
         let Some(bytes) = self.kv.get(&key).map_err(storage_error)? else {
             return Ok(None);
@@ -336,6 +350,7 @@ impl<'a> Store<'a> {
             return Ok(None);
         }
         state.used = true;
+        state.used_by = Some(used_by.to_string());
         let won = self
             .kv
             .compare_and_swap(&key, Some(&bytes), &encode(&state)?)
@@ -912,16 +927,22 @@ impl ConnStore<'_> {
         opportunity: &OpportunityId,
         now: UnixMillis,
         until: UnixMillis,
+        nonce: &str,
     ) -> Result<bool, ConnectorError> {
         let suffix = format!("sync/reporting/{}", part(opportunity.as_str()));
         let current = self.get_raw(&suffix)?;
         if let Some(bytes) = &current {
-            let held: UnixMillis = String::from_utf8_lossy(bytes).parse().unwrap_or(0);
+            let text = String::from_utf8_lossy(bytes);
+            let held: UnixMillis = text.split(':').next().unwrap_or("0").parse().unwrap_or(0);
             if held > now {
                 return Ok(false);
             }
         }
-        self.cas(&suffix, current.as_deref(), until.to_string().as_bytes())
+        self.cas(
+            &suffix,
+            current.as_deref(),
+            format!("{until}:{nonce}").as_bytes(),
+        )
     }
 
     /// Releases a report claim.
@@ -1000,6 +1021,7 @@ mod tests {
             handled_at: at,
             state,
             detail: String::new(),
+            claim: String::new(),
         }
     }
 
@@ -1069,19 +1091,20 @@ mod tests {
             connection: ConnectionId::parse("a").unwrap(),
             expires_at: 10,
             used: false,
+            used_by: None,
         };
         store.put_oauth_state("n1", &state).unwrap();
         assert_eq!(
             store
-                .take_oauth_state("n1")
+                .take_oauth_state("n1", "u1")
                 .unwrap()
                 .unwrap()
                 .connection
                 .as_str(),
             "a"
         );
-        assert_eq!(store.take_oauth_state("n1").unwrap(), None);
-        assert_eq!(store.take_oauth_state("unknown").unwrap(), None);
+        assert_eq!(store.take_oauth_state("n1", "u1").unwrap(), None);
+        assert_eq!(store.take_oauth_state("unknown", "u3").unwrap(), None);
     }
 
     #[test]

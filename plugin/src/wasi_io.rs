@@ -92,7 +92,13 @@ impl Kv for WasiKv {
         }
         match atomics::swap(cas, new) {
             Ok(()) => Ok(true),
-            Err(atomics::CasError::CasFailed(_)) => Ok(false),
+            // Some hosts report a failed swap even when it wrote (Spin's Redis store ends
+            // every swap with an `UNWATCH <key>` that Redis refuses). The value decides: the
+            // connector's swapped values are unique (each carries a nonce), so finding ours
+            // in place means this swap won.
+            Err(atomics::CasError::CasFailed(_)) => {
+                Ok(self.0.get(key).map_err(kv_error)?.as_deref() == Some(new))
+            }
             Err(atomics::CasError::StoreError(e)) => Err(kv_error(e)),
         }
     }

@@ -23,13 +23,115 @@ fn spin_bin() -> Option<std::path::PathBuf> {
     })
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn spin_runs_the_same_component_and_passes_a_signed_webhook_to_the_partner() {
-    let Some(spin) = spin_bin() else {
-        eprintln!("skipping: no Spin CLI (set SPIN_BIN or put `spin` on PATH)");
-        return;
-    };
-    let sims = simulators(LeverSimOptions::default()).await;
+/// A `spin up` of the component, killed when dropped.
+struct SpinApp {
+    child: tokio::process::Child,
+    url: String,
+}
+
+fn free_port() -> u16 {
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    probe.local_addr().unwrap().port()
+}
+
+impl SpinApp {
+    /// Starts `spin up` in `dir` (which holds the component and its manifest) on `port`,
+    /// configured for the simulators, with `public` as its public base URL.
+    async fn start(
+        spin: &std::path::Path,
+        dir: &std::path::Path,
+        sims: &lever_host::sim::Simulators,
+        config: &std::collections::BTreeMap<String, String>,
+        port: u16,
+        runtime_config: Option<&std::path::Path>,
+    ) -> Self {
+        let lever_origin = format!("http://{}", sims.lever_addr);
+        let partner_origin = format!("http://{}", sims.partner_addr);
+        let mut command = tokio::process::Command::new(spin);
+        command
+            .current_dir(dir)
+            .args([
+                "up",
+                "--listen",
+                &format!("127.0.0.1:{port}"),
+                "--from",
+                "spin.toml",
+            ])
+            .args(["--state-dir", &format!(".spin-{port}")])
+            .args([
+                "--variable",
+                &format!("lever_api_base={}", config["lever_api_base"]),
+            ])
+            .args([
+                "--variable",
+                &format!("lever_auth_base={}", config["lever_auth_base"]),
+            ])
+            .args(["--variable", &format!("lever_api_origin={lever_origin}")])
+            .args(["--variable", &format!("lever_auth_origin={lever_origin}")])
+            .args(["--variable", &format!("partner_origin={partner_origin}")])
+            .args([
+                "--variable",
+                &format!("partner_callback_url={}", config["partner_callback_url"]),
+            ])
+            .args([
+                "--variable",
+                &format!("public_base_url={}", config["public_base_url"]),
+            ])
+            .args([
+                "--variable",
+                &format!("oauth_client_id={}", config["oauth_client_id"]),
+            ])
+            // Secrets through the environment, as a deployment would.
+            .env(
+                "SPIN_VARIABLE_PARTNER_WEBHOOK_SECRET",
+                partner::DEFAULT_SECRET,
+            )
+            .env("SPIN_VARIABLE_PARTNER_API_KEY", partner::DEFAULT_API_KEY)
+            .env("SPIN_VARIABLE_ENCRYPTION_KEY", &config["encryption_key"])
+            .env(
+                "SPIN_VARIABLE_OAUTH_CLIENT_SECRET",
+                &config["oauth_client_secret"],
+            )
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        if let Some(path) = runtime_config {
+            command.arg("--runtime-config-file").arg(path);
+        }
+        let mut child = command.spawn().expect("spin starts");
+        let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
+        let ready = tokio::time::timeout(std::time::Duration::from_secs(120), async {
+            while let Some(line) = stdout.next_line().await.unwrap() {
+                if line.contains("Serving http://") {
+                    return true;
+                }
+            }
+            false
+        })
+        .await;
+        if !matches!(ready, Ok(true)) {
+            let _ = child.start_kill();
+            let output = child.wait_with_output().await.unwrap();
+            panic!(
+                "spin did not start: {}",
+                String::from_utf8_lossy(&output.stderr)
+            );
+        }
+        Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+impl Drop for SpinApp {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
+
+/// A directory with the component and the repository's `spin.toml` pointing at it.
+fn app_dir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let wasm = dir.path().join("lever_plugin.wasm");
     std::fs::write(&wasm, lever_host::COMPONENT).unwrap();
@@ -44,79 +146,11 @@ async fn spin_runs_the_same_component_and_passes_a_signed_webhook_to_the_partner
         "the manifest names its source"
     );
     std::fs::write(dir.path().join("spin.toml"), manifest).unwrap();
-    let port = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        probe.local_addr().unwrap().port()
-    };
-    let public = format!("http://127.0.0.1:{port}");
-    let lever_origin = format!("http://{}", sims.lever_addr);
-    let partner_origin = format!("http://{}", sims.partner_addr);
-    let config = sims.connector_config(&public);
-    let mut command = tokio::process::Command::new(&spin);
-    command
-        .current_dir(dir.path())
-        .args([
-            "up",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--from",
-            "spin.toml",
-        ])
-        .args([
-            "--variable",
-            &format!("lever_api_base={}", config["lever_api_base"]),
-        ])
-        .args([
-            "--variable",
-            &format!("lever_auth_base={}", config["lever_auth_base"]),
-        ])
-        .args(["--variable", &format!("lever_api_origin={lever_origin}")])
-        .args(["--variable", &format!("lever_auth_origin={lever_origin}")])
-        .args(["--variable", &format!("partner_origin={partner_origin}")])
-        .args([
-            "--variable",
-            &format!("partner_callback_url={}", config["partner_callback_url"]),
-        ])
-        .args(["--variable", &format!("public_base_url={public}")])
-        .args([
-            "--variable",
-            &format!("oauth_client_id={}", config["oauth_client_id"]),
-        ])
-        // Secrets through the environment, as a deployment would.
-        .env(
-            "SPIN_VARIABLE_PARTNER_WEBHOOK_SECRET",
-            partner::DEFAULT_SECRET,
-        )
-        .env("SPIN_VARIABLE_PARTNER_API_KEY", partner::DEFAULT_API_KEY)
-        .env("SPIN_VARIABLE_ENCRYPTION_KEY", &config["encryption_key"])
-        .env(
-            "SPIN_VARIABLE_OAUTH_CLIENT_SECRET",
-            &config["oauth_client_secret"],
-        )
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    let mut child = command.spawn().expect("spin starts");
-    let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
-    let ready = tokio::time::timeout(std::time::Duration::from_secs(120), async {
-        while let Some(line) = stdout.next_line().await.unwrap() {
-            if line.contains("Serving http://") {
-                return true;
-            }
-        }
-        false
-    })
-    .await;
-    if !matches!(ready, Ok(true)) {
-        let _ = child.start_kill();
-        let output = child.wait_with_output().await.unwrap();
-        panic!(
-            "spin did not start: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
+    dir
+}
 
-    let api = PartnerApi::new(&public, partner::DEFAULT_API_KEY);
+/// Sets Acme up through `api` (API key, webhooks enabled, stage map, Ada linked).
+async fn set_up_acme(api: &PartnerApi, sims: &lever_host::sim::Simulators) {
     api.ok(
         "POST",
         "/connections/acme/api-key",
@@ -140,6 +174,22 @@ async fn spin_runs_the_same_component_and_passes_a_signed_webhook_to_the_partner
     )
     .await
     .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn spin_runs_the_same_component_and_passes_a_signed_webhook_to_the_partner() {
+    let Some(spin) = spin_bin() else {
+        eprintln!("skipping: no Spin CLI (set SPIN_BIN or put `spin` on PATH)");
+        return;
+    };
+    let sims = simulators(LeverSimOptions::default()).await;
+    let dir = app_dir();
+    let port = free_port();
+    let public = format!("http://127.0.0.1:{port}");
+    let config = sims.connector_config(&public);
+    let app = SpinApp::start(&spin, dir.path(), &sims, &config, port, None).await;
+    let api = PartnerApi::new(&app.url, partner::DEFAULT_API_KEY);
+    set_up_acme(&api, &sims).await;
     let mut deliveries = sims.lever.subscribe();
     sims.lever.move_stage(ADA, PHONE);
     let delivery = tokio::time::timeout(WAIT, deliveries.recv())
@@ -160,5 +210,170 @@ async fn spin_runs_the_same_component_and_passes_a_signed_webhook_to_the_partner
     // Spin's key-value store kept the connection: its status reads back.
     let status = api.ok("GET", "/connections/acme", None).await.unwrap();
     assert_eq!(status["auth"], "api-key");
-    let _ = child.start_kill();
+}
+
+/// A `redis-server` on a free loopback port, stopped when dropped.
+struct Redis {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Redis {
+    fn start() -> Option<Self> {
+        let port = free_port();
+        let child = std::process::Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        // Ready when it accepts connections.
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Some(Self {
+                    child,
+                    url: format!("redis://127.0.0.1:{port}"),
+                });
+            }
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        }
+        None
+    }
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_spin_instances_on_one_redis_share_connections_claims_and_token_refreshes() {
+    let Some(spin) = spin_bin() else {
+        eprintln!("skipping: no Spin CLI (set SPIN_BIN or put `spin` on PATH)");
+        return;
+    };
+    let Some(redis) = Redis::start() else {
+        eprintln!("skipping: no redis-server (apt-get install redis-server)");
+        return;
+    };
+    let sims = simulators(LeverSimOptions::default()).await;
+    let dir = app_dir();
+    let runtime_config = dir.path().join("runtime-config.toml");
+    std::fs::write(
+        &runtime_config,
+        format!(
+            "[key_value_store.default]\ntype = \"redis\"\nurl = \"{}\"\n",
+            redis.url
+        ),
+    )
+    .unwrap();
+    let (port_a, port_b) = (free_port(), free_port());
+    // Lever delivers to the first; both serve the partner.
+    let config = sims.connector_config(&format!("http://127.0.0.1:{port_a}"));
+    let a = SpinApp::start(
+        &spin,
+        dir.path(),
+        &sims,
+        &config,
+        port_a,
+        Some(&runtime_config),
+    )
+    .await;
+    let b = SpinApp::start(
+        &spin,
+        dir.path(),
+        &sims,
+        &config,
+        port_b,
+        Some(&runtime_config),
+    )
+    .await;
+    let api_a = PartnerApi::new(&a.url, partner::DEFAULT_API_KEY);
+    let api_b = PartnerApi::new(&b.url, partner::DEFAULT_API_KEY);
+
+    // Set up through one, served by the other.
+    set_up_acme(&api_a, &sims).await;
+    let status = api_b.ok("GET", "/connections/acme", None).await.unwrap();
+    assert_eq!(status["auth"], "api-key");
+    assert_eq!(status["mappedStages"].as_array().unwrap().len(), 3);
+
+    // Concurrent replays of one delivery, spread over both instances: the partner hears once.
+    let token = sims
+        .lever
+        .signature_token(ACME, "candidateStageChange")
+        .unwrap();
+    let delivery = lever_host::signing::lever_delivery(
+        &token,
+        "candidateStageChange",
+        json!({ "opportunityId": ADA, "toStageId": ONSITE }),
+        lever_host::http_util::now_ms(),
+        &lever_host::signing::random_token(48),
+    );
+    let client = lever_host::http_util::HttpClient::default();
+    let posts = (0..16).map(|i| {
+        let url = format!(
+            "{}/webhooks/lever/acme",
+            if i % 2 == 0 { &a.url } else { &b.url }
+        );
+        let client = client.clone();
+        let delivery = delivery.clone();
+        async move { client.post_json(&url, &[], &delivery).await.unwrap() }
+    });
+    let answers = futures::future::join_all(posts).await;
+    let forwarded = answers
+        .iter()
+        .filter(|r| r.json().get("forwarded").is_some())
+        .count();
+    let duplicates = answers
+        .iter()
+        .filter(|r| r.json().get("duplicate").is_some())
+        .count();
+    assert_eq!(
+        (forwarded, duplicates),
+        (1, 15),
+        "{:?}",
+        answers.iter().map(|r| r.text()).collect::<Vec<_>>()
+    );
+    assert_eq!(sims.partner.received().len(), 1);
+
+    // An OAuth token about to expire, raced from both instances: one refresh.
+    sims.lever.set_next_token_ttls(60, 1);
+    let started = api_a
+        .ok("POST", "/connections/globex/oauth/start", None)
+        .await
+        .unwrap();
+    let authorize = started["authorizeUrl"].as_str().unwrap();
+    let consent = client
+        .get(&format!("{authorize}&account=acct-globex"), &[])
+        .await
+        .unwrap();
+    let callback = client.get(&consent.headers["location"], &[]).await.unwrap();
+    assert_eq!(callback.status, 200, "{}", callback.text());
+    let calls = (0..8).map(|i| {
+        let api = if i % 2 == 0 {
+            api_a.clone()
+        } else {
+            api_b.clone()
+        };
+        async move {
+            api.call("GET", "/connections/globex/lever/stages", None)
+                .await
+                .unwrap()
+        }
+    });
+    for answer in futures::future::join_all(calls).await {
+        assert_eq!(answer.status, 200, "{}", answer.text());
+    }
+    assert_eq!(sims.lever.refreshes(), (1, 0));
 }

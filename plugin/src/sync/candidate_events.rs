@@ -89,7 +89,8 @@ pub fn report_archive(
     // candidateHired for one hire), exactly one sends it.
     let now = env.clock.now();
     let until = now.saturating_add(config::delivery_lease_ms(env.config)?);
-    if !store.claim_report(&opportunity.id, now, until)? {
+    let nonce = hex::encode(env.random.bytes(8));
+    if !store.claim_report(&opportunity.id, now, until, &nonce)? {
         return Ok(Outcome::Skipped(SkipReason::AlreadyReported { state }));
     }
     let sent = send_archive(

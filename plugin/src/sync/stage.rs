@@ -172,6 +172,7 @@ pub fn handle_lever_webhook(
         handled_at: now,
         state: DeliveryState::Processing,
         detail: String::new(),
+        claim: hex::encode(env.random.bytes(12)),
     };
     if let Claim::Duplicate(existing) = store.claim_delivery(
         &delivery.token,
@@ -290,7 +291,8 @@ pub fn report_stage(
     // Claim this report: of concurrent deliveries for one change, exactly one sends it.
     let now = env.clock.now();
     let until = now.saturating_add(config::delivery_lease_ms(env.config)?);
-    if !store.claim_report(&opportunity.id, now, until)? {
+    let nonce = hex::encode(env.random.bytes(8));
+    if !store.claim_report(&opportunity.id, now, until, &nonce)? {
         return Ok(Outcome::Skipped(SkipReason::AlreadyReported {
             state: opportunity.stage.to_string(),
         }));
@@ -556,6 +558,7 @@ mod tests {
             handled_at: NOW,
             state: DeliveryState::Processing,
             detail: String::new(),
+            claim: String::new(),
         };
         assert_eq!(
             store.claim_delivery("tok-0001", &stale, 60_000).unwrap(),

@@ -561,6 +561,7 @@ pub fn submit(
         stage_id: plan.stage.0.clone(),
         deduped: false,
         note_pending: submission.note.is_some(),
+        attempt: hex::encode(env.random.bytes(12)),
     };
     let mut search_since = None;
     if let Some(v) = &existing {
