@@ -109,8 +109,6 @@ pub enum PartnerRoute {
         /// The cursor.
         cursor: Option<String>,
     },
-    /// Routes of later versions: 501.
-    Unsupported(&'static str),
 }
 
 /// A route of the HTTP face.
@@ -598,7 +596,6 @@ fn partner(
                 "the proxy is answered elsewhere".into(),
             ))
         }
-        PartnerRoute::Unsupported(what) => return Err(ConnectorError::unsupported(what)),
     })
 }
 

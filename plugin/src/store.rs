@@ -962,14 +962,6 @@ impl ConnStore<'_> {
         )
     }
 
-    /// This connection's id.
-    pub fn connection_id(&self) -> Option<ConnectionId> {
-        self.prefix
-            .strip_prefix("conn/")
-            .and_then(|rest| rest.strip_suffix('/'))
-            .and_then(|id| ConnectionId::parse(id).ok())
-    }
-
     // ---- disconnect ----
 
     /// Deletes every key of this connection (`purge`), or only its credentials, webhooks

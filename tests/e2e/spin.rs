@@ -117,6 +117,16 @@ impl SpinApp {
                 String::from_utf8_lossy(&output.stderr)
             );
         }
+        // Keep reading its output: a closed or full pipe would make Spin's next print fail.
+        tokio::spawn(async move { while let Ok(Some(_)) = stdout.next_line().await {} });
+        if let Some(stderr) = child.stderr.take() {
+            let mut lines = BufReader::new(stderr).lines();
+            tokio::spawn(async move {
+                while let Ok(Some(line)) = lines.next_line().await {
+                    eprintln!("spin: {line}");
+                }
+            });
+        }
         Self {
             child,
             url: format!("http://127.0.0.1:{port}"),
