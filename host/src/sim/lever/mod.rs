@@ -186,6 +186,7 @@ struct State {
     deliveries: Vec<DeliveryAttempt>,
     buckets: HashMap<String, Bucket>,
     limited: u64,
+    limited_by_account: HashMap<String, u64>,
 }
 
 /// Who is calling: the account a credential belongs to, and its scopes (OAuth only).
@@ -392,6 +393,15 @@ impl LeverSim {
     /// How many requests were answered 429 so far.
     pub fn rate_limited(&self) -> u64 {
         self.state().limited
+    }
+
+    /// How many of an account's requests were answered 429 so far.
+    pub fn rate_limited_for(&self, account: &str) -> u64 {
+        self.state()
+            .limited_by_account
+            .get(account)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Successful refreshes so far, and refreshes refused.
@@ -613,6 +623,11 @@ impl LeverSim {
             Err(response) => return (response, vec![]),
         };
         if let Some(limited) = self.rate_limit(&principal.credential) {
+            *self
+                .state()
+                .limited_by_account
+                .entry(principal.account.clone())
+                .or_default() += 1;
             return (limited, vec![]);
         }
         let path = &segments[1..];
