@@ -74,11 +74,6 @@ pub enum ConnectorError {
 }
 
 impl ConnectorError {
-    /// The answer of functions that later versions implement.
-    pub fn unsupported(what: &str) -> Self {
-        ConnectorError::Unsupported(format!("{what} is not implemented in this version"))
-    }
-
     /// The HTTP status this error is answered with. Lever retries any non-2xx delivery, so:
     /// 4xx for what can never succeed, 429/5xx when a retry may help.
     pub fn http_status(&self) -> u16 {

@@ -421,6 +421,15 @@ impl ConnStore<'_> {
         self.kv.set(&self.key(suffix), value).map_err(storage_error)
     }
 
+    /// A number stored as decimal text (cursors, times, sequence numbers).
+    fn get_number(&self, suffix: &str) -> Result<Option<u64>, ConnectorError> {
+        Ok(self.get_string(suffix)?.and_then(|s| s.parse().ok()))
+    }
+
+    fn set_number(&self, suffix: &str, value: u64) -> Result<(), ConnectorError> {
+        self.set(suffix, value.to_string().as_bytes())
+    }
+
     fn delete(&self, suffix: &str) -> Result<(), ConnectorError> {
         self.kv.delete(&self.key(suffix)).map_err(storage_error)
     }
@@ -537,8 +546,7 @@ impl ConnStore<'_> {
     /// The newest sequence number of a trigger's log (0 when empty).
     pub fn trigger_head(&self, kind: &str) -> Result<u64, ConnectorError> {
         Ok(self
-            .get_string(&format!("trigger/{kind}/head"))?
-            .and_then(|s| s.parse().ok())
+            .get_number(&format!("trigger/{kind}/head"))?
             .unwrap_or(0))
     }
 
@@ -591,29 +599,22 @@ impl ConnStore<'_> {
 
     /// The postings poll's cursor.
     pub fn posting_cursor(&self) -> Result<Option<UnixMillis>, ConnectorError> {
-        Ok(self
-            .get_string("posting-cursor")?
-            .and_then(|s| s.parse().ok()))
+        self.get_number("posting-cursor")
     }
 
     /// Moves the postings poll's cursor.
     pub fn set_posting_cursor(&self, at: UnixMillis) -> Result<(), ConnectorError> {
-        self.set("posting-cursor", at.to_string().as_bytes())
+        self.set_number("posting-cursor", at)
     }
 
     /// The `updatedAt` last delivered for a posting.
     pub fn posting_seen(&self, id: &str) -> Result<Option<UnixMillis>, ConnectorError> {
-        Ok(self
-            .get_string(&format!("posting-seen/{}", part(id)))?
-            .and_then(|s| s.parse().ok()))
+        self.get_number(&format!("posting-seen/{}", part(id)))
     }
 
     /// Remembers the `updatedAt` delivered for a posting.
     pub fn set_posting_seen(&self, id: &str, at: UnixMillis) -> Result<(), ConnectorError> {
-        self.set(
-            &format!("posting-seen/{}", part(id)),
-            at.to_string().as_bytes(),
-        )
+        self.set_number(&format!("posting-seen/{}", part(id)), at)
     }
 
     // ---- settings ----
@@ -700,12 +701,12 @@ impl ConnStore<'_> {
 
     /// The reconciliation cursor.
     pub fn reconcile_cursor(&self) -> Result<Option<UnixMillis>, ConnectorError> {
-        Ok(self.get_string("sync/cursor")?.and_then(|s| s.parse().ok()))
+        self.get_number("sync/cursor")
     }
 
     /// Moves the reconciliation cursor.
     pub fn set_reconcile_cursor(&self, at: UnixMillis) -> Result<(), ConnectorError> {
-        self.set("sync/cursor", at.to_string().as_bytes())
+        self.set_number("sync/cursor", at)
     }
 
     /// The tags every upload gets.
@@ -786,17 +787,12 @@ impl ConnStore<'_> {
 
     /// When the last verified delivery of `event` arrived.
     pub fn webhook_seen(&self, event: &str) -> Result<Option<UnixMillis>, ConnectorError> {
-        Ok(self
-            .get_string(&format!("webhook-seen/{}", part(event)))?
-            .and_then(|s| s.parse().ok()))
+        self.get_number(&format!("webhook-seen/{}", part(event)))
     }
 
     /// Records a verified delivery of `event`.
     pub fn set_webhook_seen(&self, event: &str, at: UnixMillis) -> Result<(), ConnectorError> {
-        self.set(
-            &format!("webhook-seen/{}", part(event)),
-            at.to_string().as_bytes(),
-        )
+        self.set_number(&format!("webhook-seen/{}", part(event)), at)
     }
 
     // ---- deliveries ----
