@@ -11,3 +11,6 @@ mod serve;
 mod simulators;
 mod spin;
 mod stage_sync;
+mod version_reach;
+mod wasm_hosts;
+mod wasmtime_serve;

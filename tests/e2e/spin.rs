@@ -7,141 +7,82 @@ use lever_host::partner_api::PartnerApi;
 use lever_host::sim::lever::{ACME, DEFAULT_API_KEY};
 use lever_host::sim::{partner, LeverSimOptions};
 use serde_json::json;
-use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::harness::*;
+use crate::wasm_hosts::{
+    free_port, replay_concurrently, stage_change_reaches_partner, tool, HostProcess,
+};
 
 /// The Spin CLI to test with, or `None` (the test is then skipped, saying so).
-fn spin_bin() -> Option<std::path::PathBuf> {
-    if let Some(path) = std::env::var_os("SPIN_BIN") {
-        return Some(path.into());
+pub(crate) fn spin_bin() -> Option<std::path::PathBuf> {
+    tool("SPIN_BIN", "spin")
+}
+
+/// Starts `spin up` in `dir` (which holds the component and its manifest) on `port`,
+/// configured for the simulators.
+pub(crate) async fn start_spin(
+    spin: &std::path::Path,
+    dir: &std::path::Path,
+    sims: &lever_host::sim::Simulators,
+    config: &std::collections::BTreeMap<String, String>,
+    port: u16,
+    runtime_config: Option<&std::path::Path>,
+) -> HostProcess {
+    let lever_origin = format!("http://{}", sims.lever_addr);
+    let partner_origin = format!("http://{}", sims.partner_addr);
+    let mut command = tokio::process::Command::new(spin);
+    command
+        .current_dir(dir)
+        .args([
+            "up",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--from",
+            "spin.toml",
+        ])
+        .args(["--state-dir", &format!(".spin-{port}")])
+        .args([
+            "--variable",
+            &format!("lever_api_base={}", config["lever_api_base"]),
+        ])
+        .args([
+            "--variable",
+            &format!("lever_auth_base={}", config["lever_auth_base"]),
+        ])
+        .args(["--variable", &format!("lever_api_origin={lever_origin}")])
+        .args(["--variable", &format!("lever_auth_origin={lever_origin}")])
+        .args(["--variable", &format!("partner_origin={partner_origin}")])
+        .args([
+            "--variable",
+            &format!("partner_callback_url={}", config["partner_callback_url"]),
+        ])
+        .args([
+            "--variable",
+            &format!("public_base_url={}", config["public_base_url"]),
+        ])
+        .args([
+            "--variable",
+            &format!("oauth_client_id={}", config["oauth_client_id"]),
+        ])
+        // Secrets through the environment, as a deployment would.
+        .env(
+            "SPIN_VARIABLE_PARTNER_WEBHOOK_SECRET",
+            partner::DEFAULT_SECRET,
+        )
+        .env("SPIN_VARIABLE_PARTNER_API_KEY", partner::DEFAULT_API_KEY)
+        .env("SPIN_VARIABLE_ENCRYPTION_KEY", &config["encryption_key"])
+        .env(
+            "SPIN_VARIABLE_OAUTH_CLIENT_SECRET",
+            &config["oauth_client_secret"],
+        );
+    if let Some(path) = runtime_config {
+        command.arg("--runtime-config-file").arg(path);
     }
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|dir| dir.join("spin"))
-            .find(|candidate| candidate.is_file())
-    })
-}
-
-/// A `spin up` of the component, killed when dropped.
-struct SpinApp {
-    child: tokio::process::Child,
-    url: String,
-}
-
-fn free_port() -> u16 {
-    let probe = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    probe.local_addr().unwrap().port()
-}
-
-impl SpinApp {
-    /// Starts `spin up` in `dir` (which holds the component and its manifest) on `port`,
-    /// configured for the simulators, with `public` as its public base URL.
-    async fn start(
-        spin: &std::path::Path,
-        dir: &std::path::Path,
-        sims: &lever_host::sim::Simulators,
-        config: &std::collections::BTreeMap<String, String>,
-        port: u16,
-        runtime_config: Option<&std::path::Path>,
-    ) -> Self {
-        let lever_origin = format!("http://{}", sims.lever_addr);
-        let partner_origin = format!("http://{}", sims.partner_addr);
-        let mut command = tokio::process::Command::new(spin);
-        command
-            .current_dir(dir)
-            .args([
-                "up",
-                "--listen",
-                &format!("127.0.0.1:{port}"),
-                "--from",
-                "spin.toml",
-            ])
-            .args(["--state-dir", &format!(".spin-{port}")])
-            .args([
-                "--variable",
-                &format!("lever_api_base={}", config["lever_api_base"]),
-            ])
-            .args([
-                "--variable",
-                &format!("lever_auth_base={}", config["lever_auth_base"]),
-            ])
-            .args(["--variable", &format!("lever_api_origin={lever_origin}")])
-            .args(["--variable", &format!("lever_auth_origin={lever_origin}")])
-            .args(["--variable", &format!("partner_origin={partner_origin}")])
-            .args([
-                "--variable",
-                &format!("partner_callback_url={}", config["partner_callback_url"]),
-            ])
-            .args([
-                "--variable",
-                &format!("public_base_url={}", config["public_base_url"]),
-            ])
-            .args([
-                "--variable",
-                &format!("oauth_client_id={}", config["oauth_client_id"]),
-            ])
-            // Secrets through the environment, as a deployment would.
-            .env(
-                "SPIN_VARIABLE_PARTNER_WEBHOOK_SECRET",
-                partner::DEFAULT_SECRET,
-            )
-            .env("SPIN_VARIABLE_PARTNER_API_KEY", partner::DEFAULT_API_KEY)
-            .env("SPIN_VARIABLE_ENCRYPTION_KEY", &config["encryption_key"])
-            .env(
-                "SPIN_VARIABLE_OAUTH_CLIENT_SECRET",
-                &config["oauth_client_secret"],
-            )
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        if let Some(path) = runtime_config {
-            command.arg("--runtime-config-file").arg(path);
-        }
-        let mut child = command.spawn().expect("spin starts");
-        let mut stdout = BufReader::new(child.stdout.take().unwrap()).lines();
-        let ready = tokio::time::timeout(std::time::Duration::from_secs(120), async {
-            while let Some(line) = stdout.next_line().await.unwrap() {
-                if line.contains("Serving http://") {
-                    return true;
-                }
-            }
-            false
-        })
-        .await;
-        if !matches!(ready, Ok(true)) {
-            let _ = child.start_kill();
-            let output = child.wait_with_output().await.unwrap();
-            panic!(
-                "spin did not start: {}",
-                String::from_utf8_lossy(&output.stderr)
-            );
-        }
-        // Keep reading its output: a closed or full pipe would make Spin's next print fail.
-        tokio::spawn(async move { while let Ok(Some(_)) = stdout.next_line().await {} });
-        if let Some(stderr) = child.stderr.take() {
-            let mut lines = BufReader::new(stderr).lines();
-            tokio::spawn(async move {
-                while let Ok(Some(line)) = lines.next_line().await {
-                    eprintln!("spin: {line}");
-                }
-            });
-        }
-        Self {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        }
-    }
-}
-
-impl Drop for SpinApp {
-    fn drop(&mut self) {
-        let _ = self.child.start_kill();
-    }
+    HostProcess::start(command, "spin", "Serving http://", port).await
 }
 
 /// A directory with the component and the repository's `spin.toml` pointing at it.
-fn app_dir() -> tempfile::TempDir {
+pub(crate) fn app_dir() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let wasm = dir.path().join("lever_plugin.wasm");
     std::fs::write(&wasm, lever_host::COMPONENT).unwrap();
@@ -160,7 +101,7 @@ fn app_dir() -> tempfile::TempDir {
 }
 
 /// Sets Acme up through `api` (API key, webhooks enabled, stage map, Ada linked).
-async fn set_up_acme(api: &PartnerApi, sims: &lever_host::sim::Simulators) {
+pub(crate) async fn set_up_acme(api: &PartnerApi, sims: &lever_host::sim::Simulators) {
     api.ok(
         "POST",
         "/connections/acme/api-key",
@@ -197,26 +138,11 @@ async fn spin_runs_the_same_component_and_passes_a_signed_webhook_to_the_partner
     let port = free_port();
     let public = format!("http://127.0.0.1:{port}");
     let config = sims.connector_config(&public);
-    let app = SpinApp::start(&spin, dir.path(), &sims, &config, port, None).await;
+    let app = start_spin(&spin, dir.path(), &sims, &config, port, None).await;
     let api = PartnerApi::new(&app.url, partner::DEFAULT_API_KEY);
     set_up_acme(&api, &sims).await;
-    let mut deliveries = sims.lever.subscribe();
-    sims.lever.move_stage(ADA, PHONE);
-    let delivery = tokio::time::timeout(WAIT, deliveries.recv())
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(delivery.status, Some(200), "{}", delivery.response);
-    assert_eq!(delivery.url, format!("{public}/webhooks/lever/acme"));
-    let events: Vec<_> = sims
-        .partner
-        .received()
-        .into_iter()
-        .filter(|e| e.verified)
-        .collect();
+    let events = stage_change_reaches_partner(&sims, &public).await;
     assert_eq!(events.len(), 1);
-    assert_eq!(events[0].body["connectionId"], "acme");
-    assert_eq!(events[0].body["data"]["stage"], "interviewing");
     // Spin's key-value store kept the connection: its status reads back.
     let status = api.ok("GET", "/connections/acme", None).await.unwrap();
     assert_eq!(status["auth"], "api-key");
@@ -291,7 +217,7 @@ async fn two_spin_instances_on_one_redis_share_connections_claims_and_token_refr
     let (port_a, port_b) = (free_port(), free_port());
     // Lever delivers to the first; both serve the partner.
     let config = sims.connector_config(&format!("http://127.0.0.1:{port_a}"));
-    let a = SpinApp::start(
+    let a = start_spin(
         &spin,
         dir.path(),
         &sims,
@@ -300,7 +226,7 @@ async fn two_spin_instances_on_one_redis_share_connections_claims_and_token_refr
         Some(&runtime_config),
     )
     .await;
-    let b = SpinApp::start(
+    let b = start_spin(
         &spin,
         dir.path(),
         &sims,
@@ -319,42 +245,8 @@ async fn two_spin_instances_on_one_redis_share_connections_claims_and_token_refr
     assert_eq!(status["mappedStages"].as_array().unwrap().len(), 3);
 
     // Concurrent replays of one delivery, spread over both instances: the partner hears once.
-    let token = sims
-        .lever
-        .signature_token(ACME, "candidateStageChange")
-        .unwrap();
-    let delivery = lever_host::signing::lever_delivery(
-        &token,
-        "candidateStageChange",
-        json!({ "opportunityId": ADA, "toStageId": ONSITE }),
-        lever_host::http_util::now_ms(),
-        &lever_host::signing::random_token(48),
-    );
-    let client = lever_host::http_util::HttpClient::default();
-    let posts = (0..16).map(|i| {
-        let url = format!(
-            "{}/webhooks/lever/acme",
-            if i % 2 == 0 { &a.url } else { &b.url }
-        );
-        let client = client.clone();
-        let delivery = delivery.clone();
-        async move { client.post_json(&url, &[], &delivery).await.unwrap() }
-    });
-    let answers = futures::future::join_all(posts).await;
-    let forwarded = answers
-        .iter()
-        .filter(|r| r.json().get("forwarded").is_some())
-        .count();
-    let duplicates = answers
-        .iter()
-        .filter(|r| r.json().get("duplicate").is_some())
-        .count();
-    assert_eq!(
-        (forwarded, duplicates),
-        (1, 15),
-        "{:?}",
-        answers.iter().map(|r| r.text()).collect::<Vec<_>>()
-    );
+    let (forwarded, duplicates, answers) = replay_concurrently(&sims, &[&a.url, &b.url], 16).await;
+    assert_eq!((forwarded, duplicates), (1, 15), "{answers:?}");
     assert_eq!(sims.partner.received().len(), 1);
 
     // An OAuth token about to expire, raced from both instances: one refresh.
@@ -364,6 +256,7 @@ async fn two_spin_instances_on_one_redis_share_connections_claims_and_token_refr
         .await
         .unwrap();
     let authorize = started["authorizeUrl"].as_str().unwrap();
+    let client = lever_host::http_util::HttpClient::default();
     let consent = client
         .get(&format!("{authorize}&account=acct-globex"), &[])
         .await
