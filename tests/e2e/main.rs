@@ -6,6 +6,7 @@ mod component;
 mod connections;
 mod harness;
 mod marketplace;
+mod node;
 mod platform;
 mod serve;
 mod simulators;

@@ -1,0 +1,179 @@
+//! A Node.js platform embedding the typed face: `examples/node` transpiles the same `.wasm`
+//! with jco (pinned in its package-lock.json), provides keyvalue and config in JavaScript,
+//! sets a connection up, links a candidate and serves Lever's deliveries to
+//! `webhooks.handle-lever-webhook`. Needs `node` and `npm ci` in `examples/node` (CI does
+//! both); skipped, saying so, otherwise.
+
+use std::path::Path;
+use std::process::Stdio;
+
+use lever_host::sim::lever::{ACME, DEFAULT_API_KEY};
+use lever_host::sim::LeverSimOptions;
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::harness::*;
+use crate::wasm_hosts::{stage_change_reaches_partner, tool};
+
+fn example_dir() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/node"))
+}
+
+/// Transpiles the embedded component into `examples/node/gen` with the example's jco.
+fn transpile(node: &Path) {
+    let dir = example_dir();
+    let wasm = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(wasm.path(), lever_host::COMPONENT).unwrap();
+    let output = std::process::Command::new(node)
+        .current_dir(dir)
+        .arg("node_modules/@bytecodealliance/jco/dist/jco.js")
+        .arg("transpile")
+        .arg(wasm.path())
+        .args(["-o", "gen", "--name", "lever_plugin", "--quiet"])
+        .args(["--map", "wasi:keyvalue/*=../kv.js#*"])
+        .args(["--map", "wasi:config/*=../config.js#*"])
+        .output()
+        .expect("node runs jco");
+    assert!(
+        output.status.success(),
+        "jco transpile: {}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_node_platform_embeds_the_typed_face_and_passes_a_webhook_through() {
+    let Some(node) = tool("NODE_BIN", "node") else {
+        eprintln!("skipping: no `node` on PATH");
+        return;
+    };
+    if !example_dir()
+        .join("node_modules/@bytecodealliance/jco")
+        .is_dir()
+    {
+        eprintln!("skipping: run `npm ci` in examples/node first");
+        return;
+    }
+    transpile(&node);
+    let sims = simulators(LeverSimOptions::default()).await;
+    let mut command = tokio::process::Command::new(&node);
+    command
+        .current_dir(example_dir())
+        .arg("embed.mjs")
+        .env("CONNECTION", "acme")
+        .env("LEVER_API_KEY", DEFAULT_API_KEY)
+        .env("STAGE_MAP", acme_stage_map().to_string())
+        .env("LINK", json!({ "cand-ada": ADA }).to_string())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .kill_on_drop(true);
+    for (key, value) in sims.connector_config("http://unset.invalid") {
+        command.env(
+            format!("LEVER_CONNECTOR_{}", key.to_ascii_uppercase()),
+            value,
+        );
+    }
+    let mut child = command.spawn().expect("node starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut next = async || -> Value {
+        let line = tokio::time::timeout(WAIT, lines.next_line())
+            .await
+            .expect("node printed in time")
+            .unwrap()
+            .expect("node is still running");
+        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"))
+    };
+
+    // A wrong key: Lever refuses it and JavaScript gets the typed error.
+    let wrong = next().await;
+    assert_eq!(wrong["wrongKey"]["tag"], "unauthorized", "{wrong}");
+
+    let ready = next().await;
+    assert_eq!(ready["ready"], true, "{ready}");
+    assert_eq!(ready["auth"], "api-key");
+    assert_eq!(ready["mappedStages"], 3);
+    let stages: Vec<&str> = ready["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert!(stages.contains(&"Phone interview"), "{stages:?}");
+    let installed = ready["webhooks"].as_array().unwrap();
+    assert_eq!(installed.len(), 7);
+    assert!(installed.contains(&json!("candidateStageChange created")));
+
+    // Lever delivers to the platform's server; the component forwards it to the partner.
+    sims.lever.enable_webhooks(ACME, &[]);
+    let url = ready["url"].as_str().unwrap();
+    let events = stage_change_reaches_partner(&sims, url).await;
+    assert_eq!(events.len(), 1);
+    let receipt = next().await;
+    assert_eq!(receipt["receipt"]["connection"], "acme", "{receipt}");
+    assert_eq!(receipt["receipt"]["outcome"]["tag"], "forwarded");
+    assert_eq!(
+        receipt["receipt"]["outcome"]["val"]["partnerCandidateId"],
+        "cand-ada"
+    );
+    let _ = child.start_kill();
+}
+
+#[test]
+fn the_typescript_docs_are_what_jco_types_makes_of_the_wit() {
+    let Some(node) = tool("NODE_BIN", "node") else {
+        eprintln!("skipping: no `node` on PATH");
+        return;
+    };
+    if !example_dir()
+        .join("node_modules/@bytecodealliance/jco")
+        .is_dir()
+    {
+        eprintln!("skipping: run `npm ci` in examples/node first");
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = tempfile::tempdir().unwrap();
+    let status = std::process::Command::new(&node)
+        .current_dir(root)
+        .arg(example_dir().join("node_modules/@bytecodealliance/jco/dist/jco.js"))
+        .args(["types", "wit", "--world-name", "embedder", "-q", "-o"])
+        .arg(out.path())
+        .status()
+        .expect("node runs jco");
+    assert!(status.success());
+    let checked_in = root.join("docs/typescript");
+    let mut compared = 0;
+    for entry in walk(out.path()) {
+        let relative = entry.strip_prefix(out.path()).unwrap();
+        let fresh = std::fs::read_to_string(&entry).unwrap();
+        let kept = std::fs::read_to_string(checked_in.join(relative)).unwrap_or_default();
+        assert!(
+            fresh == kept,
+            "docs/typescript/{} is stale: run `npm run types` in examples/node",
+            relative.display()
+        );
+        compared += 1;
+    }
+    assert_eq!(
+        compared,
+        walk(&checked_in).len(),
+        "extra files in docs/typescript"
+    );
+    assert!(compared >= 7);
+}
+
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
