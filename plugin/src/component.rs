@@ -6,12 +6,7 @@ use crate::actions::field;
 use crate::auth;
 use crate::bindings::exports::lever::connector::types as wit;
 use crate::bindings::exports::lever::connector::{actions, partner, setup, triggers, webhooks};
-use crate::bindings::exports::wasi::http::incoming_handler;
-use crate::bindings::wasi::http::types::{
-    Fields, IncomingRequest, Method, OutgoingBody, OutgoingResponse, ResponseOutparam,
-};
 use crate::error::{ConnectorError, Service};
-use crate::http_face::{self, Reply};
 use crate::io::Env;
 use crate::io::HttpUrl;
 use crate::lever::{self, OpportunityId};
@@ -20,7 +15,7 @@ use crate::setup::{status, webhooks as install};
 use crate::store::{ConnectionId, DeliveryState};
 use crate::sync::partner_stage::{self, PartnerMove};
 use crate::sync::{reconcile, stage, upload};
-use crate::wasi_io::{read_to_end, with_env, write_all};
+use crate::wasi_io::with_env;
 
 /// The type the generated exports call into.
 pub(crate) struct Component;
@@ -64,95 +59,6 @@ fn on<T>(
 ) -> WitResult<T> {
     let connection = ConnectionId::parse(connection)?;
     with_env(|env| f(env, &connection)).map_err(Into::into)
-}
-
-// ---- HTTP face ----
-
-impl incoming_handler::Guest for Component {
-    fn handle(request: IncomingRequest, response_out: ResponseOutparam) {
-        let reply = serve(&request);
-        drop(request);
-        send(reply, response_out);
-    }
-}
-
-fn serve(request: &IncomingRequest) -> Reply {
-    let method = match request.method() {
-        Method::Get => "GET".to_string(),
-        Method::Head => "HEAD".into(),
-        Method::Post => "POST".into(),
-        Method::Put => "PUT".into(),
-        Method::Delete => "DELETE".into(),
-        Method::Connect => "CONNECT".into(),
-        Method::Options => "OPTIONS".into(),
-        Method::Trace => "TRACE".into(),
-        Method::Patch => "PATCH".into(),
-        Method::Other(other) => other,
-    };
-    let path = request.path_with_query().unwrap_or_else(|| "/".into());
-    let route = match http_face::route(&method, &path) {
-        Ok(route) => route,
-        Err(reply) => return reply,
-    };
-    let headers: Vec<(String, String)> = request
-        .headers()
-        .entries()
-        .into_iter()
-        .filter(|(name, _)| {
-            name.eq_ignore_ascii_case("authorization")
-                || name.eq_ignore_ascii_case(http_face::PERFORM_AS_HEADER)
-        })
-        .filter_map(|(name, value)| Some((name, String::from_utf8(value).ok()?)))
-        .collect();
-    let body = match read_body(request, route.max_body_bytes()) {
-        Ok(body) => body,
-        Err(error) => return http_face::error_reply(&error),
-    };
-    with_env(|env| Ok(http_face::respond(env, route, &headers, &body)))
-        .unwrap_or_else(|error| http_face::error_reply(&error))
-}
-
-fn read_body(request: &IncomingRequest, limit: usize) -> Result<Vec<u8>, ConnectorError> {
-    let too_large = ConnectorError::TooLarge(limit as u64);
-    let declared = request
-        .headers()
-        .get("content-length")
-        .into_iter()
-        .filter_map(|v| String::from_utf8(v).ok()?.trim().parse::<u64>().ok())
-        .max();
-    if declared.is_some_and(|len| len > limit as u64) {
-        return Err(too_large);
-    }
-    let body = request
-        .consume()
-        .map_err(|()| ConnectorError::Internal("request body already taken".into()))?;
-    let stream = body
-        .stream()
-        .map_err(|()| ConnectorError::Internal("request body stream".into()))?;
-    let bytes = read_to_end(&stream, limit)
-        .map_err(|e| ConnectorError::InvalidInput(format!("reading the request body: {e}")))?
-        .ok_or(too_large)?;
-    Ok(bytes)
-}
-
-fn send(reply: Reply, response_out: ResponseOutparam) {
-    let mut entries = vec![("content-type".to_string(), b"application/json".to_vec())];
-    entries.extend(reply.headers.into_iter().map(|(n, v)| (n, v.into_bytes())));
-    let headers = Fields::from_list(&entries).unwrap_or_else(|_| Fields::new());
-    let response = OutgoingResponse::new(headers);
-    if response.set_status_code(reply.status).is_err() {
-        let _ = response.set_status_code(500);
-    }
-    let Ok(body) = response.body() else {
-        return;
-    };
-    ResponseOutparam::set(response_out, Ok(response));
-    if let Ok(stream) = body.write() {
-        // The client may have gone; there is no one left to tell.
-        let _ = write_all(&stream, &reply.body);
-        drop(stream);
-    }
-    let _ = OutgoingBody::finish(body, None);
 }
 
 // ---- typed face ----

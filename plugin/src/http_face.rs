@@ -29,6 +29,11 @@ pub const MAX_PROXY_BODY_BYTES: usize = 1024 * 1024;
 /// The header that asks the proxy to add `perform_as=<the connection's user>`.
 pub const PERFORM_AS_HEADER: &str = "lever-perform-as";
 
+/// Whether an incoming request header is one [`respond`] reads (the rest are not passed in).
+pub fn reads_header(name: &str) -> bool {
+    name.eq_ignore_ascii_case("authorization") || name.eq_ignore_ascii_case(PERFORM_AS_HEADER)
+}
+
 /// The largest candidate submission: a 30 MB resume in base64 and the rest.
 pub const MAX_SUBMISSION_BYTES: usize = 41 * 1024 * 1024;
 

@@ -35,5 +35,9 @@ pub mod triggers;
 mod bindings;
 #[cfg(target_arch = "wasm32")]
 mod component;
+#[cfg(all(target_arch = "wasm32", not(feature = "p3")))]
+mod component_p2;
+#[cfg(all(target_arch = "wasm32", feature = "p3"))]
+mod component_p3;
 #[cfg(target_arch = "wasm32")]
 mod wasi_io;

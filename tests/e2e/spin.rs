@@ -10,7 +10,8 @@ use serde_json::json;
 
 use crate::harness::*;
 use crate::wasm_hosts::{
-    free_port, replay_concurrently, stage_change_reaches_partner, tool, HostProcess,
+    build_component, free_port, replay_concurrently, stage_change_reaches_partner, tool,
+    HostProcess,
 };
 
 /// The Spin CLI to test with, or `None` (the test is then skipped, saying so).
@@ -83,9 +84,14 @@ pub(crate) async fn start_spin(
 
 /// A directory with the component and the repository's `spin.toml` pointing at it.
 pub(crate) fn app_dir() -> tempfile::TempDir {
+    app_dir_for(lever_host::COMPONENT)
+}
+
+/// A directory with `wasm` as the component and the repository's `spin.toml` pointing at it.
+fn app_dir_for(wasm_bytes: &[u8]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let wasm = dir.path().join("lever_plugin.wasm");
-    std::fs::write(&wasm, lever_host::COMPONENT).unwrap();
+    std::fs::write(&wasm, wasm_bytes).unwrap();
     let manifest = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/spin.toml"))
         .unwrap()
         .replace(
@@ -279,4 +285,41 @@ async fn two_spin_instances_on_one_redis_share_connections_claims_and_token_refr
         assert_eq!(answer.status, 200, "{}", answer.text());
     }
     assert_eq!(sims.lever.refreshes(), (1, 0));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn spin_runs_the_wasip3_build_through_the_same_flow() {
+    let Some(spin) = spin_bin() else {
+        eprintln!("skipping: no Spin CLI (set SPIN_BIN or put `spin` on PATH)");
+        return;
+    };
+    let wasm = build_component("lever-plugin", &["p3"], "plugin-p3");
+    let wasm = std::fs::read(wasm).unwrap();
+    // Its HTTP face is the 0.3 handler, not the 0.2 incoming-handler.
+    let names = |needle: &str| wasm.windows(needle.len()).any(|w| w == needle.as_bytes());
+    assert!(names("wasi:http/handler@0.3.0"));
+    assert!(!names("wasi:http/incoming-handler@"));
+    let sims = simulators(LeverSimOptions::default()).await;
+    let dir = app_dir_for(&wasm);
+    let port = free_port();
+    let public = format!("http://127.0.0.1:{port}");
+    let config = sims.connector_config(&public);
+    let app = start_spin(&spin, dir.path(), &sims, &config, port, None).await;
+    let api = PartnerApi::new(&app.url, partner::DEFAULT_API_KEY);
+    set_up_acme(&api, &sims).await;
+    let (forwarded, duplicates, answers) = replay_concurrently(&sims, &[&app.url], 8).await;
+    assert_eq!((forwarded, duplicates), (1, 7), "{answers:?}");
+    let events = stage_change_reaches_partner(&sims, &public).await;
+    assert_eq!(events.len(), 2);
+    // Typed errors keep their statuses: a forged delivery is refused.
+    let client = lever_host::http_util::HttpClient::default();
+    let forged = client
+        .post_json(
+            &format!("{}/webhooks/lever/acme", app.url),
+            &[],
+            &json!({ "event": "candidateStageChange", "signature": "00", "token": "t", "triggeredAt": 1 }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(forged.status, 401, "{}", forged.text());
 }

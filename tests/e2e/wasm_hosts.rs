@@ -128,22 +128,33 @@ impl Drop for HostProcess {
     }
 }
 
-/// Builds a workspace package for wasm32-wasip2 with the `component` profile (in
-/// `target/plugin`, as the host's build script does) and answers the `.wasm`'s path.
-pub fn build_component(package: &str) -> PathBuf {
+/// Builds a workspace package for wasm32-wasip2 with the `component` profile and `features`
+/// (in `target/{target_dir}`, beside the host build script's `target/plugin`) and answers the
+/// `.wasm`'s path.
+pub fn build_component(package: &str, features: &[&str], target_dir: &str) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let target_dir = root.join("target").join("plugin");
+    let target_dir = root.join("target").join(target_dir);
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let status = std::process::Command::new(cargo)
+    let mut command = std::process::Command::new(cargo);
+    command
         .current_dir(root)
-        .args(["build", "--package", package, "--profile", "component"])
+        .args([
+            "build",
+            "--locked",
+            "--package",
+            package,
+            "--profile",
+            "component",
+        ])
         .args(["--target", "wasm32-wasip2", "--target-dir"])
         .arg(&target_dir)
         .env_remove("CARGO_TARGET_DIR")
         .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .status()
-        .expect("cargo runs");
+        .env_remove("CARGO_ENCODED_RUSTFLAGS");
+    if !features.is_empty() {
+        command.args(["--features", &features.join(",")]);
+    }
+    let status = command.status().expect("cargo runs");
     assert!(status.success(), "building {package} for wasm32-wasip2");
     target_dir
         .join("wasm32-wasip2/component")

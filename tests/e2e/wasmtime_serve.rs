@@ -17,7 +17,7 @@ use crate::wasm_hosts::{
 pub(crate) fn compose(wac: &std::path::Path, dir: &std::path::Path) -> std::path::PathBuf {
     let connector = dir.join("lever_plugin.wasm");
     std::fs::write(&connector, lever_host::COMPONENT).unwrap();
-    let adapter = build_component("lever-serve-adapter");
+    let adapter = build_component("lever-serve-adapter", &[], "plugin");
     let composed = dir.join("lever-serve.wasm");
     let output = std::process::Command::new(wac)
         .arg("plug")
