@@ -11,12 +11,15 @@ const UPSERT: &str = "INSERT INTO kv (bucket, key, value) VALUES (?1, ?2, ?3)
      ON CONFLICT (bucket, key) DO UPDATE SET value = excluded.value";
 
 fn read(c: &Connection, bucket: &str, key: &str) -> rusqlite::Result<Option<Vec<u8>>> {
-    c.query_row(SELECT, params![bucket, key], |row| row.get(0))
+    c.prepare_cached(SELECT)?
+        .query_row(params![bucket, key], |row| row.get(0))
         .optional()
 }
 
 fn write(c: &Connection, bucket: &str, key: &str, value: &[u8]) -> rusqlite::Result<()> {
-    c.execute(UPSERT, params![bucket, key, value]).map(drop)
+    c.prepare_cached(UPSERT)?
+        .execute(params![bucket, key, value])
+        .map(drop)
 }
 
 /// How many keys one `list-keys` page holds.
@@ -94,11 +97,9 @@ impl KvStore {
     /// Removes `key`.
     pub fn delete(&self, bucket: &str, key: &str) -> Result<(), String> {
         self.with(|c| {
-            c.execute(
-                "DELETE FROM kv WHERE bucket = ?1 AND key = ?2",
-                params![bucket, key],
-            )
-            .map(drop)
+            c.prepare_cached("DELETE FROM kv WHERE bucket = ?1 AND key = ?2")?
+                .execute(params![bucket, key])
+                .map(drop)
         })
     }
 
@@ -136,7 +137,11 @@ impl KvStore {
             .conn
             .lock()
             .map_err(|_| "key-value store lock poisoned".to_string())?;
-        let tx = conn.transaction().map_err(|e| e.to_string())?;
+        // IMMEDIATE: take the write lock first, so two processes sharing the file cannot
+        // both read the old value and then fail to upgrade.
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .map_err(|e| e.to_string())?;
         let result = f(&tx).map_err(|e| e.to_string())?;
         if result.is_ok() {
             tx.commit().map_err(|e| e.to_string())?;

@@ -2,12 +2,14 @@
 //! API simulator and a partner simulator for local work and tests.
 
 pub mod kv;
+pub mod native;
 pub mod outbound;
 pub mod runtime;
 
 /// The component built from `plugin/` (wasm32-wasip2, `component` profile), embedded as the
 /// default.
 pub static COMPONENT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/lever_plugin.wasm"));
+pub mod bench;
 pub mod call;
 pub mod demo;
 pub mod http_util;

@@ -38,6 +38,13 @@ enum Command {
         /// Log as JSON lines.
         #[arg(long)]
         json_logs: bool,
+        /// Where compiled components are kept between runs (default
+        /// `$XDG_CACHE_HOME/lever-host` or `~/.cache/lever-host`).
+        #[arg(long, env = "LEVER_HOST_CACHE_DIR")]
+        cache_dir: Option<PathBuf>,
+        /// Compile the component at every start instead.
+        #[arg(long)]
+        no_cache: bool,
     },
     /// Call one typed export of the component and print the result as JSON.
     #[command(after_help = lever_host::call::USAGE)]
@@ -52,6 +59,15 @@ enum Command {
         function: String,
         /// Its arguments; the connection id comes first for every per-account function.
         args: Vec<String>,
+    },
+    /// Measure the component against the same logic compiled natively (see docs/performance.md).
+    Bench {
+        /// A short run that checks every part works (figures are rough).
+        #[arg(long)]
+        quick: bool,
+        /// Where to write the figures as JSON.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
     /// Run the Lever API simulator and the partner simulator.
     Sim {
@@ -83,8 +99,12 @@ fn read_component(path: Option<&PathBuf>) -> anyhow::Result<Vec<u8>> {
 }
 
 fn init_logs(json: bool) {
+    init_logs_at(json, "info");
+}
+
+fn init_logs_at(json: bool, default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
@@ -104,6 +124,8 @@ async fn main() -> anyhow::Result<()> {
             listen,
             component,
             json_logs,
+            cache_dir,
+            no_cache,
         } => {
             init_logs(json_logs);
             let mut settings = Settings::load(&config, std::env::vars())?;
@@ -122,7 +144,13 @@ async fn main() -> anyhow::Result<()> {
                 kv = ?settings.kv,
                 "configuration loaded"
             );
-            let runtime = Runtime::new(&wasm, settings.limits)?;
+            let cache_dir = if no_cache {
+                None
+            } else {
+                cache_dir.or_else(lever_host::runtime::default_cache_dir)
+            };
+            let (runtime, cache) = Runtime::cached(&wasm, settings.limits, cache_dir.as_deref())?;
+            tracing::info!(?cache, dir = ?cache_dir, "component ready");
             let connector = Connector::new(runtime, &settings)?;
             let served = connector.bind(settings.listen).await?;
             let _reconciler = settings
@@ -183,6 +211,19 @@ async fn main() -> anyhow::Result<()> {
             println!("partner callback: {}", sims.partner_callback_url());
             println!("  received: GET http://{}/_sim/events", sims.partner_addr);
             tokio::signal::ctrl_c().await?;
+        }
+        Command::Bench { quick, out } => {
+            // Per-request lines would drown the table (RUST_LOG=info shows them).
+            init_logs_at(false, "warn");
+            let sizes = if quick {
+                lever_host::bench::Sizes::quick()
+            } else {
+                lever_host::bench::Sizes::full()
+            };
+            let out = out.unwrap_or_else(lever_host::bench::default_out);
+            let exe = std::env::current_exe().context("finding this executable")?;
+            let results = lever_host::bench::run(sizes, &out, &exe).await?;
+            lever_host::bench::print_table(&results, &out);
         }
         Command::Demo => {
             let mut out = std::io::stdout();

@@ -3,6 +3,7 @@
 //! crates implement other drafts of them).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -92,9 +93,42 @@ impl std::fmt::Debug for Runtime {
     }
 }
 
-impl Runtime {
-    /// Compiles `wasm` and links it. Fails if it imports anything the host does not offer.
-    pub fn new(wasm: &[u8], limits: Limits) -> anyhow::Result<Self> {
+/// Where `serve` keeps compiled components between runs: `$XDG_CACHE_HOME/lever-host`, else
+/// `~/.cache/lever-host`.
+pub fn default_cache_dir() -> Option<PathBuf> {
+    std::env::var_os("XDG_CACHE_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))
+        .map(|base| base.join("lever-host"))
+}
+
+/// What the compiled-component cache did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CacheOutcome {
+    /// No cache directory: compiled.
+    Disabled,
+    /// Loaded a verified compiled component.
+    Hit,
+    /// Nothing cached for this component and engine: compiled and stored.
+    Compiled,
+    /// A cached file failed verification (named here): compiled again and replaced.
+    Rebuilt(String),
+}
+
+/// How instances get their memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Allocation {
+    /// Slots reserved up front and reused (what `serve` uses).
+    Pooled,
+    /// Fresh mappings per instance (for comparison in `bench`).
+    OnDemand,
+}
+
+fn engine(limits: Limits, allocation: Allocation) -> anyhow::Result<Engine> {
+    let mut config = Config::new();
+    config.epoch_interruption(true);
+    if allocation == Allocation::Pooled {
         let mut pooling = PoolingAllocationConfig::default();
         pooling
             .total_component_instances(256)
@@ -103,23 +137,141 @@ impl Runtime {
             .total_tables(512)
             .total_stacks(256)
             .max_memory_size(limits.max_memory_bytes);
-        let mut config = Config::new();
-        config
-            .epoch_interruption(true)
-            .allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
-        let engine = Engine::new(&config)?;
-        let weak = engine.weak();
-        std::thread::Builder::new()
-            .name("epoch-ticker".into())
-            .spawn(move || loop {
-                std::thread::sleep(EPOCH_TICK);
-                match weak.upgrade() {
-                    Some(engine) => engine.increment_epoch(),
-                    None => break,
-                }
-            })?;
+        config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
+    }
+    let engine = Engine::new(&config)?;
+    let weak = engine.weak();
+    std::thread::Builder::new()
+        .name("epoch-ticker".into())
+        .spawn(move || loop {
+            std::thread::sleep(EPOCH_TICK);
+            match weak.upgrade() {
+                Some(engine) => engine.increment_epoch(),
+                None => break,
+            }
+        })?;
+    Ok(engine)
+}
 
-        let component = Component::new(&engine, wasm).context("compiling the component")?;
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// The cache file stem for `wasm` compiled by `engine`: the component's hash and the
+/// engine's compatibility hash (wasmtime version, target, compiler settings).
+fn cache_key(engine: &Engine, wasm: &[u8]) -> String {
+    use std::hash::{Hash as _, Hasher as _};
+    let mut settings = std::collections::hash_map::DefaultHasher::new();
+    engine.precompile_compatibility_hash().hash(&mut settings);
+    format!("{}-{:016x}", &sha256_hex(wasm)[..32], settings.finish())
+}
+
+/// Loads the compiled component for `wasm` from `dir` if a verified one is there, else
+/// compiles it and stores it. A cached file is used only if the SHA-256 written beside it
+/// when it was stored matches and wasmtime accepts it for this engine.
+fn load_component(
+    engine: &Engine,
+    wasm: &[u8],
+    dir: Option<&Path>,
+) -> anyhow::Result<(Component, CacheOutcome)> {
+    let Some(dir) = dir else {
+        let component = Component::new(engine, wasm).context("compiling the component")?;
+        return Ok((component, CacheOutcome::Disabled));
+    };
+    let key = cache_key(engine, wasm);
+    let compiled_path = dir.join(format!("{key}.cwasm"));
+    let digest_path = dir.join(format!("{key}.sha256"));
+    let mut outcome = CacheOutcome::Compiled;
+    if let (Ok(compiled), Ok(digest)) = (
+        std::fs::read(&compiled_path),
+        std::fs::read_to_string(&digest_path),
+    ) {
+        if sha256_hex(&compiled) != digest.trim() {
+            outcome = CacheOutcome::Rebuilt(format!(
+                "{} does not match its digest",
+                compiled_path.display()
+            ));
+        } else {
+            // SAFETY: `deserialize` trusts the bytes to be wasmtime's own compiled output.
+            // These are: this process wrote them with `precompile_component` for an engine
+            // with the same compatibility hash (the file name), and their SHA-256 matches the
+            // digest written beside them, so a truncated or altered file is never loaded.
+            #[allow(unsafe_code)]
+            match unsafe { Component::deserialize(engine, &compiled) } {
+                Ok(component) => return Ok((component, CacheOutcome::Hit)),
+                Err(error) => {
+                    outcome = CacheOutcome::Rebuilt(format!(
+                        "{} was refused by wasmtime: {error}",
+                        compiled_path.display()
+                    ))
+                }
+            }
+        }
+    }
+    let compiled = engine
+        .precompile_component(wasm)
+        .context("compiling the component")?;
+    // SAFETY: as above; these bytes were produced by this engine a moment ago.
+    #[allow(unsafe_code)]
+    let component = unsafe { Component::deserialize(engine, &compiled) }
+        .context("loading the compiled component")?;
+    if let Err(error) = store_compiled(dir, &compiled_path, &digest_path, &compiled) {
+        tracing::warn!(dir = %dir.display(), %error, "could not cache the compiled component");
+    }
+    Ok((component, outcome))
+}
+
+/// Writes the compiled bytes and their digest, each by rename, digest last.
+fn store_compiled(
+    dir: &Path,
+    compiled_path: &Path,
+    digest_path: &Path,
+    compiled: &[u8],
+) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let unique = format!("{}.{}", std::process::id(), rand::random::<u64>());
+    let compiled_tmp = compiled_path.with_extension(format!("cwasm.{unique}"));
+    let digest_tmp = digest_path.with_extension(format!("sha256.{unique}"));
+    std::fs::write(&compiled_tmp, compiled)?;
+    std::fs::write(&digest_tmp, sha256_hex(compiled))?;
+    std::fs::rename(&compiled_tmp, compiled_path)?;
+    std::fs::rename(&digest_tmp, digest_path)
+}
+
+impl Runtime {
+    /// Compiles `wasm` and links it. Fails if it imports anything the host does not offer.
+    pub fn new(wasm: &[u8], limits: Limits) -> anyhow::Result<Self> {
+        Ok(Self::build(wasm, limits, Allocation::Pooled, None)?.0)
+    }
+
+    /// Like [`Runtime::new`], keeping the compiled component in `cache_dir` so the next
+    /// start with the same component and engine settings loads it instead of compiling.
+    pub fn cached(
+        wasm: &[u8],
+        limits: Limits,
+        cache_dir: Option<&Path>,
+    ) -> anyhow::Result<(Self, CacheOutcome)> {
+        Self::build(wasm, limits, Allocation::Pooled, cache_dir)
+    }
+
+    /// A runtime with the given instance allocation (for `bench`).
+    pub fn with_allocation(
+        wasm: &[u8],
+        limits: Limits,
+        allocation: Allocation,
+    ) -> anyhow::Result<Self> {
+        Ok(Self::build(wasm, limits, allocation, None)?.0)
+    }
+
+    fn build(
+        wasm: &[u8],
+        limits: Limits,
+        allocation: Allocation,
+        cache_dir: Option<&Path>,
+    ) -> anyhow::Result<(Self, CacheOutcome)> {
+        let engine = engine(limits, allocation)?;
+        let (component, outcome) = load_component(&engine, wasm, cache_dir)?;
         let mut linker = Linker::<HostState>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
@@ -129,11 +281,14 @@ impl Runtime {
         let pre = linker
             .instantiate_pre(&component)
             .context("linking the component against the host's WASI imports")?;
-        Ok(Self {
-            engine,
-            pre,
-            limits,
-        })
+        Ok((
+            Self {
+                engine,
+                pre,
+                limits,
+            },
+            outcome,
+        ))
     }
 
     /// The names of the component's imports (for checking that they are all `wasi:*`).
@@ -167,9 +322,12 @@ impl Runtime {
             table: ResourceTable::new(),
             hooks: env.outbound.clone(),
             env: env.clone(),
-            limits: StoreLimitsBuilder::new()
-                .memory_size(self.limits.max_memory_bytes)
-                .build(),
+            limits: TrackedLimits {
+                inner: StoreLimitsBuilder::new()
+                    .memory_size(self.limits.max_memory_bytes)
+                    .build(),
+                peak_memory: 0,
+            },
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
@@ -216,7 +374,8 @@ impl ClockShift {
         self.0.fetch_add(ms, Ordering::SeqCst);
     }
 
-    fn get(&self) -> Duration {
+    /// How far ahead the guests' clock is.
+    pub fn get(&self) -> Duration {
         Duration::from_millis(self.0.load(Ordering::SeqCst))
     }
 }
@@ -237,7 +396,7 @@ impl wasmtime_wasi::HostWallClock for ShiftedClock {
 }
 
 /// What one connector deployment hands its guests: configuration, storage, outbound policy.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct GuestEnv {
     /// The guests' clock shift (zero unless a test moves it).
     pub clock_shift: ClockShift,
@@ -262,7 +421,64 @@ pub struct HostState {
     table: ResourceTable,
     hooks: OutboundPolicy,
     env: Arc<GuestEnv>,
-    limits: StoreLimits,
+    limits: TrackedLimits,
+}
+
+impl HostState {
+    /// The most linear memory any of the instance's memories reached, in bytes.
+    pub fn memory_peak(&self) -> usize {
+        self.limits.peak_memory
+    }
+}
+
+/// The store's limits, remembering the largest memory granted.
+struct TrackedLimits {
+    inner: StoreLimits,
+    peak_memory: usize,
+}
+
+impl wasmtime::ResourceLimiter for TrackedLimits {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let granted = self.inner.memory_growing(current, desired, maximum)?;
+        if granted {
+            self.peak_memory = self.peak_memory.max(desired);
+        }
+        Ok(granted)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.inner.table_growing(current, desired, maximum)
+    }
+
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.inner.memory_grow_failed(error)
+    }
+
+    fn table_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.inner.table_grow_failed(error)
+    }
+
+    fn instances(&self) -> usize {
+        self.inner.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.inner.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.inner.memories()
+    }
 }
 
 impl WasiView for HostState {

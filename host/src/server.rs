@@ -37,6 +37,8 @@ pub struct Connector {
     env: Arc<GuestEnv>,
     proxy: ProxyPre<HostState>,
     embedder: EmbedderPre<HostState>,
+    /// Serve HTTP with the logic compiled natively instead (the benchmark's baseline).
+    native: bool,
 }
 
 impl std::fmt::Debug for Connector {
@@ -80,7 +82,51 @@ impl Connector {
             env,
             proxy,
             embedder,
+            native: false,
         })
+    }
+
+    /// The same connector with its HTTP face served by the logic compiled natively (same
+    /// server, store, configuration and outbound pool): the baseline `lever-host bench`
+    /// compares the component against. The typed face still runs the component.
+    pub fn with_native_http_face(mut self) -> Self {
+        self.native = true;
+        self
+    }
+
+    /// The same component and store with its environment changed by `change` (another
+    /// upstream, an in-process responder): `bench` uses it to serve one state several ways.
+    pub fn with_env(&self, change: impl FnOnce(&mut GuestEnv)) -> Self {
+        let mut env = (*self.env).clone();
+        change(&mut env);
+        Self {
+            env: Arc::new(env),
+            ..self.clone()
+        }
+    }
+
+    /// The environment the component gets (configuration, store, outbound policy).
+    pub fn env(&self) -> &Arc<GuestEnv> {
+        &self.env
+    }
+
+    /// Calls `partner.get-linked-candidate` in a fresh instance (the cheapest call: one
+    /// key-value read) and answers the instance's peak linear memory.
+    pub async fn linked_candidate(
+        &self,
+        connection: &str,
+        opportunity_id: &str,
+    ) -> anyhow::Result<(Result<Option<String>, ConnectorError>, usize)> {
+        let (mut store, instance) = self.typed().await?;
+        let result = instance
+            .lever_connector_partner()
+            .call_get_linked_candidate(
+                &mut store,
+                &connection.to_string(),
+                &opportunity_id.to_string(),
+            )
+            .await?;
+        Ok((result, store.data().memory_peak()))
     }
 
     /// Moves the component's wall clock `by` ahead (tests and demos of token expiry, state
@@ -102,6 +148,25 @@ impl Connector {
         let started = Instant::now();
         let method = request.method().clone();
         let path = request.uri().path().to_string();
+        if self.native {
+            let (status, headers, body) = crate::native::handle(self.env.clone(), request).await;
+            let mut response = hyper::Response::new(
+                Full::new(Bytes::from(body))
+                    .map_err(wasmtime_wasi_http::Error::from)
+                    .boxed_unsync(),
+            );
+            *response.status_mut() = hyper::StatusCode::from_u16(status)
+                .unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+            for (name, value) in headers {
+                if let (Ok(name), Ok(value)) = (
+                    hyper::header::HeaderName::from_bytes(name.as_bytes()),
+                    hyper::header::HeaderValue::from_str(&value),
+                ) {
+                    response.headers_mut().append(name, value);
+                }
+            }
+            return self.log(&method, &path, started, response);
+        }
         let response = match self.run_http(request).await {
             Ok(response) => response,
             Err(error) => {
@@ -112,6 +177,16 @@ impl Connector {
                 )
             }
         };
+        self.log(&method, &path, started, response)
+    }
+
+    fn log(
+        &self,
+        method: &hyper::Method,
+        path: &str,
+        started: Instant,
+        response: hyper::Response<HyperOutgoingBody>,
+    ) -> hyper::Response<HyperOutgoingBody> {
         tracing::info!(
             %method,
             %path,

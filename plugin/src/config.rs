@@ -46,6 +46,9 @@ pub const DELIVERY_LEASE_SECS: &str = "delivery_lease_secs";
 pub const KV_BUCKET: &str = "kv_bucket";
 /// The partner's name, the `source` of uploaded candidates in Lever (default `Partner`).
 pub const PARTNER_NAME: &str = "partner_name";
+/// Lever requests per second the connector keeps each connection under (default 9.5;
+/// Lever allows 10). Raise it only if Lever raised your limit.
+pub const LEVER_RATE_PER_SEC: &str = "lever_rate_per_sec";
 
 /// The default freshness window for webhook deliveries.
 pub const DEFAULT_MAX_AGE_SECS: u64 = 300;
@@ -53,7 +56,7 @@ pub const DEFAULT_MAX_AGE_SECS: u64 = 300;
 pub const DEFAULT_LEASE_SECS: u64 = 60;
 
 /// Every key the connector reads, and whether its value is a secret.
-pub const ALL_KEYS: [(&str, bool); 15] = [
+pub const ALL_KEYS: [(&str, bool); 16] = [
     (LEVER_ENVIRONMENT, false),
     (LEVER_API_BASE, false),
     (LEVER_AUTH_BASE, false),
@@ -69,6 +72,7 @@ pub const ALL_KEYS: [(&str, bool); 15] = [
     (DELIVERY_LEASE_SECS, false),
     (KV_BUCKET, false),
     (PARTNER_NAME, false),
+    (LEVER_RATE_PER_SEC, false),
 ];
 
 /// Lever's hosts for one environment; never mixed with another environment's.
@@ -250,6 +254,45 @@ pub fn webhook_max_age_ms(config: &dyn Config) -> Result<u64, ConnectorError> {
 /// How long a "processing" delivery claim holds, in milliseconds.
 pub fn delivery_lease_ms(config: &dyn Config) -> Result<u64, ConnectorError> {
     seconds(config, DELIVERY_LEASE_SECS, DEFAULT_LEASE_SECS)
+}
+
+/// The default steady rate per connection: 95% of Lever's 10 per second.
+pub const DEFAULT_RATE_PER_SEC: f64 = 9.5;
+/// A connection's burst, in seconds of its steady rate: 1.6 s, so the default bursts to
+/// 15 of Lever's 20 and leaves the rest for requests that arrive closer together than they
+/// were sent.
+pub const BURST_SECONDS: f64 = 1.6;
+
+/// The token bucket each connection's Lever requests go through.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RateLimit {
+    /// Steady requests per second.
+    pub per_sec: f64,
+    /// Most requests at once.
+    pub burst: f64,
+}
+
+impl RateLimit {
+    /// `per_sec` with its burst.
+    pub fn per_second(per_sec: f64) -> Self {
+        Self {
+            per_sec,
+            burst: (per_sec * BURST_SECONDS).max(1.0),
+        }
+    }
+}
+
+/// The per-connection rate limit for Lever requests.
+pub fn lever_rate(config: &dyn Config) -> Result<RateLimit, ConnectorError> {
+    match read(config, LEVER_RATE_PER_SEC)? {
+        None => Ok(RateLimit::per_second(DEFAULT_RATE_PER_SEC)),
+        Some(raw) => match raw.parse::<f64>() {
+            Ok(rate) if rate.is_finite() && rate > 0.0 => Ok(RateLimit::per_second(rate)),
+            _ => Err(ConnectorError::NotConfigured(format!(
+                "{LEVER_RATE_PER_SEC} (expected a positive number of requests per second)"
+            ))),
+        },
+    }
 }
 
 /// The partner's name as uploaded candidates' source.

@@ -499,14 +499,18 @@ impl ConnStore<'_> {
 
     /// Takes a token from the connection's Lever rate-limit bucket (compare-and-swap, so
     /// concurrent instances share it): `None` when taken, else the wait in ms.
-    pub fn take_rate_token(&self, now: UnixMillis) -> Result<Option<u64>, ConnectorError> {
+    pub fn take_rate_token(
+        &self,
+        now: UnixMillis,
+        limit: crate::config::RateLimit,
+    ) -> Result<Option<u64>, ConnectorError> {
         for _ in 0..32 {
             let raw = self.get_raw("rate")?;
             let bucket = match &raw {
                 None => None,
                 Some(bytes) => Some(decode(&self.key("rate"), bytes)?),
             };
-            match crate::lever::take_token(bucket, now) {
+            match crate::lever::take_token(bucket, now, limit) {
                 Err(wait) => return Ok(Some(wait)),
                 Ok(next) => {
                     if self.cas("rate", raw.as_deref(), &encode(&next)?)? {

@@ -69,12 +69,29 @@ impl World {
 
     /// A bare deployment running `runtime` (another time limit, say).
     pub async fn bare_on(runtime: Runtime, adjust: impl FnOnce(&mut Settings)) -> Self {
+        Self::bare_built(runtime, adjust, false).await
+    }
+
+    /// A bare deployment whose HTTP face runs the logic compiled natively (the benchmark's
+    /// baseline).
+    pub async fn bare_native() -> Self {
+        Self::bare_built(runtime(), |_| {}, true).await
+    }
+
+    async fn bare_built(
+        runtime: Runtime,
+        adjust: impl FnOnce(&mut Settings),
+        native: bool,
+    ) -> Self {
         let sims = simulators(LeverSimOptions::default()).await;
         let listener = bind_loopback(None).await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let mut settings = Settings::in_process(sims.connector_config(&url)).unwrap();
         adjust(&mut settings);
-        let connector = Connector::new(runtime, &settings).unwrap();
+        let mut connector = Connector::new(runtime, &settings).unwrap();
+        if native {
+            connector = connector.with_native_http_face();
+        }
         let served = connector.spawn(listener).unwrap();
         Self {
             partner: PartnerApi::new(&url, partner::DEFAULT_API_KEY),

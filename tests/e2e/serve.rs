@@ -372,3 +372,45 @@ async fn call_invokes_typed_exports_per_connection_with_the_http_wire_shapes() {
     .await
     .is_err());
 }
+
+#[test]
+fn a_restart_loads_the_compiled_component_from_the_cache_and_never_a_damaged_one() {
+    use lever_host::runtime::{CacheOutcome, Limits, Runtime};
+    let dir = tempfile::tempdir().unwrap();
+    let start = || Runtime::cached(lever_host::COMPONENT, Limits::default(), Some(dir.path()));
+    let (first, outcome) = start().unwrap();
+    assert_eq!(outcome, CacheOutcome::Compiled);
+    let (_, outcome) = start().unwrap();
+    assert_eq!(outcome, CacheOutcome::Hit);
+    let cached: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(
+        cached.len(),
+        2,
+        "the compiled file and its digest: {cached:?}"
+    );
+    let compiled = cached
+        .iter()
+        .find(|p| p.extension().is_some_and(|e| e == "cwasm"))
+        .unwrap();
+
+    // One flipped byte: rebuilt, not loaded.
+    let mut bytes = std::fs::read(compiled).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x40;
+    std::fs::write(compiled, &bytes).unwrap();
+    let (_, outcome) = start().unwrap();
+    assert!(matches!(outcome, CacheOutcome::Rebuilt(_)), "{outcome:?}");
+    let (_, outcome) = start().unwrap();
+    assert_eq!(outcome, CacheOutcome::Hit, "the rebuilt file was stored");
+
+    // Truncated: rebuilt too.
+    let bytes = std::fs::read(compiled).unwrap();
+    std::fs::write(compiled, &bytes[..bytes.len() / 3]).unwrap();
+    let (second, outcome) = start().unwrap();
+    assert!(matches!(outcome, CacheOutcome::Rebuilt(_)), "{outcome:?}");
+    // Both runtimes link the same exports.
+    assert_eq!(first.exports(), second.exports());
+}

@@ -150,3 +150,42 @@ async fn a_partner_outage_is_retried_by_lever_and_nothing_is_lost() {
     assert_eq!(received[0].webhook_id, received[1].webhook_id);
     assert_eq!(received[1].body["data"]["stage"], "offer");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_native_baseline_serves_the_same_flow_with_the_same_answers() {
+    // `lever-host bench` compares the component with this; it must do the same work.
+    let world = World::bare_native().await;
+    world.set_up_acme().await;
+    let mut deliveries = world.sims.lever.subscribe();
+    world.sims.lever.move_stage(ADA, PHONE);
+    let delivery = tokio::time::timeout(WAIT, deliveries.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(delivery.status, Some(200), "{}", delivery.response);
+    let received = world.sims.partner.received();
+    assert_eq!(received.len(), 1, "{received:?}");
+    assert!(received[0].verified);
+    assert_eq!(received[0].body["data"]["stage"], "interviewing");
+    let answer: serde_json::Value = serde_json::from_str(&delivery.response).unwrap();
+    assert_eq!(answer["forwarded"]["partnerStage"], "interviewing");
+
+    // Refusals are the same too: a forged delivery, a missing partner credential.
+    let forged = world
+        .client
+        .post_json(
+            &world.webhook_url("acme"),
+            &[],
+            &serde_json::json!({ "event": "candidateStageChange", "token": "t",
+                "triggeredAt": lever_host::http_util::now_ms(), "signature": "00" }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(forged.status, 401, "{}", forged.text());
+    let anonymous = world
+        .client
+        .get(&format!("{}/connections/acme", world.served.url()), &[])
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status, 401);
+}

@@ -7,6 +7,7 @@ use base64::Engine as _;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+use crate::config::RateLimit;
 use crate::error::{ConnectorError, Service};
 use crate::io::{Env, HttpUrl, Method, Request, Response, TransportError, UnixMillis};
 use crate::secret::Secret;
@@ -367,11 +368,6 @@ pub fn send(env: &Env, request: Request) -> Result<Response, ConnectorError> {
     }
 }
 
-/// The steady rate the connector keeps each connection under (Lever allows 10 per second;
-/// the margin absorbs the time between taking a token and the request reaching Lever).
-pub const RATE_PER_SEC: f64 = 8.0;
-/// The burst it allows (Lever allows 20).
-pub const BURST: f64 = 16.0;
 /// The longest a request waits for its connection's bucket before answering `rate-limited`.
 const MAX_THROTTLE_WAIT_MS: u64 = 8_000;
 
@@ -384,22 +380,26 @@ pub struct Bucket {
     pub at: UnixMillis,
 }
 
-/// Takes one token from `bucket` at `now`: the bucket after, or how long to wait (ms) for
-/// the next token. Pure.
-pub fn take_token(bucket: Option<Bucket>, now: UnixMillis) -> Result<Bucket, u64> {
+/// Takes one token from `bucket` at `now` under `limit`: the bucket after, or how long to
+/// wait (ms) for the next token. Pure.
+pub fn take_token(
+    bucket: Option<Bucket>,
+    now: UnixMillis,
+    limit: RateLimit,
+) -> Result<Bucket, u64> {
     let current = bucket.unwrap_or(Bucket {
-        tokens: BURST,
+        tokens: limit.burst,
         at: now,
     });
     let elapsed = now.saturating_sub(current.at) as f64 / 1000.0;
-    let tokens = (current.tokens + elapsed * RATE_PER_SEC).min(BURST);
+    let tokens = (current.tokens + elapsed * limit.per_sec).min(limit.burst);
     if tokens >= 1.0 {
         Ok(Bucket {
             tokens: tokens - 1.0,
             at: now.max(current.at),
         })
     } else {
-        Err((((1.0 - tokens) / RATE_PER_SEC) * 1000.0).ceil().max(1.0) as u64)
+        Err((((1.0 - tokens) / limit.per_sec) * 1000.0).ceil().max(1.0) as u64)
     }
 }
 
@@ -411,10 +411,11 @@ fn throttle(env: &Env, connection: &str) -> Result<(), ConnectorError> {
         return Ok(());
     };
     let store = crate::store::Store::new(env.kv).connection(&id);
+    let limit = crate::config::lever_rate(env.config)?;
     let started = env.clock.now();
     loop {
         let now = env.clock.now();
-        match store.take_rate_token(now)? {
+        match store.take_rate_token(now, limit)? {
             None => return Ok(()),
             Some(wait) if now.saturating_sub(started) + wait > MAX_THROTTLE_WAIT_MS => {
                 return Err(ConnectorError::RateLimited {
@@ -666,16 +667,37 @@ mod tests {
 
     #[test]
     fn the_token_bucket_allows_a_burst_then_the_steady_rate() {
+        let limit = RateLimit::per_second(10.0);
+        assert_eq!(limit.burst, 16.0);
         let mut bucket = None;
         for _ in 0..16 {
-            bucket = Some(take_token(bucket, 1_000).unwrap());
+            bucket = Some(take_token(bucket, 1_000, limit).unwrap());
         }
-        let wait = take_token(bucket, 1_000).unwrap_err();
-        assert_eq!(wait, 125, "1/8 s for the next token");
-        assert!(take_token(bucket, 1_000 + 125).is_ok());
+        let wait = take_token(bucket, 1_000, limit).unwrap_err();
+        assert_eq!(wait, 100, "1/10 s for the next token");
+        assert!(take_token(bucket, 1_000 + 100, limit).is_ok());
         // Idle time refills, up to the burst.
-        let refilled = take_token(bucket, 60_000).unwrap();
-        assert!((refilled.tokens - (BURST - 1.0)).abs() < 1e-9);
+        let refilled = take_token(bucket, 60_000, limit).unwrap();
+        assert!((refilled.tokens - (limit.burst - 1.0)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_rate_is_configurable_and_defaults_under_levers_limit() {
+        use crate::io::fake::FakeConfig;
+        let default = crate::config::lever_rate(&FakeConfig::from_pairs(&[])).unwrap();
+        assert_eq!(default.per_sec, 9.5);
+        assert!(default.burst < 20.0, "under Lever's burst of 20");
+        let raised =
+            crate::config::lever_rate(&FakeConfig::from_pairs(&[("lever_rate_per_sec", "50")]))
+                .unwrap();
+        assert_eq!(raised.per_sec, 50.0);
+        for bad in ["0", "-1", "fast", "NaN"] {
+            assert!(crate::config::lever_rate(&FakeConfig::from_pairs(&[(
+                "lever_rate_per_sec",
+                bad
+            )]))
+            .is_err());
+        }
     }
 
     #[test]

@@ -187,6 +187,7 @@ struct State {
     buckets: HashMap<String, Bucket>,
     limited: u64,
     limited_by_account: HashMap<String, u64>,
+    admitted_by_account: HashMap<String, u64>,
 }
 
 /// Who is calling: the account a credential belongs to, and its scopes (OAuth only).
@@ -399,6 +400,15 @@ impl LeverSim {
     pub fn rate_limited_for(&self, account: &str) -> u64 {
         self.state()
             .limited_by_account
+            .get(account)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// How many of an account's API requests got past the rate limit so far.
+    pub fn admitted_for(&self, account: &str) -> u64 {
+        self.state()
+            .admitted_by_account
             .get(account)
             .copied()
             .unwrap_or(0)
@@ -630,6 +640,11 @@ impl LeverSim {
                 .or_default() += 1;
             return (limited, vec![]);
         }
+        *self
+            .state()
+            .admitted_by_account
+            .entry(principal.account.clone())
+            .or_default() += 1;
         let path = &segments[1..];
         if let Some(scopes) = &principal.scopes {
             let resource = scope_resource(path);

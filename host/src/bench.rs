@@ -1,0 +1,792 @@
+//! `lever-host bench`: what the sandbox costs, measured in one run on this machine.
+//!
+//! Everything runs on 127.0.0.1: the Lever simulator (for setting a connection up, and for
+//! the bulk upload at Lever's real rate limit), a fast stub upstream (Lever's opportunity
+//! endpoint and the partner callback answering at once, as the flow's upstreams in the
+//! throughput runs), the connector (the component in `lever-host`, and the same logic
+//! compiled natively behind the same server, store and outbound pool), and a bounded load
+//! generator. It prints a table and writes the figures as JSON.
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use serde_json::{json, Value};
+
+use crate::partner_api::PartnerApi;
+use crate::runtime::{Allocation, Limits, Runtime};
+use crate::server::{Connector, Served};
+use crate::settings::Settings;
+use crate::sim::lever::{ACME, DEFAULT_API_KEY};
+use crate::sim::{partner, LeverSimOptions, Simulators};
+
+/// How much work each part does.
+#[derive(Debug, Clone, Copy)]
+pub struct Sizes {
+    /// Deliveries per throughput run (each mode).
+    pub deliveries: usize,
+    /// Concurrent requests the load generator keeps in flight.
+    pub concurrency: usize,
+    /// `/health` requests.
+    pub health: usize,
+    /// Calls in the in-process decision-path comparison (each side).
+    pub decisions: usize,
+    /// Fresh instances per allocation strategy.
+    pub instances: usize,
+    /// Candidate uploads against the rate-limited simulator (0: skip).
+    pub uploads: usize,
+}
+
+impl Sizes {
+    /// The full run (the README's figures).
+    pub fn full() -> Self {
+        Self {
+            deliveries: 4000,
+            concurrency: 8,
+            health: 20_000,
+            decisions: 2000,
+            instances: 2000,
+            uploads: 500,
+        }
+    }
+
+    /// A short run to check that everything works (seconds, not minutes).
+    pub fn quick() -> Self {
+        Self {
+            deliveries: 300,
+            concurrency: 4,
+            health: 1000,
+            decisions: 200,
+            instances: 200,
+            uploads: 20,
+        }
+    }
+}
+
+/// The opportunity the stub answers for every id (the simulator's Ada, id replaced).
+const TEMPLATE_ID: &str = "250d8f03-738a-4bba-a671-8a3d73477145";
+/// Ada's stage in the simulator, which Acme's stage map maps.
+const ONSITE: &str = "9f1c2a22-onsite";
+const PHONE: &str = "9f1c2a21-phone";
+const STAGE_MAP: [(&str, &str); 3] = [
+    ("9f1c2a21-phone", "interviewing"),
+    ("9f1c2a22-onsite", "onsite"),
+    ("9f1c2a23-offer", "offer"),
+];
+
+/// Runs every benchmark and answers the figures (also written to `out`).
+pub async fn run(sizes: Sizes, out: &Path, exe: &Path) -> anyhow::Result<Value> {
+    let mut figures = BTreeMap::<&str, Value>::new();
+    let sims = Simulators::start(
+        LeverSimOptions::default(),
+        partner::DEFAULT_SECRET,
+        None,
+        None,
+    )
+    .await?;
+    let runtime = Runtime::new(crate::COMPONENT, Limits::default())?;
+
+    // A deployment with Acme set up against the simulator.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let public = format!("http://{}", listener.local_addr()?);
+    let settings = Settings::in_process(sims.connector_config(&public))?;
+    let base = Connector::new(runtime.clone(), &settings)?;
+    let served = base.spawn(listener)?;
+    set_up(&PartnerApi::new(&served.url(), partner::DEFAULT_API_KEY)).await?;
+    let template = opportunity_template(&sims).await?;
+    let token = sims
+        .lever
+        .signature_token(ACME, "candidateStageChange")
+        .context("the connector installed the stage-change webhook")?;
+
+    // The same state, with the flow's upstreams answered by the fast stub.
+    let stub = Stub::start(template.clone()).await?;
+    let fast = base.with_env(|env| {
+        env.config
+            .insert("lever_api_base".into(), format!("{}/v1", stub.url()));
+        env.config.insert(
+            "partner_callback_url".into(),
+            format!("{}/hooks", stub.url()),
+        );
+        // The stub has no rate limit; Lever's is measured by the bulk upload below.
+        env.config
+            .insert("lever_rate_per_sec".into(), "1000000".into());
+        let mut allowed: Vec<String> = env.outbound.allowed().map(str::to_string).collect();
+        allowed.push(stub.addr.to_string());
+        env.outbound = crate::outbound::OutboundPolicy::new(allowed);
+    });
+    let wasm_served = fast.bind(loopback()).await?;
+    let native_served = fast
+        .clone()
+        .with_native_http_face()
+        .bind(loopback())
+        .await?;
+    let links = 2 * (sizes.deliveries + sizes.concurrency * 4) + 2 * sizes.decisions;
+    link_candidates(&wasm_served, links, sizes.concurrency).await?;
+    let mut next_opportunity = 0;
+    let mut deliveries = |count: usize| {
+        let batch: Vec<Bytes> = (next_opportunity..next_opportunity + count)
+            .map(|i| delivery(&token, &opportunity_id(i)))
+            .collect();
+        next_opportunity += count;
+        batch
+    };
+
+    // 1. The full flow over loopback, component vs native, same server, store and stub.
+    eprintln!(
+        "bench: stage flow over loopback ({} deliveries each)",
+        sizes.deliveries
+    );
+    let warm = sizes.concurrency * 2;
+    load(
+        &wasm_served.url(),
+        "/webhooks/lever/acme",
+        deliveries(warm),
+        sizes.concurrency,
+        true,
+    )
+    .await?;
+    load(
+        &native_served.url(),
+        "/webhooks/lever/acme",
+        deliveries(warm),
+        sizes.concurrency,
+        true,
+    )
+    .await?;
+    let native = load(
+        &native_served.url(),
+        "/webhooks/lever/acme",
+        deliveries(sizes.deliveries),
+        sizes.concurrency,
+        true,
+    )
+    .await?;
+    let wasm = load(
+        &wasm_served.url(),
+        "/webhooks/lever/acme",
+        deliveries(sizes.deliveries),
+        sizes.concurrency,
+        true,
+    )
+    .await?;
+    figures.insert("e2e_wasm_per_s", json!(round(wasm.per_s, 1)));
+    figures.insert("e2e_native_per_s", json!(round(native.per_s, 1)));
+    figures.insert("e2e_ratio", json!(round(wasm.per_s / native.per_s, 3)));
+    figures.insert("p50_ms", json!(round(wasm.p50_ms, 3)));
+    figures.insert("p99_ms", json!(round(wasm.p99_ms, 3)));
+    figures.insert("native_p50_ms", json!(round(native.p50_ms, 3)));
+    figures.insert("native_p99_ms", json!(round(native.p99_ms, 3)));
+
+    // 2. Instantiate and answer /health.
+    eprintln!("bench: /health ({} requests)", sizes.health);
+    let health_bodies = vec![Bytes::new(); sizes.health];
+    load(
+        &wasm_served.url(),
+        "/health",
+        health_bodies.clone(),
+        sizes.concurrency,
+        false,
+    )
+    .await?;
+    let health = load(
+        &wasm_served.url(),
+        "/health",
+        health_bodies,
+        sizes.concurrency,
+        false,
+    )
+    .await?;
+    figures.insert("health_per_s", json!(round(health.per_s, 1)));
+
+    // 3. The decision path alone: the same deliveries, upstreams answered in process.
+    eprintln!(
+        "bench: decision path in process ({} calls each)",
+        sizes.decisions
+    );
+    let responder_template = template.clone();
+    let in_process = fast.with_env(|env| {
+        env.outbound = env.outbound.clone().answering(Arc::new(move |method, uri| {
+            stub_answer(&responder_template, method.as_str(), uri.path())
+        }));
+    });
+    let (wasm_us, native_us) = decision_path(
+        &in_process,
+        deliveries(sizes.decisions),
+        deliveries(sizes.decisions),
+    )
+    .await?;
+    figures.insert("decision_wasm_us", json!(round(wasm_us, 2)));
+    figures.insert("decision_native_us", json!(round(native_us, 2)));
+    figures.insert("wasm_native_ratio", json!(round(wasm_us / native_us, 3)));
+
+    // 4. A fresh instance and one call, pooled and on-demand allocation.
+    eprintln!("bench: instantiation ({} each)", sizes.instances);
+    let (pooled_us, peak) = instantiate(&runtime, &settings, &fast, sizes.instances).await?;
+    let on_demand =
+        Runtime::with_allocation(crate::COMPONENT, Limits::default(), Allocation::OnDemand)?;
+    let (unpooled_us, _) = instantiate(&on_demand, &settings, &fast, sizes.instances).await?;
+    figures.insert("instantiate_pooled_us", json!(round(pooled_us, 2)));
+    figures.insert("instantiate_unpooled_us", json!(round(unpooled_us, 2)));
+    figures.insert("instance_memory_peak_bytes", json!(peak));
+    figures.insert("component_bytes", json!(crate::COMPONENT.len()));
+
+    // 5. Restart: process start to serving, compiled component cached.
+    eprintln!("bench: restart");
+    let (cold_ms, restart_ms) = restart(exe).await?;
+    figures.insert("cold_start_ms", json!(round(cold_ms, 1)));
+    figures.insert("restart_ready_ms", json!(round(restart_ms, 1)));
+
+    // 6. Bulk upload at Lever's rate limit.
+    if sizes.uploads > 0 {
+        eprintln!(
+            "bench: {} uploads against Lever's 10 requests/s",
+            sizes.uploads
+        );
+        let (fraction, lost, rate) = bulk(&served, &sims, sizes.uploads, sizes.concurrency).await?;
+        figures.insert("bulk_rate_fraction", json!(round(fraction, 3)));
+        figures.insert("bulk_lost", json!(lost));
+        figures.insert("bulk_lever_requests_per_s", json!(round(rate, 2)));
+    }
+
+    let results = json!({
+        "machine": machine(),
+        "sizes": {
+            "deliveries": sizes.deliveries, "concurrency": sizes.concurrency,
+            "health": sizes.health, "decisions": sizes.decisions,
+            "instances": sizes.instances, "uploads": sizes.uploads,
+        },
+        "figures": figures,
+    });
+    let mut flat = results["figures"].clone();
+    flat["machine"] = results["machine"].clone();
+    flat["sizes"] = results["sizes"].clone();
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(out, serde_json::to_string_pretty(&flat)?)?;
+    drop((wasm_served, native_served, served, stub));
+    Ok(flat)
+}
+
+/// Prints `results` as a table.
+pub fn print_table(results: &Value, out: &Path) {
+    let rows: [(&str, &str, Option<&str>); 16] = [
+        (
+            "wasm_native_ratio",
+            "decision path, component ÷ native time",
+            Some("≤ 1.3"),
+        ),
+        ("decision_wasm_us", "  component, µs per delivery", None),
+        ("decision_native_us", "  native, µs per delivery", None),
+        (
+            "e2e_ratio",
+            "full flow, component ÷ native throughput",
+            Some("≥ 0.7"),
+        ),
+        ("e2e_wasm_per_s", "  component, deliveries/s", None),
+        ("e2e_native_per_s", "  native, deliveries/s", None),
+        ("p50_ms", "  component p50, ms", None),
+        ("p99_ms", "  component p99, ms", None),
+        ("health_per_s", "instantiate + /health, requests/s", None),
+        (
+            "instantiate_pooled_us",
+            "fresh instance + one call, pooled, µs",
+            Some("≤ 10"),
+        ),
+        (
+            "instantiate_unpooled_us",
+            "  on-demand allocation, µs",
+            None,
+        ),
+        (
+            "restart_ready_ms",
+            "restart to serving, cached, ms",
+            Some("≤ 100"),
+        ),
+        ("cold_start_ms", "  first start (compiles), ms", None),
+        ("component_bytes", "component size, bytes", Some("≤ 524288")),
+        (
+            "instance_memory_peak_bytes",
+            "instance linear memory peak, bytes",
+            None,
+        ),
+        (
+            "bulk_rate_fraction",
+            "bulk upload, achieved ÷ allowed rate",
+            Some("≥ 0.95"),
+        ),
+    ];
+    println!("{:<44} {:>14}  target", "measure", "value");
+    for (key, label, target) in rows {
+        let value = match &results[key] {
+            Value::Null => "-".to_string(),
+            v => v.to_string(),
+        };
+        println!("{label:<44} {value:>14}  {}", target.unwrap_or(""));
+    }
+    if let Some(lost) = results.get("bulk_lost") {
+        println!("{:<44} {:>14}  = 0", "  uploads lost", lost.to_string());
+    }
+    println!("\nwritten to {}", out.display());
+}
+
+fn round(value: f64, places: i32) -> f64 {
+    let factor = 10f64.powi(places);
+    (value * factor).round() / factor
+}
+
+fn loopback() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 0))
+}
+
+fn opportunity_id(i: usize) -> String {
+    format!("bench-opp-{i:06}")
+}
+
+fn delivery(token: &str, opportunity: &str) -> Bytes {
+    let body = crate::signing::lever_delivery(
+        token,
+        "candidateStageChange",
+        json!({ "opportunityId": opportunity, "toStageId": ONSITE, "fromStageId": PHONE }),
+        crate::http_util::now_ms(),
+        &crate::signing::random_token(48),
+    );
+    Bytes::from(body.to_string())
+}
+
+async fn set_up(api: &PartnerApi) -> anyhow::Result<()> {
+    api.ok(
+        "POST",
+        "/connections/acme/api-key",
+        Some(json!({ "apiKey": DEFAULT_API_KEY })),
+    )
+    .await?;
+    api.ok("POST", "/connections/acme/webhooks", None).await?;
+    let map: serde_json::Map<String, Value> = STAGE_MAP
+        .iter()
+        .map(|(stage, partner)| (stage.to_string(), json!(partner)))
+        .collect();
+    api.ok(
+        "PUT",
+        "/connections/acme/stage-map",
+        Some(Value::Object(map)),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The simulator's opportunity as Lever returns it, the stub's answer for every id.
+async fn opportunity_template(sims: &Simulators) -> anyhow::Result<String> {
+    let opportunity = sims
+        .lever
+        .opportunity(TEMPLATE_ID)
+        .context("the simulator has the template opportunity")?;
+    Ok(json!({ "data": opportunity }).to_string())
+}
+
+/// What the stub answers: the template for an opportunity (its id swapped in), `{}` for
+/// anything else.
+fn stub_answer(template: &str, method: &str, path: &str) -> (u16, Bytes) {
+    if method == "GET" {
+        if let Some(id) = path.strip_prefix("/v1/opportunities/") {
+            return (200, Bytes::from(template.replace(TEMPLATE_ID, id)));
+        }
+    }
+    (200, Bytes::from_static(b"{}"))
+}
+
+/// A fast stub upstream on 127.0.0.1: Lever's opportunity reads and the partner callback.
+struct Stub {
+    addr: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Stub {
+    async fn start(template: String) -> anyhow::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(loopback()).await?;
+        let addr = listener.local_addr()?;
+        let template = Arc::new(template);
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let template = template.clone();
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(move |request: hyper::Request<_>| {
+                        let template = template.clone();
+                        async move {
+                            let (status, body) = stub_answer(
+                                &template,
+                                request.method().as_str(),
+                                request.uri().path(),
+                            );
+                            let mut response = hyper::Response::new(Full::new(body));
+                            *response.status_mut() = hyper::StatusCode::from_u16(status)
+                                .unwrap_or(hyper::StatusCode::OK);
+                            Ok::<_, Infallible>(response)
+                        }
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Ok(Self { addr, task })
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for Stub {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Links partner candidates `bench-cand-{i}` to the stub's opportunities.
+async fn link_candidates(served: &Served, count: usize, concurrency: usize) -> anyhow::Result<()> {
+    let api = PartnerApi::new(&served.url(), partner::DEFAULT_API_KEY);
+    let next = Arc::new(AtomicUsize::new(0));
+    let workers = (0..concurrency).map(|_| {
+        let (api, next) = (api.clone(), next.clone());
+        async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= count {
+                    return anyhow::Ok(());
+                }
+                api.ok(
+                    "PUT",
+                    &format!("/connections/acme/candidates/bench-cand-{i:06}/link"),
+                    Some(json!({ "opportunityId": opportunity_id(i) })),
+                )
+                .await?;
+            }
+        }
+    });
+    for result in futures::future::join_all(workers).await {
+        result?;
+    }
+    Ok(())
+}
+
+/// Throughput and latency of one load run.
+#[derive(Debug)]
+struct Load {
+    per_s: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+}
+
+/// Sends every body (POST, or GET when empty) to `base` + `path`, `concurrency` at a time
+/// over kept-alive connections; every answer must be 200 (and, for deliveries, forwarded).
+async fn load(
+    base: &str,
+    path: &str,
+    bodies: Vec<Bytes>,
+    concurrency: usize,
+    must_forward: bool,
+) -> anyhow::Result<Load> {
+    let client: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new())
+        .pool_max_idle_per_host(concurrency)
+        .build_http();
+    let url: hyper::Uri = format!("{base}{path}").parse()?;
+    let bodies = Arc::new(bodies);
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let workers = (0..concurrency).map(|_| {
+        let (client, url, bodies, next) =
+            (client.clone(), url.clone(), bodies.clone(), next.clone());
+        async move {
+            let mut latencies = Vec::new();
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(body) = bodies.get(i) else {
+                    return anyhow::Ok(latencies);
+                };
+                let request = if body.is_empty() {
+                    hyper::Request::get(url.clone()).body(Full::new(Bytes::new()))?
+                } else {
+                    hyper::Request::post(url.clone())
+                        .header("content-type", "application/json")
+                        .body(Full::new(body.clone()))?
+                };
+                let sent = Instant::now();
+                let response = client.request(request).await?;
+                let status = response.status();
+                let answer = response.into_body().collect().await?.to_bytes();
+                latencies.push(sent.elapsed());
+                if status != 200 || (must_forward && !contains(&answer, b"\"forwarded\"")) {
+                    anyhow::bail!(
+                        "{url} answered {status}: {}",
+                        String::from_utf8_lossy(&answer)
+                    );
+                }
+            }
+        }
+    });
+    let mut latencies = Vec::new();
+    for result in futures::future::join_all(workers).await {
+        latencies.extend(result?);
+    }
+    let elapsed = started.elapsed();
+    latencies.sort();
+    let percentile = |p: f64| {
+        let index = ((latencies.len() as f64 - 1.0) * p).round() as usize;
+        latencies
+            .get(index)
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    Ok(Load {
+        per_s: latencies.len() as f64 / elapsed.as_secs_f64(),
+        p50_ms: percentile(0.50),
+        p99_ms: percentile(0.99),
+    })
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Mean µs per delivery of `handle-lever-webhook`, in one component instance and natively,
+/// with every upstream answered in process: parsing, verifying, claiming, reading the
+/// connection, mapping, signing the partner event, recording.
+async fn decision_path(
+    connector: &Connector,
+    for_wasm: Vec<Bytes>,
+    for_native: Vec<Bytes>,
+) -> anyhow::Result<(f64, f64)> {
+    let (mut store, instance) = connector.typed().await?;
+    let webhooks = instance.lever_connector_webhooks();
+    let connection = "acme".to_string();
+    // Warm the instance (first calls fault in its memory).
+    let started = Instant::now();
+    for body in &for_wasm {
+        let receipt = webhooks
+            .call_handle_lever_webhook(&mut store, &connection, body)
+            .await?;
+        match receipt {
+            Ok(r) if matches!(
+                r.outcome,
+                crate::runtime::bindings::exports::lever::connector::webhooks::WebhookOutcome::Forwarded(_)
+            ) => {}
+            other => anyhow::bail!("the component did not forward: {other:?}"),
+        }
+    }
+    let wasm_us = started.elapsed().as_secs_f64() * 1e6 / for_wasm.len() as f64;
+
+    let env = connector.env().clone();
+    let handle = tokio::runtime::Handle::current();
+    let native_us = tokio::task::spawn_blocking(move || {
+        let connection =
+            lever_plugin::store::ConnectionId::parse("acme").map_err(|e| anyhow::anyhow!("{e}"))?;
+        crate::native::with_env(&env, handle, |io| {
+            let started = Instant::now();
+            for body in &for_native {
+                let receipt =
+                    lever_plugin::sync::stage::handle_lever_webhook(io, &connection, body)?;
+                if !matches!(
+                    receipt.outcome,
+                    lever_plugin::sync::stage::Outcome::Forwarded(_)
+                ) {
+                    return Err(lever_plugin::error::ConnectorError::Internal(format!(
+                        "not forwarded: {:?}",
+                        receipt.outcome
+                    )));
+                }
+            }
+            Ok(started.elapsed().as_secs_f64() * 1e6 / for_native.len() as f64)
+        })
+        .map_err(|e| anyhow::anyhow!("native decision path: {e}"))
+    })
+    .await??;
+    Ok((wasm_us, native_us))
+}
+
+/// Mean µs for a fresh instance plus one call (`get-linked-candidate`), and the largest
+/// linear memory an instance reached.
+async fn instantiate(
+    runtime: &Runtime,
+    settings: &Settings,
+    state_from: &Connector,
+    count: usize,
+) -> anyhow::Result<(f64, usize)> {
+    let connector = Connector::new(runtime.clone(), settings)?.with_env(|env| {
+        *env = (**state_from.env()).clone();
+    });
+    for _ in 0..16 {
+        let _warm = connector
+            .linked_candidate("acme", &opportunity_id(0))
+            .await?;
+    }
+    let started = Instant::now();
+    let mut peak = 0;
+    for i in 0..count {
+        let (linked, memory) = connector
+            .linked_candidate("acme", &opportunity_id(i % 64))
+            .await?;
+        anyhow::ensure!(
+            matches!(linked, Ok(Some(_))),
+            "get-linked-candidate answered {linked:?}"
+        );
+        peak = peak.max(memory);
+    }
+    Ok((started.elapsed().as_secs_f64() * 1e6 / count as f64, peak))
+}
+
+/// Starts `lever-host serve` twice with an empty compile cache: the first start compiles
+/// (and caches), the second loads. Answers both times to a `/health` answer, in ms.
+async fn restart(exe: &Path) -> anyhow::Result<(f64, f64)> {
+    let dir = tempfile::tempdir()?;
+    let config = dir.path().join("lever-host.toml");
+    std::fs::write(
+        &config,
+        "[host]\nkv_path = \"kv.sqlite\"\n\n[connector]\nlever_environment = \"sandbox\"\n",
+    )?;
+    let cache = dir.path().join("cache");
+    let mut times = Vec::new();
+    for _ in 0..3 {
+        let port = std::net::TcpListener::bind(loopback())?
+            .local_addr()?
+            .port();
+        let started = Instant::now();
+        let mut child = tokio::process::Command::new(exe)
+            .args(["serve", "--config"])
+            .arg(&config)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .arg("--cache-dir")
+            .arg(&cache)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| format!("starting {}", exe.display()))?;
+        let url = format!("http://127.0.0.1:{port}/health");
+        let client = crate::http_util::HttpClient::default();
+        loop {
+            if let Ok(answer) = client.get(&url, &[]).await {
+                anyhow::ensure!(answer.status == 200, "/health answered {}", answer.status);
+                break;
+            }
+            anyhow::ensure!(
+                started.elapsed() < Duration::from_secs(120),
+                "lever-host serve did not start"
+            );
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        times.push(started.elapsed().as_secs_f64() * 1000.0);
+        child.kill().await?;
+    }
+    // The first start compiled; the later ones loaded (the best of them: the machine is
+    // shared with nothing else here, so the minimum is the least noisy).
+    Ok((times[0], times[1].min(times[2])))
+}
+
+/// Uploads `count` candidates through the partner API against the simulator (Lever's 10
+/// requests/s per key): the rate of admitted Lever requests over the allowed rate, how many
+/// uploads did not land, and the admitted rate.
+async fn bulk(
+    served: &Served,
+    sims: &Simulators,
+    count: usize,
+    concurrency: usize,
+) -> anyhow::Result<(f64, usize, f64)> {
+    let api = PartnerApi::new(&served.url(), partner::DEFAULT_API_KEY);
+    api.ok(
+        "PUT",
+        "/connections/acme/perform-as",
+        Some(json!({ "userId": "user-0001" })),
+    )
+    .await?;
+    api.ok(
+        "PUT",
+        "/connections/acme/roles/role-rust",
+        Some(json!({ "postingId": "f2f01e16-27f8-4711-a728-7d49499795a0" })),
+    )
+    .await?;
+    // Let the bucket refill from the setup calls, so the run starts as a fresh burst.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let admitted_before = sims.lever.admitted_for(ACME);
+    let before = sims.lever.opportunities(ACME).len();
+    let next = Arc::new(AtomicUsize::new(0));
+    let failures = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let workers = (0..concurrency).map(|_| {
+        let (api, next, failures) = (api.clone(), next.clone(), failures.clone());
+        async move {
+            loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                if i >= count {
+                    return;
+                }
+                let submission = json!({
+                    "partnerCandidateId": format!("bulk-{i:05}"),
+                    "partnerRoleId": "role-rust",
+                    "name": format!("Bulk Candidate {i}"),
+                    "emails": [format!("bulk{i}@example.com")],
+                });
+                // A rate-limited answer is retried after the time it names, as a partner would.
+                loop {
+                    match api
+                        .call(
+                            "POST",
+                            "/connections/acme/candidates",
+                            Some(submission.clone()),
+                        )
+                        .await
+                    {
+                        Ok(answer) if answer.status == 429 || answer.status == 503 => {
+                            tokio::time::sleep(Duration::from_millis(500)).await;
+                        }
+                        Ok(answer) if (200..300).contains(&answer.status) => break,
+                        _ => {
+                            failures.fetch_add(1, Ordering::Relaxed);
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    });
+    futures::future::join_all(workers).await;
+    let elapsed = started.elapsed().as_secs_f64();
+    let admitted = sims.lever.admitted_for(ACME) - admitted_before;
+    let landed = sims.lever.opportunities(ACME).len() - before;
+    let rate = admitted as f64 / elapsed;
+    let allowed = LeverSimOptions::default().rate_per_sec;
+    let failed = failures.load(Ordering::Relaxed);
+    if failed > 0 {
+        eprintln!("bench: {failed} uploads were refused");
+    }
+    Ok((rate / allowed, count.saturating_sub(landed), rate))
+}
+
+fn machine() -> Value {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|info| {
+            info.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_string())
+        })
+        .unwrap_or_default();
+    json!({ "cores": cores, "cpu": cpu, "os": std::env::consts::OS, "arch": std::env::consts::ARCH })
+}
+
+/// `target/bench/results.json` under the current directory.
+pub fn default_out() -> PathBuf {
+    PathBuf::from("target").join("bench").join("results.json")
+}
