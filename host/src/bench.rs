@@ -30,8 +30,11 @@ use crate::sim::lever::{ACME, DEFAULT_API_KEY};
 use crate::sim::{partner, LeverSimOptions, Simulators};
 
 /// How much work each part does.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Sizes {
+    /// Run only these parts (`e2e`, `health`, `decision`, `instantiate`, `restart`,
+    /// `bulk`); empty: all.
+    pub only: Vec<String>,
     /// Deliveries per throughput run (each mode).
     pub deliveries: usize,
     /// Concurrent requests the load generator keeps in flight.
@@ -47,9 +50,14 @@ pub struct Sizes {
 }
 
 impl Sizes {
+    fn wants(&self, part: &str) -> bool {
+        self.only.is_empty() || self.only.iter().any(|p| p == part)
+    }
+
     /// The full run (the README's figures).
     pub fn full() -> Self {
         Self {
+            only: Vec::new(),
             deliveries: 4000,
             concurrency: 8,
             health: 20_000,
@@ -62,6 +70,7 @@ impl Sizes {
     /// A short run to check that everything works (seconds, not minutes).
     pub fn quick() -> Self {
         Self {
+            only: Vec::new(),
             deliveries: 300,
             concurrency: 4,
             health: 1000,
@@ -84,8 +93,9 @@ const STAGE_MAP: [(&str, &str); 3] = [
 ];
 
 /// Runs every benchmark and answers the figures (also written to `out`).
-pub async fn run(sizes: Sizes, out: &Path, exe: &Path) -> anyhow::Result<Value> {
+pub async fn run(wasm: &[u8], sizes: &Sizes, out: &Path, exe: &Path) -> anyhow::Result<Value> {
     let mut figures = BTreeMap::<&str, Value>::new();
+    figures.insert("component_bytes", json!(wasm.len()));
     let sims = Simulators::start(
         LeverSimOptions::default(),
         partner::DEFAULT_SECRET,
@@ -93,7 +103,7 @@ pub async fn run(sizes: Sizes, out: &Path, exe: &Path) -> anyhow::Result<Value> 
         None,
     )
     .await?;
-    let runtime = Runtime::new(crate::COMPONENT, Limits::default())?;
+    let runtime = Runtime::new(wasm, Limits::default())?;
 
     // A deployment with Acme set up against the simulator.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -130,10 +140,21 @@ pub async fn run(sizes: Sizes, out: &Path, exe: &Path) -> anyhow::Result<Value> 
         .with_native_http_face()
         .bind(loopback())
         .await?;
-    let links = 2 * (sizes.deliveries + sizes.concurrency * 4) + 2 * sizes.decisions;
+    let mut links = 0;
+    if sizes.wants("e2e") {
+        links += 2 * (sizes.deliveries + sizes.concurrency * 2);
+    }
+    if sizes.wants("decision") {
+        links += 2 * sizes.decisions;
+    }
+    let links = links.max(64);
     link_candidates(&wasm_served, links, sizes.concurrency).await?;
     let mut next_opportunity = 0;
     let mut deliveries = |count: usize| {
+        assert!(
+            next_opportunity + count <= links,
+            "more deliveries than linked candidates"
+        );
         let batch: Vec<Bytes> = (next_opportunity..next_opportunity + count)
             .map(|i| delivery(&token, &opportunity_id(i)))
             .collect();
@@ -142,120 +163,133 @@ pub async fn run(sizes: Sizes, out: &Path, exe: &Path) -> anyhow::Result<Value> 
     };
 
     // 1. The full flow over loopback, component vs native, same server, store and stub.
-    eprintln!(
-        "bench: stage flow over loopback ({} deliveries each)",
-        sizes.deliveries
-    );
-    let warm = sizes.concurrency * 2;
-    load(
-        &wasm_served.url(),
-        "/webhooks/lever/acme",
-        deliveries(warm),
-        sizes.concurrency,
-        true,
-    )
-    .await?;
-    load(
-        &native_served.url(),
-        "/webhooks/lever/acme",
-        deliveries(warm),
-        sizes.concurrency,
-        true,
-    )
-    .await?;
-    let native = load(
-        &native_served.url(),
-        "/webhooks/lever/acme",
-        deliveries(sizes.deliveries),
-        sizes.concurrency,
-        true,
-    )
-    .await?;
-    let wasm = load(
-        &wasm_served.url(),
-        "/webhooks/lever/acme",
-        deliveries(sizes.deliveries),
-        sizes.concurrency,
-        true,
-    )
-    .await?;
-    figures.insert("e2e_wasm_per_s", json!(round(wasm.per_s, 1)));
-    figures.insert("e2e_native_per_s", json!(round(native.per_s, 1)));
-    figures.insert("e2e_ratio", json!(round(wasm.per_s / native.per_s, 3)));
-    figures.insert("p50_ms", json!(round(wasm.p50_ms, 3)));
-    figures.insert("p99_ms", json!(round(wasm.p99_ms, 3)));
-    figures.insert("native_p50_ms", json!(round(native.p50_ms, 3)));
-    figures.insert("native_p99_ms", json!(round(native.p99_ms, 3)));
+    if sizes.wants("e2e") {
+        eprintln!(
+            "bench: stage flow over loopback ({} deliveries each)",
+            sizes.deliveries
+        );
+        let warm = sizes.concurrency * 2;
+        load(
+            &wasm_served.url(),
+            "/webhooks/lever/acme",
+            deliveries(warm),
+            sizes.concurrency,
+            true,
+        )
+        .await?;
+        load(
+            &native_served.url(),
+            "/webhooks/lever/acme",
+            deliveries(warm),
+            sizes.concurrency,
+            true,
+        )
+        .await?;
+        let native = load(
+            &native_served.url(),
+            "/webhooks/lever/acme",
+            deliveries(sizes.deliveries),
+            sizes.concurrency,
+            true,
+        )
+        .await?;
+        let wasm = load(
+            &wasm_served.url(),
+            "/webhooks/lever/acme",
+            deliveries(sizes.deliveries),
+            sizes.concurrency,
+            true,
+        )
+        .await?;
+        figures.insert("e2e_wasm_per_s", json!(round(wasm.per_s, 1)));
+        figures.insert("e2e_native_per_s", json!(round(native.per_s, 1)));
+        figures.insert("e2e_ratio", json!(round(wasm.per_s / native.per_s, 3)));
+        figures.insert("p50_ms", json!(round(wasm.p50_ms, 3)));
+        figures.insert("p99_ms", json!(round(wasm.p99_ms, 3)));
+        figures.insert("native_p50_ms", json!(round(native.p50_ms, 3)));
+        figures.insert("native_p99_ms", json!(round(native.p99_ms, 3)));
+    }
 
     // 2. Instantiate and answer /health.
-    eprintln!("bench: /health ({} requests)", sizes.health);
-    let health_bodies = vec![Bytes::new(); sizes.health];
-    load(
-        &wasm_served.url(),
-        "/health",
-        health_bodies.clone(),
-        sizes.concurrency,
-        false,
-    )
-    .await?;
-    let health = load(
-        &wasm_served.url(),
-        "/health",
-        health_bodies,
-        sizes.concurrency,
-        false,
-    )
-    .await?;
-    figures.insert("health_per_s", json!(round(health.per_s, 1)));
+    if sizes.wants("health") {
+        eprintln!("bench: /health ({} requests)", sizes.health);
+        let health_bodies = vec![Bytes::new(); sizes.health];
+        load(
+            &wasm_served.url(),
+            "/health",
+            health_bodies.clone(),
+            sizes.concurrency,
+            false,
+        )
+        .await?;
+        let health = load(
+            &wasm_served.url(),
+            "/health",
+            health_bodies,
+            sizes.concurrency,
+            false,
+        )
+        .await?;
+        figures.insert("health_per_s", json!(round(health.per_s, 1)));
+    }
 
     // 3. The decision path alone: the same deliveries, upstreams answered in process.
-    eprintln!(
-        "bench: decision path in process ({} calls each)",
-        sizes.decisions
-    );
-    let responder_template = template.clone();
-    let in_process = fast.with_env(|env| {
-        env.outbound = env.outbound.clone().answering(Arc::new(move |method, uri| {
-            stub_answer(&responder_template, method.as_str(), uri.path())
-        }));
-    });
-    let (wasm_us, native_us) = decision_path(
-        &in_process,
-        deliveries(sizes.decisions),
-        deliveries(sizes.decisions),
-    )
-    .await?;
-    figures.insert("decision_wasm_us", json!(round(wasm_us, 2)));
-    figures.insert("decision_native_us", json!(round(native_us, 2)));
-    figures.insert("wasm_native_ratio", json!(round(wasm_us / native_us, 3)));
+    if sizes.wants("decision") {
+        eprintln!(
+            "bench: decision path in process ({} calls each)",
+            sizes.decisions
+        );
+        let responder_template = template.clone();
+        let in_process = fast.with_env(|env| {
+            env.outbound = env.outbound.clone().answering(Arc::new(move |method, uri| {
+                stub_answer(&responder_template, method.as_str(), uri.path())
+            }));
+        });
+        let (wasm_us, native_us) = decision_path(
+            &in_process,
+            deliveries(sizes.decisions),
+            deliveries(sizes.decisions),
+        )
+        .await?;
+        figures.insert("decision_wasm_us", json!(round(wasm_us, 2)));
+        figures.insert("decision_native_us", json!(round(native_us, 2)));
+        figures.insert("wasm_native_ratio", json!(round(wasm_us / native_us, 3)));
+    }
 
     // 4. A fresh instance and one call, pooled and on-demand allocation.
-    eprintln!("bench: instantiation ({} each)", sizes.instances);
-    let (pooled_us, peak) = instantiate(&runtime, &settings, &fast, sizes.instances).await?;
-    let on_demand =
-        Runtime::with_allocation(crate::COMPONENT, Limits::default(), Allocation::OnDemand)?;
-    let (unpooled_us, _) = instantiate(&on_demand, &settings, &fast, sizes.instances).await?;
-    figures.insert("instantiate_pooled_us", json!(round(pooled_us, 2)));
-    figures.insert("instantiate_unpooled_us", json!(round(unpooled_us, 2)));
-    figures.insert("instance_memory_peak_bytes", json!(peak));
-    figures.insert("component_bytes", json!(crate::COMPONENT.len()));
+    if sizes.wants("instantiate") {
+        eprintln!("bench: instantiation ({} each)", sizes.instances);
+        let (pooled_us, alone_us, peak) =
+            instantiate(&runtime, &settings, &fast, sizes.instances).await?;
+        let on_demand = Runtime::with_allocation(wasm, Limits::default(), Allocation::OnDemand)?;
+        let (unpooled_us, _, _) =
+            instantiate(&on_demand, &settings, &fast, sizes.instances).await?;
+        figures.insert("instantiate_pooled_us", json!(round(pooled_us, 2)));
+        figures.insert("instantiate_unpooled_us", json!(round(unpooled_us, 2)));
+        figures.insert("instantiate_only_us", json!(round(alone_us, 2)));
+        figures.insert("instance_memory_peak_bytes", json!(peak));
+    }
 
     // 5. Restart: process start to serving, compiled component cached.
-    eprintln!("bench: restart");
-    let (cold_ms, restart_ms) = restart(exe).await?;
-    figures.insert("cold_start_ms", json!(round(cold_ms, 1)));
-    figures.insert("restart_ready_ms", json!(round(restart_ms, 1)));
+    if sizes.wants("restart") {
+        eprintln!("bench: restart");
+        let (cold_ms, restart_ms) = restart(exe).await?;
+        figures.insert("cold_start_ms", json!(round(cold_ms, 1)));
+        figures.insert("restart_ready_ms", json!(round(restart_ms, 1)));
+    }
 
     // 6. Bulk upload at Lever's rate limit.
-    if sizes.uploads > 0 {
+    if sizes.uploads > 0 && sizes.wants("bulk") {
         eprintln!(
             "bench: {} uploads against Lever's 10 requests/s",
             sizes.uploads
         );
-        let (fraction, lost, rate) = bulk(&served, &sims, sizes.uploads, sizes.concurrency).await?;
+        let (fraction, lost, rate, refused) =
+            bulk(&served, &sims, sizes.uploads, sizes.concurrency).await?;
         figures.insert("bulk_rate_fraction", json!(round(fraction, 3)));
         figures.insert("bulk_lost", json!(lost));
         figures.insert("bulk_lever_requests_per_s", json!(round(rate, 2)));
+        figures.insert("bulk_lever_429", json!(refused));
     }
 
     let results = json!({
@@ -280,7 +314,7 @@ pub async fn run(sizes: Sizes, out: &Path, exe: &Path) -> anyhow::Result<Value> 
 
 /// Prints `results` as a table.
 pub fn print_table(results: &Value, out: &Path) {
-    let rows: [(&str, &str, Option<&str>); 16] = [
+    let rows: [(&str, &str, Option<&str>); 17] = [
         (
             "wasm_native_ratio",
             "decision path, component ÷ native time",
@@ -306,6 +340,11 @@ pub fn print_table(results: &Value, out: &Path) {
         (
             "instantiate_unpooled_us",
             "  on-demand allocation, µs",
+            None,
+        ),
+        (
+            "instantiate_only_us",
+            "  pooled, instance alone (no call), µs",
             None,
         ),
         (
@@ -336,6 +375,13 @@ pub fn print_table(results: &Value, out: &Path) {
     }
     if let Some(lost) = results.get("bulk_lost") {
         println!("{:<44} {:>14}  = 0", "  uploads lost", lost.to_string());
+    }
+    if let Some(refused) = results.get("bulk_lever_429") {
+        println!(
+            "{:<44} {:>14}",
+            "  requests Lever refused (429)",
+            refused.to_string()
+        );
     }
     println!("\nwritten to {}", out.display());
 }
@@ -614,14 +660,14 @@ async fn decision_path(
     Ok((wasm_us, native_us))
 }
 
-/// Mean µs for a fresh instance plus one call (`get-linked-candidate`), and the largest
-/// linear memory an instance reached.
+/// Mean µs for a fresh instance plus one call (`get-linked-candidate`), for a fresh
+/// instance alone, and the largest linear memory an instance reached.
 async fn instantiate(
     runtime: &Runtime,
     settings: &Settings,
     state_from: &Connector,
     count: usize,
-) -> anyhow::Result<(f64, usize)> {
+) -> anyhow::Result<(f64, f64, usize)> {
     let connector = Connector::new(runtime.clone(), settings)?.with_env(|env| {
         *env = (**state_from.env()).clone();
     });
@@ -642,7 +688,14 @@ async fn instantiate(
         );
         peak = peak.max(memory);
     }
-    Ok((started.elapsed().as_secs_f64() * 1e6 / count as f64, peak))
+    let with_call = started.elapsed().as_secs_f64() * 1e6 / count as f64;
+    let started = Instant::now();
+    for _ in 0..count {
+        let (store, instance) = connector.typed().await?;
+        drop((instance, store));
+    }
+    let alone = started.elapsed().as_secs_f64() * 1e6 / count as f64;
+    Ok((with_call, alone, peak))
 }
 
 /// Starts `lever-host serve` twice with an empty compile cache: the first start compiles
@@ -695,13 +748,13 @@ async fn restart(exe: &Path) -> anyhow::Result<(f64, f64)> {
 
 /// Uploads `count` candidates through the partner API against the simulator (Lever's 10
 /// requests/s per key): the rate of admitted Lever requests over the allowed rate, how many
-/// uploads did not land, and the admitted rate.
+/// uploads did not land, the admitted rate, and how many requests Lever refused (429).
 async fn bulk(
     served: &Served,
     sims: &Simulators,
     count: usize,
     concurrency: usize,
-) -> anyhow::Result<(f64, usize, f64)> {
+) -> anyhow::Result<(f64, usize, f64, u64)> {
     let api = PartnerApi::new(&served.url(), partner::DEFAULT_API_KEY);
     api.ok(
         "PUT",
@@ -718,6 +771,7 @@ async fn bulk(
     // Let the bucket refill from the setup calls, so the run starts as a fresh burst.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let admitted_before = sims.lever.admitted_for(ACME);
+    let refused_before = sims.lever.rate_limited_for(ACME);
     let before = sims.lever.opportunities(ACME).len();
     let next = Arc::new(AtomicUsize::new(0));
     let failures = Arc::new(AtomicUsize::new(0));
@@ -762,6 +816,7 @@ async fn bulk(
     futures::future::join_all(workers).await;
     let elapsed = started.elapsed().as_secs_f64();
     let admitted = sims.lever.admitted_for(ACME) - admitted_before;
+    let refused = sims.lever.rate_limited_for(ACME) - refused_before;
     let landed = sims.lever.opportunities(ACME).len() - before;
     let rate = admitted as f64 / elapsed;
     let allowed = LeverSimOptions::default().rate_per_sec;
@@ -769,7 +824,7 @@ async fn bulk(
     if failed > 0 {
         eprintln!("bench: {failed} uploads were refused");
     }
-    Ok((rate / allowed, count.saturating_sub(landed), rate))
+    Ok((rate / allowed, count.saturating_sub(landed), rate, refused))
 }
 
 fn machine() -> Value {

@@ -68,6 +68,16 @@ enum Command {
         /// Where to write the figures as JSON.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Run only these parts (e2e, health, decision, instantiate, restart, bulk).
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
+        /// Calls in the in-process decision-path comparison (each side).
+        #[arg(long)]
+        decisions: Option<usize>,
+        /// A component to measure instead of the embedded one (one built with symbols, to
+        /// profile).
+        #[arg(long)]
+        component: Option<PathBuf>,
     },
     /// Run the Lever API simulator and the partner simulator.
     Sim {
@@ -212,17 +222,29 @@ async fn main() -> anyhow::Result<()> {
             println!("  received: GET http://{}/_sim/events", sims.partner_addr);
             tokio::signal::ctrl_c().await?;
         }
-        Command::Bench { quick, out } => {
+        Command::Bench {
+            quick,
+            out,
+            only,
+            decisions,
+            component,
+        } => {
             // Per-request lines would drown the table (RUST_LOG=info shows them).
             init_logs_at(false, "warn");
-            let sizes = if quick {
+            let mut sizes = if quick {
                 lever_host::bench::Sizes::quick()
             } else {
                 lever_host::bench::Sizes::full()
             };
+            sizes.only = only;
+            if let Some(decisions) = decisions {
+                sizes.decisions = decisions;
+            }
             let out = out.unwrap_or_else(lever_host::bench::default_out);
             let exe = std::env::current_exe().context("finding this executable")?;
-            let results = lever_host::bench::run(sizes, &out, &exe).await?;
+            let results =
+                lever_host::bench::run(&read_component(component.as_ref())?, &sizes, &out, &exe)
+                    .await?;
             lever_host::bench::print_table(&results, &out);
         }
         Command::Demo => {

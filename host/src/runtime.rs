@@ -128,6 +128,12 @@ pub enum Allocation {
 fn engine(limits: Limits, allocation: Allocation) -> anyhow::Result<Engine> {
     let mut config = Config::new();
     config.epoch_interruption(true);
+    // `LEVER_HOST_PERFMAP=1` (built with `--features profiling`): write /tmp/perf-PID.map
+    // so `perf` names the component's functions (see docs/performance.md).
+    #[cfg(feature = "profiling")]
+    if std::env::var_os("LEVER_HOST_PERFMAP").is_some_and(|v| v == "1") {
+        config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+    }
     if allocation == Allocation::Pooled {
         let mut pooling = PoolingAllocationConfig::default();
         pooling
@@ -136,7 +142,14 @@ fn engine(limits: Limits, allocation: Allocation) -> anyhow::Result<Engine> {
             .total_memories(256)
             .total_tables(512)
             .total_stacks(256)
-            .max_memory_size(limits.max_memory_bytes);
+            .max_memory_size(limits.max_memory_bytes)
+            // Measured with `lever-host bench` (docs/performance.md): resetting a slot's
+            // first 256 KiB with memset and batching the rest of the decommits cut the
+            // page-table flushes that dominated `/health`.
+            .decommit_batch_size(32)
+            .linear_memory_keep_resident(256 << 10)
+            .table_keep_resident(16 << 10)
+            .async_stack_keep_resident(64 << 10);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
     }
     let engine = Engine::new(&config)?;
