@@ -8,7 +8,7 @@ pub mod runtime;
 
 /// The component built from `plugin/` (wasm32-wasip2, `component` profile), embedded as the
 /// default.
-pub static COMPONENT: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/lever_plugin.wasm"));
+pub use lever_component::COMPONENT;
 pub mod bench;
 pub mod call;
 pub mod demo;

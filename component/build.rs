@@ -13,7 +13,7 @@ fn main() {
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
     let root = manifest_dir
         .parent()
-        .expect("host/ is inside the workspace")
+        .expect("component/ is inside the workspace")
         .to_path_buf();
     let out = PathBuf::from(env::var("OUT_DIR").expect("set by cargo")).join("lever_plugin.wasm");
 
