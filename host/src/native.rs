@@ -201,20 +201,10 @@ pub async fn handle(
 }
 
 async fn serve(env: Arc<GuestEnv>, request: hyper::Request<hyper::body::Incoming>) -> Reply {
-    let path = request
-        .uri()
-        .path_and_query()
-        .map_or_else(|| "/".to_string(), |p| p.as_str().to_string());
-    let route = match http_face::route(request.method().as_str(), &path) {
-        Ok(route) => route,
+    let (route, headers) = match http_face::accept_http(&request) {
+        Ok(accepted) => accepted,
         Err(reply) => return reply,
     };
-    let headers: Vec<(String, String)> = request
-        .headers()
-        .iter()
-        .filter(|(name, _)| http_face::reads_header(name.as_str()))
-        .filter_map(|(n, v)| Some((n.to_string(), v.to_str().ok()?.to_string())))
-        .collect();
     let limit = route.max_body_bytes();
     let body = match Limited::new(request.into_body(), limit).collect().await {
         Ok(body) => body.to_bytes().to_vec(),

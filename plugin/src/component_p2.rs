@@ -32,17 +32,17 @@ fn serve(request: &IncomingRequest) -> Reply {
         Method::Other(other) => other,
     };
     let path = request.path_with_query().unwrap_or_else(|| "/".into());
-    let route = match http_face::route(&method, &path) {
-        Ok(route) => route,
+    let entries = request.headers().entries();
+    let (route, headers) = match http_face::accept(
+        &method,
+        &path,
+        entries
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_slice())),
+    ) {
+        Ok(accepted) => accepted,
         Err(reply) => return reply,
     };
-    let headers: Vec<(String, String)> = request
-        .headers()
-        .entries()
-        .into_iter()
-        .filter(|(name, _)| http_face::reads_header(name))
-        .filter_map(|(name, value)| Some((name, String::from_utf8(value).ok()?)))
-        .collect();
     let body = match read_body(request, route.max_body_bytes()) {
         Ok(body) => body,
         Err(error) => return http_face::error_reply(&error),

@@ -18,20 +18,10 @@ async fn handle(request: Request) -> Response<Full<Bytes>> {
 }
 
 async fn serve(request: Request) -> Reply {
-    let path = request
-        .uri()
-        .path_and_query()
-        .map_or_else(|| "/".to_string(), |p| p.as_str().to_string());
-    let route = match http_face::route(request.method().as_str(), &path) {
-        Ok(route) => route,
+    let (route, headers) = match http_face::accept_http(&request) {
+        Ok(accepted) => accepted,
         Err(reply) => return reply,
     };
-    let headers: Vec<(String, String)> = request
-        .headers()
-        .iter()
-        .filter(|(name, _)| http_face::reads_header(name.as_str()))
-        .filter_map(|(name, value)| Some((name.to_string(), value.to_str().ok()?.to_string())))
-        .collect();
     let body = match read_body(request, route.max_body_bytes()).await {
         Ok(body) => body,
         Err(error) => return http_face::error_reply(&error),

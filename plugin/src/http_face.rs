@@ -30,8 +30,44 @@ pub const MAX_PROXY_BODY_BYTES: usize = 1024 * 1024;
 pub const PERFORM_AS_HEADER: &str = "lever-perform-as";
 
 /// Whether an incoming request header is one [`respond`] reads (the rest are not passed in).
-pub fn reads_header(name: &str) -> bool {
+fn reads_header(name: &str) -> bool {
     name.eq_ignore_ascii_case("authorization") || name.eq_ignore_ascii_case(PERFORM_AS_HEADER)
+}
+
+/// What every HTTP face does before reading a body: the route for `method` and
+/// `path_with_query` (or the reply refusing it), and the headers [`respond`] reads, as text
+/// (a value that is not UTF-8 is left out).
+pub fn accept<'a>(
+    method: &str,
+    path_with_query: &str,
+    headers: impl IntoIterator<Item = (&'a str, &'a [u8])>,
+) -> Result<(Route, Vec<(String, String)>), Reply> {
+    let route = route(method, path_with_query)?;
+    let headers = headers
+        .into_iter()
+        .filter(|(name, _)| reads_header(name))
+        .filter_map(|(name, value)| {
+            Some((
+                name.to_string(),
+                std::str::from_utf8(value).ok()?.to_string(),
+            ))
+        })
+        .collect();
+    Ok((route, headers))
+}
+
+/// [`accept`] for a request of the `http` crate (the WASIp3 face, the host's native
+/// baseline).
+pub fn accept_http<B>(request: &http::Request<B>) -> Result<(Route, Vec<(String, String)>), Reply> {
+    let path = request.uri().path_and_query().map_or("/", |p| p.as_str());
+    accept(
+        request.method().as_str(),
+        path,
+        request
+            .headers()
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_bytes())),
+    )
 }
 
 /// The largest candidate submission: a 30 MB resume in base64 and the rest.
@@ -699,6 +735,30 @@ pub fn error_reply(error: &ConnectorError) -> Reply {
 mod tests {
     use super::*;
     use crate::io::fake::{FakeConfig, World};
+
+    #[test]
+    fn accept_keeps_only_the_headers_respond_reads() {
+        let request = http::Request::post("/webhooks/lever/acme?x=1")
+            .header("Authorization", "Bearer k")
+            .header("lever-perform-as", "true")
+            .header("cookie", "secret")
+            .header("x-other", "1")
+            .body(())
+            .unwrap();
+        let (route, headers) = accept_http(&request).unwrap();
+        assert!(matches!(route, Route::LeverWebhook(_)));
+        assert_eq!(
+            headers,
+            [
+                ("authorization".to_string(), "Bearer k".to_string()),
+                ("lever-perform-as".to_string(), "true".to_string())
+            ]
+        );
+        let not_utf8: &[u8] = &[0xff, 0xfe];
+        let (_, headers) = accept("GET", "/health", [("authorization", not_utf8)]).unwrap();
+        assert!(headers.is_empty());
+        assert_eq!(accept("GET", "/nowhere", []).unwrap_err().status, 404);
+    }
 
     #[test]
     fn routes_match_method_and_path() {

@@ -19,6 +19,23 @@ fn example_dir() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/node"))
 }
 
+/// `node`, if it is there and the example's packages are installed; otherwise says why the
+/// test is skipped.
+fn node_with_jco() -> Option<std::path::PathBuf> {
+    let Some(node) = tool("NODE_BIN", "node") else {
+        eprintln!("skipping: no `node` on PATH");
+        return None;
+    };
+    if !example_dir()
+        .join("node_modules/@bytecodealliance/jco")
+        .is_dir()
+    {
+        eprintln!("skipping: run `npm ci` in examples/node first");
+        return None;
+    }
+    Some(node)
+}
+
 /// Transpiles the embedded component into `examples/node/gen` with the example's jco.
 fn transpile(node: &Path) {
     let dir = example_dir();
@@ -44,17 +61,9 @@ fn transpile(node: &Path) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_node_platform_embeds_the_typed_face_and_passes_a_webhook_through() {
-    let Some(node) = tool("NODE_BIN", "node") else {
-        eprintln!("skipping: no `node` on PATH");
+    let Some(node) = node_with_jco() else {
         return;
     };
-    if !example_dir()
-        .join("node_modules/@bytecodealliance/jco")
-        .is_dir()
-    {
-        eprintln!("skipping: run `npm ci` in examples/node first");
-        return;
-    }
     transpile(&node);
     let sims = simulators(LeverSimOptions::default()).await;
     let mut command = tokio::process::Command::new(&node);
@@ -122,17 +131,9 @@ async fn a_node_platform_embeds_the_typed_face_and_passes_a_webhook_through() {
 
 #[test]
 fn the_typescript_docs_are_what_jco_types_makes_of_the_wit() {
-    let Some(node) = tool("NODE_BIN", "node") else {
-        eprintln!("skipping: no `node` on PATH");
+    let Some(node) = node_with_jco() else {
         return;
     };
-    if !example_dir()
-        .join("node_modules/@bytecodealliance/jco")
-        .is_dir()
-    {
-        eprintln!("skipping: run `npm ci` in examples/node first");
-        return;
-    }
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = tempfile::tempdir().unwrap();
     let status = std::process::Command::new(&node)

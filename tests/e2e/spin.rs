@@ -42,29 +42,19 @@ pub(crate) async fn start_spin(
             "spin.toml",
         ])
         .args(["--state-dir", &format!(".spin-{port}")])
-        .args([
-            "--variable",
-            &format!("lever_api_base={}", config["lever_api_base"]),
-        ])
-        .args([
-            "--variable",
-            &format!("lever_auth_base={}", config["lever_auth_base"]),
-        ])
         .args(["--variable", &format!("lever_api_origin={lever_origin}")])
         .args(["--variable", &format!("lever_auth_origin={lever_origin}")])
-        .args(["--variable", &format!("partner_origin={partner_origin}")])
-        .args([
-            "--variable",
-            &format!("partner_callback_url={}", config["partner_callback_url"]),
-        ])
-        .args([
-            "--variable",
-            &format!("public_base_url={}", config["public_base_url"]),
-        ])
-        .args([
-            "--variable",
-            &format!("oauth_client_id={}", config["oauth_client_id"]),
-        ])
+        .args(["--variable", &format!("partner_origin={partner_origin}")]);
+    for key in [
+        "lever_api_base",
+        "lever_auth_base",
+        "partner_callback_url",
+        "public_base_url",
+        "oauth_client_id",
+    ] {
+        command.args(["--variable", &format!("{key}={}", config[key])]);
+    }
+    command
         // Secrets through the environment, as a deployment would.
         .env(
             "SPIN_VARIABLE_PARTNER_WEBHOOK_SECRET",
