@@ -195,9 +195,11 @@ pub async fn handle(
     request: hyper::Request<hyper::body::Incoming>,
 ) -> (u16, Vec<(String, String)>, Vec<u8>) {
     let reply = serve(env, request).await;
-    let mut headers = vec![("content-type".to_string(), "application/json".to_string())];
-    headers.extend(reply.headers);
-    (reply.status, headers, reply.body)
+    (
+        reply.status,
+        http_face::wire_headers(reply.headers),
+        reply.body,
+    )
 }
 
 async fn serve(env: Arc<GuestEnv>, request: hyper::Request<hyper::body::Incoming>) -> Reply {

@@ -123,6 +123,15 @@ pub fn connect_api_key(
 /// Begins OAuth for a connection: records a single-use `state` (10 minutes) and answers the
 /// Lever authorize URL to send a Super Admin to.
 pub fn begin_oauth(env: &Env, connection: &ConnectionId) -> Result<String, ConnectorError> {
+    begin_oauth_from(env, connection, None)
+}
+
+/// [`begin_oauth`] for a connect-portal session: the callback returns the browser there.
+pub fn begin_oauth_from(
+    env: &Env,
+    connection: &ConnectionId,
+    portal_session: Option<&str>,
+) -> Result<String, ConnectorError> {
     let lever_env = config::lever_environment(env.config)?;
     let client = config::oauth_client(env.config)?;
     config::sealer(env.config)?;
@@ -134,6 +143,7 @@ pub fn begin_oauth(env: &Env, connection: &ConnectionId) -> Result<String, Conne
             expires_at: env.clock.now().saturating_add(STATE_TTL_MS),
             used: false,
             used_by: None,
+            portal_session: portal_session.map(String::from),
         },
     )?;
     let scope = SCOPES
@@ -327,6 +337,28 @@ fn stored_tokens(
 /// Finishes OAuth: checks the `state` (known, unused, not expired), exchanges the code and
 /// stores the tokens sealed, with Lever's account id and the granted scopes.
 pub fn complete_oauth(env: &Env, callback: &Callback) -> Result<Connected, ConnectorError> {
+    complete_oauth_from(env, callback).1
+}
+
+/// [`complete_oauth`], also answering the connection and connect-portal session the round
+/// trip began in (when it began in the portal and its state was valid), success or not.
+pub fn complete_oauth_from(
+    env: &Env,
+    callback: &Callback,
+) -> (
+    Option<(ConnectionId, String)>,
+    Result<Connected, ConnectorError>,
+) {
+    let mut portal = None;
+    let result = finish_oauth(env, callback, &mut portal);
+    (portal, result)
+}
+
+fn finish_oauth(
+    env: &Env,
+    callback: &Callback,
+    portal: &mut Option<(ConnectionId, String)>,
+) -> Result<Connected, ConnectorError> {
     let nonce = callback
         .state
         .as_deref()
@@ -342,6 +374,9 @@ pub fn complete_oauth(env: &Env, callback: &Callback) -> Result<Connected, Conne
                 "unknown or already used OAuth state; start the connection again".into(),
             )
         })?;
+    if let Some(session) = &state.portal_session {
+        *portal = Some((state.connection.clone(), session.clone()));
+    }
     let now = env.clock.now();
     if state.expires_at <= now {
         return Err(ConnectorError::Unauthorized(

@@ -75,8 +75,10 @@ fn read_body(request: &IncomingRequest, limit: usize) -> Result<Vec<u8>, Connect
 }
 
 fn send(reply: Reply, response_out: ResponseOutparam) {
-    let mut entries = vec![("content-type".to_string(), b"application/json".to_vec())];
-    entries.extend(reply.headers.into_iter().map(|(n, v)| (n, v.into_bytes())));
+    let entries: Vec<(String, Vec<u8>)> = crate::http_face::wire_headers(reply.headers)
+        .into_iter()
+        .map(|(n, v)| (n, v.into_bytes()))
+        .collect();
     let headers = Fields::from_list(&entries).unwrap_or_else(|_| Fields::new());
     let response = OutgoingResponse::new(headers);
     if response.set_status_code(reply.status).is_err() {

@@ -57,10 +57,8 @@ async fn read_body(request: Request, limit: usize) -> Result<Vec<u8>, ConnectorE
 }
 
 fn reply(reply: Reply) -> Response<Full<Bytes>> {
-    let mut builder = Response::builder()
-        .status(reply.status)
-        .header("content-type", "application/json");
-    for (name, value) in reply.headers {
+    let mut builder = Response::builder().status(reply.status);
+    for (name, value) in crate::http_face::wire_headers(reply.headers) {
         builder = builder.header(name, value);
     }
     builder

@@ -234,6 +234,26 @@ pub fn sealer(config: &dyn Config) -> Result<Sealer, ConnectorError> {
         })
 }
 
+/// The key that signs connect-portal links: derived from `encryption_key` (HMAC-SHA256 of
+/// a fixed label), so one secret serves both and neither use can stand in for the other.
+pub fn portal_key(config: &dyn Config) -> Result<[u8; 32], ConnectorError> {
+    use hmac::{Hmac, Mac};
+    let raw = require(config, ENCRYPTION_KEY)?;
+    let key = base64::engine::general_purpose::STANDARD
+        .decode(raw.as_bytes())
+        .ok()
+        .filter(|bytes| bytes.len() == 32)
+        .ok_or_else(|| {
+            ConnectorError::NotConfigured(format!(
+                "{ENCRYPTION_KEY} (expected base64 of 32 random bytes: `openssl rand -base64 32`)"
+            ))
+        })?;
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(&key)
+        .map_err(|_| ConnectorError::Internal("deriving the portal key".into()))?;
+    mac.update(b"lever-connector portal links v1");
+    Ok(mac.finalize().into_bytes().into())
+}
+
 fn seconds(config: &dyn Config, key: &str, default: u64) -> Result<u64, ConnectorError> {
     match read(config, key)? {
         None => Ok(default * 1000),

@@ -16,6 +16,7 @@ use crate::error::ConnectorError;
 use crate::io::Env;
 use crate::lever::webhook::MAX_BODY_BYTES;
 use crate::lever::OpportunityId;
+use crate::portal::{self, PortalRoute};
 use crate::setup::{self, status, webhooks};
 use crate::store::ConnectionId;
 use crate::sync::partner_stage::{self, PartnerMove};
@@ -31,7 +32,24 @@ pub const PERFORM_AS_HEADER: &str = "lever-perform-as";
 
 /// Whether an incoming request header is one [`respond`] reads (the rest are not passed in).
 fn reads_header(name: &str) -> bool {
-    name.eq_ignore_ascii_case("authorization") || name.eq_ignore_ascii_case(PERFORM_AS_HEADER)
+    name.eq_ignore_ascii_case("authorization")
+        || name.eq_ignore_ascii_case(PERFORM_AS_HEADER)
+        || name.eq_ignore_ascii_case("cookie")
+}
+
+/// The headers to send with a reply: its own, and `content-type: application/json` unless
+/// it names another (the portal's HTML).
+pub fn wire_headers(reply_headers: Vec<(String, String)>) -> Vec<(String, String)> {
+    if reply_headers
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+    {
+        return reply_headers;
+    }
+    let mut headers = Vec::with_capacity(reply_headers.len() + 1);
+    headers.push(("content-type".to_string(), "application/json".to_string()));
+    headers.extend(reply_headers);
+    headers
 }
 
 /// What every HTTP face does before reading a body: the route for `method` and
@@ -143,6 +161,8 @@ pub enum PartnerRoute {
     PutTriggers,
     /// `POST /connections/{c}/triggers/poll`: poll Lever's postings now.
     PollPostings,
+    /// `POST /connections/{c}/portal-link`: a single-use connect-portal link.
+    PortalLink,
     /// `GET /connections/{c}/triggers/{kind}?cursor=`: the events since a cursor.
     TriggerEvents {
         /// The trigger.
@@ -163,6 +183,10 @@ pub enum Route {
     OAuthCallback(Callback),
     /// A partner call (needs the partner credential).
     Partner(ConnectionId, PartnerRoute),
+    /// The connect portal of a connection (a signed link, then a session cookie).
+    Portal(ConnectionId, PortalRoute),
+    /// `GET /portal-assets/{name}`: the portal's stylesheet and script.
+    PortalAsset(String),
 }
 
 impl Route {
@@ -170,7 +194,8 @@ impl Route {
     pub fn max_body_bytes(&self) -> usize {
         match self {
             Route::LeverWebhook(_) => MAX_BODY_BYTES,
-            Route::Health | Route::OAuthCallback(_) => 0,
+            Route::Health | Route::OAuthCallback(_) | Route::PortalAsset(_) => 0,
+            Route::Portal(..) => portal::MAX_FORM_BYTES,
             Route::Partner(_, PartnerRoute::SubmitCandidate) => MAX_SUBMISSION_BYTES,
             Route::Partner(_, PartnerRoute::Proxy { .. }) => MAX_PROXY_BODY_BYTES,
             Route::Partner(..) => MAX_PARTNER_BODY_BYTES,
@@ -267,6 +292,21 @@ pub fn route(method: &str, path_with_query: &str) -> Result<Route, Reply> {
                 error_description: query.get("error_description").cloned(),
             }),
         ),
+        ["portal", c] => allow(
+            "GET",
+            Route::Portal(
+                connection(c)?,
+                PortalRoute::Page {
+                    token: query.get("token").cloned(),
+                },
+            ),
+        ),
+        ["portal", c, action] => {
+            let c = connection(c)?;
+            let action = portal::Action::parse(action).ok_or_else(|| not_found(path))?;
+            allow("POST", Route::Portal(c, PortalRoute::Action(action)))
+        }
+        ["portal-assets", name] => allow("GET", Route::PortalAsset(name.to_string())),
         ["connections", c, rest @ ..] => {
             let c = connection(c)?;
             let partner = |allowed: &str, route: PartnerRoute| {
@@ -346,6 +386,7 @@ pub fn route(method: &str, path_with_query: &str) -> Result<Route, Reply> {
                         },
                     ))
                 }
+                (_, ["portal-link"]) => partner("POST", PartnerRoute::PortalLink),
                 (_, ["triggers"]) => partner("PUT", PartnerRoute::PutTriggers),
                 (_, ["triggers", "poll"]) => partner("POST", PartnerRoute::PollPostings),
                 (_, ["triggers", kind]) => partner(
@@ -457,8 +498,25 @@ pub fn respond(env: &Env, route: Route, headers: &[(String, String)], body: &[u8
         Route::LeverWebhook(c) => {
             stage::handle_lever_webhook(env, &c, body).map(|receipt| Reply::ok(200, &receipt))
         }
-        Route::OAuthCallback(callback) => auth::complete_oauth(env, &callback)
-            .map(|connected| Reply::ok(200, &json!({ "connected": connected }))),
+        Route::OAuthCallback(callback) => match auth::complete_oauth_from(env, &callback) {
+            (Some((c, session)), result) => Ok(portal::oauth_returned(env, &c, &session, &result)),
+            (None, result) => {
+                result.map(|connected| Reply::ok(200, &json!({ "connected": connected })))
+            }
+        },
+        Route::Portal(c, portal_route) => Ok(portal::respond(env, &c, portal_route, headers, body)),
+        Route::PortalAsset(name) => match portal::asset(&name) {
+            Some((content_type, text)) => Ok(Reply {
+                status: 200,
+                headers: vec![
+                    ("content-type".into(), content_type.into()),
+                    ("cache-control".into(), "public, max-age=3600".into()),
+                    ("x-content-type-options".into(), "nosniff".into()),
+                ],
+                body: text.as_bytes().to_vec(),
+            }),
+            None => Err(ConnectorError::NotFound(format!("no portal asset {name}"))),
+        },
         Route::Partner(
             c,
             PartnerRoute::Proxy {
@@ -627,6 +685,14 @@ fn partner(
             Reply::ok(200, &json!({ "enabled": body.enabled }))
         }
         PartnerRoute::PollPostings => Reply::ok(200, &triggers::poll_postings(env, c)?),
+        PartnerRoute::PortalLink => {
+            let request: portal::LinkRequest = if body.is_empty() {
+                portal::LinkRequest::default()
+            } else {
+                parse_body(body)?
+            };
+            Reply::ok(201, &portal::create_link(env, c, &request)?)
+        }
         PartnerRoute::TriggerEvents { kind, cursor } => {
             let kind = triggers::Kind::parse(&kind)
                 .ok_or_else(|| ConnectorError::NotFound(format!("no trigger {kind:?}")))?;
@@ -741,7 +807,7 @@ mod tests {
         let request = http::Request::post("/webhooks/lever/acme?x=1")
             .header("Authorization", "Bearer k")
             .header("lever-perform-as", "true")
-            .header("cookie", "secret")
+            .header("cookie", "lever_portal=s")
             .header("x-other", "1")
             .body(())
             .unwrap();
@@ -751,7 +817,8 @@ mod tests {
             headers,
             [
                 ("authorization".to_string(), "Bearer k".to_string()),
-                ("lever-perform-as".to_string(), "true".to_string())
+                ("lever-perform-as".to_string(), "true".to_string()),
+                ("cookie".to_string(), "lever_portal=s".to_string())
             ]
         );
         let not_utf8: &[u8] = &[0xff, 0xfe];

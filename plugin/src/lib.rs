@@ -14,6 +14,7 @@
 )]
 
 pub mod actions;
+pub mod activity;
 pub mod auth;
 pub mod config;
 pub mod crypto;
@@ -23,6 +24,7 @@ pub mod io;
 pub mod lever;
 pub mod multipart;
 pub mod partner;
+pub mod portal;
 pub mod secret;
 pub mod setup;
 pub mod store;

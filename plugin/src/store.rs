@@ -30,6 +30,10 @@
 //! | `conn/<c>/sync/reported-stage/<opportunity id>` | the Lever stage last reported to the partner (or set by it) |
 //! | `conn/<c>/sync/reporting/<opportunity id>` | `<Unix ms>:<nonce>`: until when one request holds the right to report a change |
 //! | `conn/<c>/sync/reported-archive/<opportunity id>` | the archive state last reported: `active`, `archived:<reason id>` or `deleted` |
+//! | `conn/<c>/activity/head` | the sequence number of the newest activity entry |
+//! | `conn/<c>/activity/<seq>` | JSON [`Activity`]: a delivery or partner event and its outcome (the last 100 kept) |
+//! | `conn/<c>/portal/link/<nonce>` | JSON [`PortalLink`]: a connect-portal link (single use, expires) |
+//! | `conn/<c>/portal/session/<id>` | JSON [`PortalSession`]: a connect-portal session (expires) |
 //!
 //! Values are stored under ids that come from outside (tokens, Lever ids); `/` inside one is
 //! percent-encoded so it can never reach another key.
@@ -152,6 +156,9 @@ pub struct OAuthState {
     /// A random id of the use (so two uses never write the same bytes).
     #[serde(default)]
     pub used_by: Option<String>,
+    /// The connect-portal session that started it (the callback returns there).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub portal_session: Option<String>,
 }
 
 /// A short exclusive lease (the token refresh lock).
@@ -252,6 +259,78 @@ pub struct InstalledWebhook {
     pub signature_token: String,
     /// When we created it.
     pub created_at: UnixMillis,
+}
+
+/// What a connection's activity entry was about and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Activity {
+    /// When.
+    pub at: UnixMillis,
+    /// `lever` (a webhook delivery) or `partner` (a partner call).
+    pub source: String,
+    /// The event or call, e.g. `candidateStageChange` or `candidate upload`.
+    pub what: String,
+    /// `forwarded`, `skipped`, `ignored`, `refused`, `failed` or `applied`.
+    pub outcome: String,
+    /// The reason, the partner event id, or what was written (never a secret).
+    pub detail: String,
+}
+
+/// A partner role as the partner names it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PartnerRole {
+    /// The partner's role id (what `/roles/{role}` links).
+    pub id: String,
+    /// Its title on the partner platform.
+    #[serde(default)]
+    pub title: String,
+}
+
+/// A connect-portal link handed to the partner.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PortalLink {
+    /// When it stops opening.
+    pub expires_at: UnixMillis,
+    /// The partner's roles, to link to postings.
+    pub roles: Vec<PartnerRole>,
+    /// The partner's stages, to map Lever stages to.
+    pub partner_stages: Vec<String>,
+    /// Set on first load.
+    #[serde(default)]
+    pub used: bool,
+    /// A random id of the use (so two uses never write the same bytes).
+    #[serde(default)]
+    pub used_by: Option<String>,
+}
+
+/// A message shown once on the next portal page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Flash {
+    /// Whether it reports a success.
+    pub ok: bool,
+    /// Plain words.
+    pub text: String,
+}
+
+/// A connect-portal session (its id is the cookie).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PortalSession {
+    /// When it ends.
+    pub expires_at: UnixMillis,
+    /// The partner's roles (from the link).
+    pub roles: Vec<PartnerRole>,
+    /// The partner's stages (from the link).
+    pub partner_stages: Vec<String>,
+    /// The token every form carries (CSRF).
+    pub csrf: String,
+    /// A message for the next page.
+    #[serde(default)]
+    pub flash: Option<Flash>,
 }
 
 fn storage_error(e: impl std::fmt::Display) -> ConnectorError {
@@ -554,15 +633,25 @@ impl ConnStore<'_> {
             .unwrap_or(0))
     }
 
-    /// Appends an event to a trigger's log (the sequence number is taken with
-    /// compare-and-swap) and drops the one `keep` places back.
+    /// Appends an event to a trigger's log and drops the one `keep` places back.
     pub fn append_trigger<T: Serialize>(
         &self,
         kind: &str,
         event: &T,
         keep: u64,
     ) -> Result<u64, ConnectorError> {
-        let head_key = format!("trigger/{kind}/head");
+        self.append_log(&format!("trigger/{kind}"), event, keep)
+    }
+
+    /// Appends to the log under `log` (the sequence number is taken with compare-and-swap)
+    /// and drops the entry `keep` places back.
+    fn append_log<T: Serialize>(
+        &self,
+        log: &str,
+        entry: &T,
+        keep: u64,
+    ) -> Result<u64, ConnectorError> {
+        let head_key = format!("{log}/head");
         for _ in 0..32 {
             let raw = self.get_raw(&head_key)?;
             let head: u64 = raw
@@ -572,16 +661,91 @@ impl ConnStore<'_> {
                 .unwrap_or(0);
             let next = head + 1;
             if self.cas(&head_key, raw.as_deref(), next.to_string().as_bytes())? {
-                self.set(&format!("trigger/{kind}/{next}"), &encode(event)?)?;
+                self.set(&format!("{log}/{next}"), &encode(entry)?)?;
                 if next > keep {
-                    self.delete(&format!("trigger/{kind}/{}", next - keep))?;
+                    self.delete(&format!("{log}/{}", next - keep))?;
                 }
                 return Ok(next);
             }
         }
-        Err(ConnectorError::Conflict(
-            "the trigger log kept changing; retry".into(),
-        ))
+        Err(ConnectorError::Conflict(format!(
+            "the {log} log kept changing; retry"
+        )))
+    }
+
+    // ---- activity ----
+
+    /// Records a delivery or partner event (the last 100 are kept).
+    pub fn append_activity(&self, entry: &Activity) -> Result<u64, ConnectorError> {
+        self.append_log("activity", entry, 100)
+    }
+
+    /// Up to `max` activity entries, newest first.
+    pub fn recent_activity(&self, max: u64) -> Result<Vec<Activity>, ConnectorError> {
+        let head = self.get_number("activity/head")?.unwrap_or(0);
+        let mut entries = Vec::new();
+        for seq in (head.saturating_sub(max) + 1..=head).rev() {
+            if let Some(entry) = self.get_json(&format!("activity/{seq}"))? {
+                entries.push(entry);
+            }
+        }
+        Ok(entries)
+    }
+
+    // ---- connect portal ----
+
+    /// Records a portal link under its nonce.
+    pub fn put_portal_link(&self, nonce: &str, link: &PortalLink) -> Result<(), ConnectorError> {
+        if self.cas(
+            &format!("portal/link/{}", part(nonce)),
+            None,
+            &encode(link)?,
+        )? {
+            Ok(())
+        } else {
+            Err(ConnectorError::Internal(
+                "portal link nonce collision".into(),
+            ))
+        }
+    }
+
+    /// Uses a portal link once: `Err(true)` when it was used before, `Err(false)` when it is
+    /// unknown (a concurrent second use loses the compare-and-swap). Expiry is the caller's
+    /// check.
+    pub fn take_portal_link(
+        &self,
+        nonce: &str,
+        used_by: &str,
+    ) -> Result<Result<PortalLink, bool>, ConnectorError> {
+        let suffix = format!("portal/link/{}", part(nonce));
+        let Some(bytes) = self.get_raw(&suffix)? else {
+            return Ok(Err(false));
+        };
+        let mut link: PortalLink = decode(&self.key(&suffix), &bytes)?;
+        if link.used {
+            return Ok(Err(true));
+        }
+        link.used = true;
+        link.used_by = Some(used_by.to_string());
+        if self.cas(&suffix, Some(&bytes), &encode(&link)?)? {
+            Ok(Ok(link))
+        } else {
+            Ok(Err(true))
+        }
+    }
+
+    /// A portal session.
+    pub fn portal_session(&self, id: &str) -> Result<Option<PortalSession>, ConnectorError> {
+        self.get_json(&format!("portal/session/{}", part(id)))
+    }
+
+    /// Stores a portal session.
+    pub fn set_portal_session(
+        &self,
+        id: &str,
+        session: &PortalSession,
+    ) -> Result<(), ConnectorError> {
+        self.set(&format!("portal/session/{}", part(id)), &encode(session)?)
     }
 
     /// Up to `max` events of a trigger after sequence number `after`, oldest first.
@@ -965,7 +1129,8 @@ impl ConnStore<'_> {
     // ---- disconnect ----
 
     /// Deletes every key of this connection (`purge`), or only its credentials, webhooks
-    /// and delivery records (keeping links, maps and settings for a reconnect).
+    /// and delivery records (keeping links, maps, settings, activity and portal sessions for
+    /// a reconnect).
     pub fn clear(&self, purge: bool) -> Result<u64, ConnectorError> {
         let kept = [
             "perform-as",
@@ -974,6 +1139,8 @@ impl ConnStore<'_> {
             "roles",
             "link/",
             "sync/",
+            "activity/",
+            "portal/",
         ];
         let mut doomed = Vec::new();
         let mut cursor: Option<String> = None;
@@ -1080,6 +1247,7 @@ mod tests {
         let kv = FakeKv::default();
         let store = Store::new(&kv);
         let state = OAuthState {
+            portal_session: None,
             connection: ConnectionId::parse("a").unwrap(),
             expires_at: 10,
             used: false,

@@ -100,6 +100,30 @@ pub fn set_candidate_stage(
     pcid: &str,
     partner_move: &PartnerMove,
 ) -> Result<Moved, ConnectorError> {
+    let result = apply_move(env, c, pcid, partner_move);
+    crate::activity::partner_call(env, c, "candidate stage", result, |m| {
+        let state = match &m.archive_reason_id {
+            Some(reason) => format!("archived ({reason})"),
+            None => format!("in Lever stage {}", m.lever_stage_id),
+        };
+        format!(
+            "candidate {} {state}{}",
+            m.partner_candidate_id,
+            if m.changed {
+                ""
+            } else {
+                " already; nothing written"
+            }
+        )
+    })
+}
+
+fn apply_move(
+    env: &Env,
+    c: &ConnectionId,
+    pcid: &str,
+    partner_move: &PartnerMove,
+) -> Result<Moved, ConnectorError> {
     require_id("partner candidate id", pcid)?;
     let store = Store::new(env.kv).connection(c);
     let api = auth::lever_api(env, c)?;

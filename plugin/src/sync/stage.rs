@@ -11,6 +11,7 @@
 
 use serde::Serialize;
 
+use crate::activity::{self, Source};
 use crate::auth;
 use crate::config;
 use crate::error::{ConnectorError, Service};
@@ -153,9 +154,25 @@ pub fn handle_lever_webhook(
     let delivery = webhook::parse_delivery(body)?;
     let tokens = signature_tokens(env, connection, &delivery.event)?;
     let secrets: Vec<_> = tokens.iter().map(|(_, token)| token.clone()).collect();
-    webhook::verify_signature(&delivery, &secrets)?;
     let now = env.clock.now();
-    webhook::check_freshness(&delivery, now, config::webhook_max_age_ms(env.config)?)?;
+    let checked = webhook::verify_signature(&delivery, &secrets).and_then(|()| {
+        webhook::check_freshness(&delivery, now, config::webhook_max_age_ms(env.config)?)
+    });
+    if let Err(error) = checked {
+        // Refusals are shown only for connections with webhooks (anyone can post to any
+        // connection id; those ids get no log).
+        if !tokens.is_empty() {
+            activity::record(
+                env,
+                connection,
+                Source::Lever,
+                &delivery.event,
+                "refused",
+                error.to_string(),
+            );
+        }
+        return Err(error);
+    }
 
     let store = Store::new(env.kv).connection(connection);
     if tokens.iter().any(|(event, _)| *event == delivery.event) {
@@ -191,6 +208,14 @@ pub fn handle_lever_webhook(
             // Nothing was done (or nothing that cannot be redone): free the token so that
             // a retry of this delivery is not mistaken for a replay.
             store.release_delivery(&delivery.token)?;
+            activity::record(
+                env,
+                connection,
+                Source::Lever,
+                &delivery.event,
+                "failed",
+                format!("{error} (Lever retries the delivery)"),
+            );
             return Err(error);
         }
     };
@@ -200,6 +225,27 @@ pub fn handle_lever_webhook(
         Outcome::Skipped(reason) => (DeliveryState::Skipped, reason.to_string()),
         Outcome::Duplicate(state) => (*state, String::new()),
     };
+    let (shown, words) = match &outcome {
+        Outcome::Forwarded(f) => (
+            "forwarded",
+            match &f.partner_stage {
+                Some(stage) => format!(
+                    "candidate {} (opportunity {}) is now \"{stage}\"",
+                    f.partner_candidate_id, f.opportunity_id
+                ),
+                None => format!(
+                    "{} for candidate {} (opportunity {})",
+                    f.event_type, f.partner_candidate_id, f.opportunity_id
+                ),
+            },
+        ),
+        Outcome::Ignored(name) => (
+            "ignored",
+            format!("{name} is not an event the connector acts on"),
+        ),
+        Outcome::Skipped(reason) => ("skipped", reason.to_string()),
+        Outcome::Duplicate(_) => ("skipped", "a replay".to_string()),
+    };
     store.record_delivery(
         &delivery.token,
         &DeliveryRecord {
@@ -208,6 +254,14 @@ pub fn handle_lever_webhook(
             ..claim
         },
     )?;
+    activity::record(
+        env,
+        connection,
+        Source::Lever,
+        &delivery.event,
+        shown,
+        words,
+    );
     Ok(receipt(outcome))
 }
 

@@ -517,6 +517,26 @@ pub fn submit(
     c: &ConnectionId,
     submission: &Submission,
 ) -> Result<Uploaded, ConnectorError> {
+    let result = submit_once(env, c, submission);
+    crate::activity::partner_call(env, c, "candidate upload", result, |u| {
+        format!(
+            "candidate {} {} opportunity {}",
+            u.partner_candidate_id,
+            if u.created {
+                "uploaded as"
+            } else {
+                "was already uploaded as"
+            },
+            u.opportunity_id
+        )
+    })
+}
+
+fn submit_once(
+    env: &Env,
+    c: &ConnectionId,
+    submission: &Submission,
+) -> Result<Uploaded, ConnectorError> {
     validate(submission)?;
     let submission = &with_content_type(submission);
     let pcid = submission.partner_candidate_id.as_str();
