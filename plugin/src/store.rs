@@ -314,6 +314,9 @@ pub struct Flash {
     pub ok: bool,
     /// Plain words.
     pub text: String,
+    /// The page section it belongs to (shown there).
+    #[serde(default)]
+    pub section: String,
 }
 
 /// A connect-portal session (its id is the cookie).

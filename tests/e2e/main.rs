@@ -8,6 +8,7 @@ mod harness;
 mod marketplace;
 mod node;
 mod platform;
+mod portal;
 mod serve;
 mod simulators;
 mod spin;

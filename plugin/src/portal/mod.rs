@@ -553,10 +553,12 @@ pub fn oauth_returned(
                 Some(account) => format!("Connected to Lever (account {account})."),
                 None => "Connected to Lever.".into(),
             },
+            section: "lever".into(),
         },
         Err(error) => Flash {
             ok: false,
             text: format!("Connecting to Lever failed. {}", plain_words(error)),
+            section: "lever".into(),
         },
     };
     match set_flash(env, connection, session_id, flash).and_then(|()| page_url(env, connection)) {
@@ -606,12 +608,17 @@ fn act(
         Action::Role => {
             let role = field("role");
             let posting = field("posting_id");
+            let name = session
+                .roles
+                .iter()
+                .find(|r| r.id == role && !r.title.is_empty())
+                .map_or_else(|| role.clone(), |r| r.title.clone());
             if posting.is_empty() {
                 setup::unlink_role(env, connection, &role)
-                    .map(|()| format!("Role {role} is no longer linked."))
+                    .map(|()| format!("{name} is no longer linked to a posting."))
             } else {
                 setup::link_role(env, connection, &role, &posting)
-                    .map(|p| format!("Role {role} is linked to \"{}\".", p.text))
+                    .map(|p| format!("{name} is linked to \"{}\".", p.text))
             }
         }
         Action::StageMap => save_stage_map(env, connection, &form, &field("upload_stage")),
@@ -636,12 +643,14 @@ fn act(
             }
         }
     };
-    let flash = match outcome {
-        Ok(text) => Flash { ok: true, text },
-        Err(error) => Flash {
-            ok: false,
-            text: plain_words(&error),
-        },
+    let (ok, text) = match outcome {
+        Ok(text) => (true, text),
+        Err(error) => (false, plain_words(&error)),
+    };
+    let flash = Flash {
+        ok,
+        text,
+        section: action.anchor().into(),
     };
     set_flash(env, connection, &id, flash)?;
     let url = page_url(env, connection)?;

@@ -157,6 +157,22 @@ pub fn refusal(title: &str, text: &str, partner: &str) -> String {
     .into_string()
 }
 
+/// The sections a message can belong to.
+const SECTIONS: [&str; 6] = ["lever", "user", "roles", "stages", "webhooks", "disconnect"];
+
+/// The message of the last action, where it belongs: at the top of its section.
+fn flash(view: &View, section: &str) -> Markup {
+    html! {
+        @if let Some(flash) = view.flash.as_ref().filter(|f| section.is_empty() || f.section == section) {
+            @if flash.ok {
+                p.flash.ok role="status" id="flash" { (flash.text) }
+            } @else {
+                p.flash.error role="alert" id="flash" { (flash.text) }
+            }
+        }
+    }
+}
+
 fn csrf(view: &View) -> Markup {
     html! { input type="hidden" name="csrf" value=(view.csrf); }
 }
@@ -182,12 +198,8 @@ pub fn render(view: &View) -> String {
                     p.muted { "For " (view.partner) " · connection " code { (view.connection.as_str()) } }
                 }
                 main {
-                    @if let Some(flash) = &view.flash {
-                        @if flash.ok {
-                            p.flash.ok role="status" id="flash" { (flash.text) }
-                        } @else {
-                            p.flash.error role="alert" id="flash" { (flash.text) }
-                        }
+                    @if view.flash.as_ref().is_some_and(|f| !SECTIONS.contains(&f.section.as_str())) {
+                        (flash(view, ""))
                     }
                     (connect_section(view))
                     (user_section(view))
@@ -214,6 +226,7 @@ fn connect_section(view: &View) -> Markup {
     html! {
         section #lever aria-labelledby="lever-h" {
             h2 #lever-h { "1. Connect Lever" }
+            (flash(view, "lever"))
             @match (s.auth, s.reconnect_needed) {
                 (AuthKind::None, _) => {
                     p #connection-state { "Not connected." }
@@ -275,6 +288,7 @@ fn user_section(view: &View) -> Markup {
     html! {
         section #user aria-labelledby="user-h" {
             h2 #user-h { "2. Act as" }
+            (flash(view, "user"))
             p.muted { "Candidates, notes and stage changes appear in Lever as made by this user." }
             @match &view.users {
                 None => (not_yet()),
@@ -309,6 +323,7 @@ fn roles_section(view: &View) -> Markup {
     html! {
         section #roles aria-labelledby="roles-h" {
             h2 #roles-h { "3. Roles and postings" }
+            (flash(view, "roles"))
             p.muted { "Candidates " (view.partner) " submits for a role are added to its Lever posting." }
             @match &view.postings {
                 None => (not_yet()),
@@ -354,6 +369,7 @@ fn stages_section(view: &View) -> Markup {
     html! {
         section #stages aria-labelledby="stages-h" {
             h2 #stages-h { "4. Stage mapping" }
+            (flash(view, "stages"))
             p.muted { "When a candidate reaches a Lever stage, " (view.partner) " sees the stage mapped to it." }
             @match &view.stages {
                 None => (not_yet()),
@@ -414,6 +430,7 @@ fn webhooks_section(view: &View) -> Markup {
     html! {
         section #webhooks aria-labelledby="webhooks-h" {
             h2 #webhooks-h { "5. Webhooks" }
+            (flash(view, "webhooks"))
             @if !view.connected {
                 (not_yet())
             } @else {
@@ -483,6 +500,7 @@ fn disconnect_section(view: &View) -> Markup {
     html! {
         section #disconnect aria-labelledby="disconnect-h" {
             h2 #disconnect-h { "Disconnect" }
+            (flash(view, "disconnect"))
             @if view.status.auth == AuthKind::None {
                 p.muted { "Not connected." }
             } @else {
