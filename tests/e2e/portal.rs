@@ -165,7 +165,11 @@ async fn portal_links_are_signed_single_use_short_lived_and_per_connection() {
                 ("cookie", cookie.as_str()),
                 ("content-type", "application/x-www-form-urlencoded"),
             ],
-            format!("csrf=0{}&user_id={RECRUITER}", &csrf[1..]),
+            format!(
+                "csrf={}{}&user_id={RECRUITER}",
+                if csrf.starts_with('0') { '1' } else { '0' },
+                &csrf[1..]
+            ),
         )
         .await
         .unwrap();
@@ -534,6 +538,17 @@ async fn the_portal_sets_up_a_connection_in_a_real_browser() {
         .js("return Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea')).filter(e => e.labels.length === 0).map(e => e.id || e.name)")
         .await;
     assert_eq!(unlabelled, json!([]));
+    browser
+        .js("document.querySelector('#oauth').focus(); return null")
+        .await;
+    let tab = "\u{E004}";
+    let focused = browser.client.active_element().await.unwrap();
+    focused.send_keys(tab).await.unwrap();
+    assert_eq!(
+        browser.js("return document.activeElement.id").await,
+        json!("user_id"),
+        "Tab moves from the connect button to the next control"
+    );
     let focusable = browser
         .js("document.activeElement.blur(); return Array.from(document.querySelectorAll('button, input:not([type=hidden]), select')).filter(e => e.tabIndex < 0 || e.disabled).length")
         .await;
