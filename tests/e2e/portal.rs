@@ -71,6 +71,11 @@ async fn portal_links_are_signed_single_use_short_lived_and_per_connection() {
         .unwrap();
     assert_eq!(anonymous.status, 401);
 
+    // A forged delivery, refused, shows in the activity.
+    let mut forged_delivery = world.ada_moved(ONSITE);
+    forged_delivery["signature"] = json!("0".repeat(64));
+    assert_eq!(world.post(&forged_delivery).await.status, 401);
+
     let link = portal_link(&world, "acme", acme_link_body()).await;
     assert!(link.starts_with(&format!("{}/portal/acme?token=", world.served.url())));
 
@@ -96,6 +101,7 @@ async fn portal_links_are_signed_single_use_short_lived_and_per_connection() {
     assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"));
     let html = page.text();
     assert!(html.contains("Connected with an API key"), "{html}");
+    assert!(html.contains("data-outcome=\"refused\""), "{html}");
     // Escaped, not executed: the role title arrives as text.
     assert!(html.contains("&lt;script&gt;window.__xss = 1&lt;/script&gt;Ops"));
     assert!(!html.contains("<script>window.__xss"));
@@ -176,6 +182,40 @@ async fn portal_links_are_signed_single_use_short_lived_and_per_connection() {
     assert_eq!(forged_form.status, 403);
     let acme = world.ok("GET", "/connections/acme", None).await;
     assert_eq!(acme["performAs"], Value::Null);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_portal_asks_to_reconnect_after_lever_refuses_the_refresh_token() {
+    let world = World::bare().await;
+    assert_eq!(world.connect_oauth("acme", ACME).await.status, 200);
+    world.sims.lever.revoke_refresh_tokens(ACME);
+    world.connector.advance_clock(Duration::from_secs(3600));
+    let refused = world
+        .call("GET", "/connections/acme/lever/stages", None)
+        .await;
+    assert_eq!(refused.status, 401);
+
+    let client = HttpClient::default();
+    let link = portal_link(&world, "acme", json!({})).await;
+    let first = get(&client, &link, None).await;
+    assert_eq!(first.status, 303, "{}", first.text());
+    let page = get(
+        &client,
+        &first.headers["location"],
+        Some(&cookie_of(&first)),
+    )
+    .await;
+    let html = page.text();
+    assert!(html.contains("invalid_grant"), "{html}");
+    assert!(html.contains(">Reconnect</button>"), "{html}");
+    assert!(
+        html.contains("name=\"api_key\""),
+        "an API key is offered too"
+    );
+    assert!(
+        !html.contains("name=\"user_id\""),
+        "nothing that needs Lever until reconnected"
+    );
 }
 
 /// Chromium driven through chromedriver; both stop when dropped.
