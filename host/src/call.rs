@@ -37,7 +37,10 @@ poll-postings <connection>
 poll-trigger <connection> <trigger> [cursor]
 link-candidate <connection> <partner candidate id> <opportunity id>
 get-linked-candidate <connection> <opportunity id>
-handle-lever-webhook <connection> <file with the raw delivery body>";
+handle-lever-webhook <connection> <file with the raw delivery body>
+tick
+list-dead-letters <connection>
+replay-dead-letter <connection> <delivery token>";
 
 fn arg<'a>(args: &'a [String], index: usize, name: &str) -> anyhow::Result<&'a String> {
     args.get(index)
@@ -335,6 +338,36 @@ pub async fn run(
                 .await?
             {
                 Ok(receipt) => Ok(to_json(wire::receipt(receipt)?)?),
+                Err(e) => Err(e),
+            }
+        }
+        "tick" => match instance.lever_connector_webhooks().call_tick(&mut *s).await? {
+            Ok(r) => Ok(json!({
+                "attempted": r.attempted,
+                "delivered": r.delivered,
+                "rescheduled": r.rescheduled,
+                "deadLettered": r.dead_lettered,
+                "waiting": r.waiting,
+            })),
+            Err(e) => Err(e),
+        },
+        "list-dead-letters" => match setup_face.call_list_dead_letters(&mut *s, c()?).await? {
+            Ok(letters) => Ok(json!({ "data": letters.into_iter().map(|d| json!({
+                "token": d.token,
+                "event": d.event,
+                "attempts": d.attempts,
+                "acceptedAt": d.accepted_at,
+                "lastError": d.last_error,
+            })).collect::<Vec<_>>() })),
+            Err(e) => Err(e),
+        },
+        "replay-dead-letter" => {
+            let token = arg(args, 1, "delivery token")?;
+            match setup_face
+                .call_replay_dead_letter(&mut *s, c()?, token)
+                .await?
+            {
+                Ok(state) => Ok(json!({ "token": token, "state": wire::delivery_state(state) })),
                 Err(e) => Err(e),
             }
         }

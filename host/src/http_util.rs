@@ -2,7 +2,6 @@
 //! and a client.
 
 use std::collections::BTreeMap;
-use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -63,6 +62,8 @@ pub struct SimResponse {
     pub body: Option<serde_json::Value>,
     /// A non-JSON body and its content type (a file), used instead of `body`.
     pub raw: Option<(String, Vec<u8>)>,
+    /// Close the connection instead of answering (an injected fault).
+    pub drop_connection: bool,
 }
 
 impl SimResponse {
@@ -73,6 +74,7 @@ impl SimResponse {
             headers: Vec::new(),
             body: Some(body),
             raw: None,
+            drop_connection: false,
         }
     }
 
@@ -83,6 +85,7 @@ impl SimResponse {
             headers: Vec::new(),
             body: None,
             raw: None,
+            drop_connection: false,
         }
     }
 
@@ -93,6 +96,40 @@ impl SimResponse {
             headers: Vec::new(),
             body: None,
             raw: Some((content_type.to_string(), bytes)),
+            drop_connection: false,
+        }
+    }
+
+    /// No answer: the connection is closed.
+    pub fn dropped() -> Self {
+        Self {
+            drop_connection: true,
+            ..Self::empty(502)
+        }
+    }
+
+    /// The answer for an injected fault that is not handled (`None` for a slow answer,
+    /// which is handled and then delayed).
+    pub fn for_fault(fault: crate::sim::faults::Fault) -> Option<Self> {
+        use crate::sim::faults::Fault;
+        match fault {
+            Fault::RateLimited { retry_after } => {
+                let answer = Self::json(
+                    429,
+                    serde_json::json!({ "code": "TooManyRequests", "message": "injected rate limit" }),
+                );
+                Some(if retry_after {
+                    answer.with_header("retry-after", "1")
+                } else {
+                    answer
+                })
+            }
+            Fault::ServerError(status) => Some(Self::json(
+                status,
+                serde_json::json!({ "code": "InternalServerError", "message": "injected failure" }),
+            )),
+            Fault::Dropped => Some(Self::dropped()),
+            Fault::Slow(_) => None,
         }
     }
 
@@ -130,7 +167,10 @@ where
                                 serde_json::json!({ "code": "BadRequestError", "message": message }),
                             ),
                         };
-                        Ok::<_, Infallible>(into_hyper(response))
+                        if response.drop_connection {
+                            return Err(DroppedConnection);
+                        }
+                        Ok(into_hyper(response))
                     }
                 });
                 let _ = http1::Builder::new()
@@ -141,6 +181,18 @@ where
     });
     ServerTask(task)
 }
+
+/// The error that makes the server close a connection without answering.
+#[derive(Debug)]
+struct DroppedConnection;
+
+impl std::fmt::Display for DroppedConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped (injected fault)")
+    }
+}
+
+impl std::error::Error for DroppedConnection {}
 
 /// A running server; dropping it stops it.
 #[derive(Debug)]

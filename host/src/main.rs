@@ -171,6 +171,9 @@ async fn main() -> anyhow::Result<()> {
             let _reconciler = settings
                 .reconcile_every
                 .map(|every| connector.spawn_reconciler(every));
+            let _ticker = settings
+                .tick_every
+                .map(|every| connector.spawn_ticker(every));
             println!("listening on {}", served.url());
             tokio::select! {
                 result = served.wait() => result?,

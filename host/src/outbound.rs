@@ -52,6 +52,7 @@ pub struct OutboundPolicy {
     allowed: Arc<BTreeSet<String>>,
     client: PooledClient,
     responder: Option<Responder>,
+    max_wait: Option<Duration>,
 }
 
 impl std::fmt::Debug for OutboundPolicy {
@@ -76,7 +77,15 @@ impl OutboundPolicy {
             allowed: Arc::new(authorities.into_iter().collect()),
             client: pooled_client(),
             responder: None,
+            max_wait: None,
         }
+    }
+
+    /// The same policy waiting at most `max_wait` for any response head, whatever the guest
+    /// asked for (`outbound_timeout_secs`).
+    pub fn waiting_at_most(mut self, max_wait: Option<Duration>) -> Self {
+        self.max_wait = max_wait;
+        self
     }
 
     /// The same policy with every permitted request answered by `responder` in process
@@ -107,7 +116,9 @@ impl OutboundPolicy {
                 http::StatusCode::from_u16(status).map_err(|_| HttpError::HttpProtocolError)?;
             return Ok(response);
         }
-        let timeout = first_byte.unwrap_or(DEFAULT_TIMEOUT);
+        let timeout = first_byte
+            .unwrap_or(DEFAULT_TIMEOUT)
+            .min(self.max_wait.unwrap_or(Duration::MAX));
         match tokio::time::timeout(timeout, self.client.request(request)).await {
             Err(_) => Err(HttpError::ConnectionReadTimeout),
             Ok(Ok(response)) => {

@@ -73,7 +73,8 @@ impl Connector {
             config: settings.connector.clone(),
             kv,
             buckets: settings.buckets.clone(),
-            outbound: crate::outbound::OutboundPolicy::new(settings.allowed_outbound.clone()),
+            outbound: crate::outbound::OutboundPolicy::new(settings.allowed_outbound.clone())
+                .waiting_at_most(settings.outbound_timeout),
         });
         let proxy = runtime.proxy_pre()?;
         let embedder = runtime.embedder_pre()?;
@@ -353,6 +354,48 @@ impl Connector {
                     }
                     Err(error) => {
                         tracing::warn!(error = %format!("{error:#}"), "reconciliation failed")
+                    }
+                }
+            }
+        })
+    }
+
+    /// Retries what is due in every connection's outbox once (the component's `tick`).
+    pub async fn tick(&self) -> anyhow::Result<Result<serde_json::Value, ConnectorError>> {
+        let (mut store, instance) = self.typed().await?;
+        Ok(instance
+            .lever_connector_webhooks()
+            .call_tick(&mut store)
+            .await?
+            .map(|r| {
+                serde_json::json!({
+                    "attempted": r.attempted,
+                    "delivered": r.delivered,
+                    "rescheduled": r.rescheduled,
+                    "deadLettered": r.dead_lettered,
+                    "waiting": r.waiting,
+                })
+            }))
+    }
+
+    /// Calls [`Connector::tick`] every `every` until dropped, logging what it did.
+    pub fn spawn_ticker(&self, every: std::time::Duration) -> JoinHandle<()> {
+        let connector = self.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(every);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                match connector.tick().await {
+                    Ok(Ok(report)) if report["attempted"] != 0 => {
+                        tracing::info!(%report, "outbox tick")
+                    }
+                    Ok(Ok(_)) => {}
+                    Ok(Err(error)) => {
+                        tracing::warn!(error = %crate::wire::error(&error).to_json(), "outbox tick failed")
+                    }
+                    Err(error) => {
+                        tracing::warn!(error = %format!("{error:#}"), "outbox tick failed")
                     }
                 }
             }

@@ -10,6 +10,8 @@
 //! request_timeout_secs = 30               # optional
 //! max_memory_mib = 64                     # optional
 //! reconcile_interval_secs = 300           # optional; 0 turns periodic reconciliation off
+//! tick_interval_secs = 2                  # optional; how often the outbox is retried (0: never)
+//! outbound_timeout_secs = 30              # optional; the longest wait for Lever or the partner to answer
 //!
 //! [connector]                             # handed to the component through wasi:config
 //! lever_environment = "production"        # or "sandbox"
@@ -91,6 +93,8 @@ struct HostSection {
     request_timeout_secs: Option<u64>,
     max_memory_mib: Option<usize>,
     reconcile_interval_secs: Option<u64>,
+    tick_interval_secs: Option<u64>,
+    outbound_timeout_secs: Option<u64>,
 }
 
 /// Where the key-value data lives.
@@ -117,6 +121,10 @@ pub struct Settings {
     pub limits: Limits,
     /// How often `serve` reconciles every connection (`None`: never).
     pub reconcile_every: Option<Duration>,
+    /// How often `serve` retries what is due in the outbox (`None`: never).
+    pub tick_every: Option<Duration>,
+    /// The longest wait for an outbound response head (`None`: what the guest asks, 30 s).
+    pub outbound_timeout: Option<Duration>,
     /// Values handed to the component through `wasi:config`.
     pub connector: BTreeMap<String, String>,
 }
@@ -130,6 +138,8 @@ impl std::fmt::Debug for Settings {
             .field("allowed_outbound", &self.allowed_outbound)
             .field("limits", &self.limits)
             .field("reconcile_every", &self.reconcile_every)
+            .field("tick_every", &self.tick_every)
+            .field("outbound_timeout", &self.outbound_timeout)
             .field("connector", &redacted(&self.connector))
             .finish()
     }
@@ -246,6 +256,15 @@ impl Settings {
                 Some(secs) => Some(Duration::from_secs(secs)),
                 None => Some(Duration::from_secs(300)),
             },
+            tick_every: match host.tick_interval_secs {
+                Some(0) => None,
+                Some(secs) => Some(Duration::from_secs(secs)),
+                None => Some(Duration::from_secs(2)),
+            },
+            outbound_timeout: host
+                .outbound_timeout_secs
+                .filter(|secs| *secs > 0)
+                .map(Duration::from_secs),
             connector,
         })
     }

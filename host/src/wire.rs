@@ -52,6 +52,18 @@ fn event_type(kind: &str) -> &'static str {
         .unwrap_or("unknown")
 }
 
+/// A delivery state in the wire shape.
+pub fn delivery_state(state: webhooks::DeliveryState) -> DeliveryState {
+    match state {
+        webhooks::DeliveryState::Processing => DeliveryState::Processing,
+        webhooks::DeliveryState::Forwarded => DeliveryState::Forwarded,
+        webhooks::DeliveryState::Ignored => DeliveryState::Ignored,
+        webhooks::DeliveryState::Skipped => DeliveryState::Skipped,
+        webhooks::DeliveryState::Queued => DeliveryState::Queued,
+        webhooks::DeliveryState::DeadLettered => DeliveryState::DeadLettered,
+    }
+}
+
 /// A webhook receipt in the wire shape.
 pub fn receipt(receipt: webhooks::WebhookReceipt) -> anyhow::Result<Receipt> {
     use webhooks::WebhookOutcome as O;
@@ -64,11 +76,12 @@ pub fn receipt(receipt: webhooks::WebhookReceipt) -> anyhow::Result<Receipt> {
             lever_stage_id: f.lever_stage_id,
             partner_stage: f.partner_stage,
         }),
-        O::Duplicate(state) => Outcome::Duplicate(match state {
-            webhooks::DeliveryState::Processing => DeliveryState::Processing,
-            webhooks::DeliveryState::Forwarded => DeliveryState::Forwarded,
-            webhooks::DeliveryState::Ignored => DeliveryState::Ignored,
-            webhooks::DeliveryState::Skipped => DeliveryState::Skipped,
+        O::Duplicate(state) => Outcome::Duplicate(delivery_state(state)),
+        O::Queued(q) => Outcome::Queued(lever_plugin::outbox::Queued {
+            attempts: q.attempts,
+            next_attempt_at: q.next_attempt_at,
+            last_error: q.last_error,
+            dead_lettered: q.dead_lettered,
         }),
         O::Ignored(event) => Outcome::Ignored(event),
         O::Skipped(reason) => Outcome::Skipped(match reason {

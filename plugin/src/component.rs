@@ -69,6 +69,8 @@ fn delivery_state(state: DeliveryState) -> webhooks::DeliveryState {
         DeliveryState::Forwarded => webhooks::DeliveryState::Forwarded,
         DeliveryState::Ignored => webhooks::DeliveryState::Ignored,
         DeliveryState::Skipped => webhooks::DeliveryState::Skipped,
+        DeliveryState::Queued => webhooks::DeliveryState::Queued,
+        DeliveryState::DeadLettered => webhooks::DeliveryState::DeadLettered,
     }
 }
 
@@ -122,12 +124,31 @@ impl webhooks::Guest for Component {
             stage::Outcome::Skipped(reason) => {
                 webhooks::WebhookOutcome::Skipped(skip_reason(reason))
             }
+            stage::Outcome::Queued(q) => {
+                webhooks::WebhookOutcome::Queued(webhooks::QueuedDelivery {
+                    attempts: q.attempts,
+                    next_attempt_at: q.next_attempt_at,
+                    last_error: q.last_error,
+                    dead_lettered: q.dead_lettered,
+                })
+            }
         };
         Ok(webhooks::WebhookReceipt {
             connection: receipt.connection_id.to_string(),
             event: receipt.event,
             token: receipt.token,
             outcome,
+        })
+    }
+
+    fn tick() -> WitResult<webhooks::TickReport> {
+        let report = with_env(crate::outbox::tick)?;
+        Ok(webhooks::TickReport {
+            attempted: report.attempted,
+            delivered: report.delivered,
+            rescheduled: report.rescheduled,
+            dead_lettered: report.dead_lettered,
+            waiting: report.waiting,
         })
     }
 }
@@ -508,6 +529,24 @@ impl setup::Guest for Component {
             failed_webhooks: report.failed_webhooks,
             purged: report.purged,
         })
+    }
+
+    fn list_dead_letters(connection: String) -> WitResult<Vec<setup::DeadLetter>> {
+        let letters = on(&connection, crate::outbox::dead_letters)?;
+        Ok(letters
+            .into_iter()
+            .map(|item| setup::DeadLetter {
+                token: item.token,
+                event: item.event,
+                attempts: item.attempts,
+                accepted_at: item.accepted_at,
+                last_error: item.last_error,
+            })
+            .collect())
+    }
+
+    fn replay_dead_letter(connection: String, token: String) -> WitResult<webhooks::DeliveryState> {
+        on(&connection, |env, c| crate::outbox::replay(env, c, &token)).map(delivery_state)
     }
 }
 

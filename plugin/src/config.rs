@@ -50,13 +50,17 @@ pub const PARTNER_NAME: &str = "partner_name";
 /// Lever allows 10). Raise it only if Lever raised your limit.
 pub const LEVER_RATE_PER_SEC: &str = "lever_rate_per_sec";
 
+/// How many attempts an accepted delivery gets before it moves to the dead letters
+/// (default 8; the waits between them grow from 2 s to an hour).
+pub const OUTBOX_MAX_ATTEMPTS: &str = "outbox_max_attempts";
+
 /// The default freshness window for webhook deliveries.
 pub const DEFAULT_MAX_AGE_SECS: u64 = 300;
 /// The default delivery claim lease.
 pub const DEFAULT_LEASE_SECS: u64 = 60;
 
 /// Every key the connector reads, and whether its value is a secret.
-pub const ALL_KEYS: [(&str, bool); 16] = [
+pub const ALL_KEYS: [(&str, bool); 17] = [
     (LEVER_ENVIRONMENT, false),
     (LEVER_API_BASE, false),
     (LEVER_AUTH_BASE, false),
@@ -73,6 +77,7 @@ pub const ALL_KEYS: [(&str, bool); 16] = [
     (KV_BUCKET, false),
     (PARTNER_NAME, false),
     (LEVER_RATE_PER_SEC, false),
+    (OUTBOX_MAX_ATTEMPTS, false),
 ];
 
 /// Lever's hosts for one environment; never mixed with another environment's.
@@ -252,6 +257,19 @@ pub fn portal_key(config: &dyn Config) -> Result<[u8; 32], ConnectorError> {
         .map_err(|_| ConnectorError::Internal("deriving the portal key".into()))?;
     mac.update(b"lever-connector portal links v1");
     Ok(mac.finalize().into_bytes().into())
+}
+
+/// How many attempts an accepted delivery gets (at least 1).
+pub fn outbox_max_attempts(config: &dyn Config) -> Result<u32, ConnectorError> {
+    match read(config, OUTBOX_MAX_ATTEMPTS)? {
+        None => Ok(8),
+        Some(raw) => match raw.parse::<u32>() {
+            Ok(n) if (1..=100).contains(&n) => Ok(n),
+            _ => Err(ConnectorError::NotConfigured(format!(
+                "{OUTBOX_MAX_ATTEMPTS} (expected a number from 1 to 100)"
+            ))),
+        },
+    }
 }
 
 fn seconds(config: &dyn Config, key: &str, default: u64) -> Result<u64, ConnectorError> {

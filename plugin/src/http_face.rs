@@ -16,6 +16,7 @@ use crate::error::ConnectorError;
 use crate::io::Env;
 use crate::lever::webhook::MAX_BODY_BYTES;
 use crate::lever::OpportunityId;
+use crate::outbox;
 use crate::portal::{self, PortalRoute};
 use crate::setup::{self, status, webhooks};
 use crate::store::ConnectionId;
@@ -163,6 +164,10 @@ pub enum PartnerRoute {
     PollPostings,
     /// `POST /connections/{c}/portal-link`: a single-use connect-portal link.
     PortalLink,
+    /// `GET /connections/{c}/dead-letters`.
+    DeadLetters,
+    /// `POST /connections/{c}/dead-letters/{token}/replay`.
+    ReplayDeadLetter(String),
     /// `GET /connections/{c}/triggers/{kind}?cursor=`: the events since a cursor.
     TriggerEvents {
         /// The trigger.
@@ -187,6 +192,8 @@ pub enum Route {
     Portal(ConnectionId, PortalRoute),
     /// `GET /portal-assets/{name}`: the portal's stylesheet and script.
     PortalAsset(String),
+    /// `POST /tick`: retry what is due in every connection's outbox (partner credential).
+    Tick,
 }
 
 impl Route {
@@ -194,7 +201,7 @@ impl Route {
     pub fn max_body_bytes(&self) -> usize {
         match self {
             Route::LeverWebhook(_) => MAX_BODY_BYTES,
-            Route::Health | Route::OAuthCallback(_) | Route::PortalAsset(_) => 0,
+            Route::Health | Route::OAuthCallback(_) | Route::PortalAsset(_) | Route::Tick => 0,
             Route::Portal(..) => portal::MAX_FORM_BYTES,
             Route::Partner(_, PartnerRoute::SubmitCandidate) => MAX_SUBMISSION_BYTES,
             Route::Partner(_, PartnerRoute::Proxy { .. }) => MAX_PROXY_BODY_BYTES,
@@ -307,6 +314,7 @@ pub fn route(method: &str, path_with_query: &str) -> Result<Route, Reply> {
             allow("POST", Route::Portal(c, PortalRoute::Action(action)))
         }
         ["portal-assets", name] => allow("GET", Route::PortalAsset(name.to_string())),
+        ["tick"] => allow("POST", Route::Tick),
         ["connections", c, rest @ ..] => {
             let c = connection(c)?;
             let partner = |allowed: &str, route: PartnerRoute| {
@@ -387,6 +395,11 @@ pub fn route(method: &str, path_with_query: &str) -> Result<Route, Reply> {
                     ))
                 }
                 (_, ["portal-link"]) => partner("POST", PartnerRoute::PortalLink),
+                (_, ["dead-letters"]) => partner("GET", PartnerRoute::DeadLetters),
+                (_, ["dead-letters", token, "replay"]) => partner(
+                    "POST",
+                    PartnerRoute::ReplayDeadLetter(decode_segment(token)),
+                ),
                 (_, ["triggers"]) => partner("PUT", PartnerRoute::PutTriggers),
                 (_, ["triggers", "poll"]) => partner("POST", PartnerRoute::PollPostings),
                 (_, ["triggers", kind]) => partner(
@@ -495,9 +508,18 @@ pub fn respond(env: &Env, route: Route, headers: &[(String, String)], body: &[u8
         header(headers, PERFORM_AS_HEADER).is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let result = match route {
         Route::Health => Ok(Reply::json(200, &json!({ "status": "ok" }))),
-        Route::LeverWebhook(c) => {
-            stage::handle_lever_webhook(env, &c, body).map(|receipt| Reply::ok(200, &receipt))
-        }
+        Route::LeverWebhook(c) => stage::handle_lever_webhook(env, &c, body).map(|receipt| {
+            // 202: accepted, and waiting in the outbox.
+            let status = if matches!(receipt.outcome, stage::Outcome::Queued(_)) {
+                202
+            } else {
+                200
+            };
+            Reply::ok(status, &receipt)
+        }),
+        Route::Tick => authenticate_partner(env, authorization)
+            .and_then(|()| outbox::tick(env))
+            .map(|report| Reply::ok(200, &report)),
         Route::OAuthCallback(callback) => match auth::complete_oauth_from(env, &callback) {
             (Some((c, session)), result) => Ok(portal::oauth_returned(env, &c, &session, &result)),
             (None, result) => {
@@ -685,6 +707,13 @@ fn partner(
             Reply::ok(200, &json!({ "enabled": body.enabled }))
         }
         PartnerRoute::PollPostings => Reply::ok(200, &triggers::poll_postings(env, c)?),
+        PartnerRoute::DeadLetters => {
+            Reply::ok(200, &json!({ "data": outbox::dead_letters(env, c)? }))
+        }
+        PartnerRoute::ReplayDeadLetter(token) => Reply::ok(
+            200,
+            &json!({ "token": token, "state": outbox::replay(env, c, &token)? }),
+        ),
         PartnerRoute::PortalLink => {
             let request: portal::LinkRequest = if body.is_empty() {
                 portal::LinkRequest::default()

@@ -23,6 +23,7 @@ pub mod http_face;
 pub mod io;
 pub mod lever;
 pub mod multipart;
+pub mod outbox;
 pub mod partner;
 pub mod portal;
 pub mod secret;

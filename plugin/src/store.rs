@@ -30,6 +30,10 @@
 //! | `conn/<c>/sync/reported-stage/<opportunity id>` | the Lever stage last reported to the partner (or set by it) |
 //! | `conn/<c>/sync/reporting/<opportunity id>` | `<Unix ms>:<nonce>`: until when one request holds the right to report a change |
 //! | `conn/<c>/sync/reported-archive/<opportunity id>` | the archive state last reported: `active`, `archived:<reason id>` or `deleted` |
+//! | `conn/<c>/outbox/<token>` | JSON [`OutboxItem`]: an accepted delivery whose effect is still to be delivered |
+//! | `conn/<c>/outbox-index` | JSON list of the tokens in the outbox |
+//! | `conn/<c>/dead/<token>` | JSON [`OutboxItem`]: a delivery that ran out of attempts, with its last error |
+//! | `conn/<c>/dead-index` | JSON list of the tokens in the dead letters |
 //! | `conn/<c>/activity/head` | the sequence number of the newest activity entry |
 //! | `conn/<c>/activity/<seq>` | JSON [`Activity`]: a delivery or partner event and its outcome (the last 100 kept) |
 //! | `conn/<c>/portal/link/<nonce>` | JSON [`PortalLink`]: a connect-portal link (single use, expires) |
@@ -109,6 +113,10 @@ pub enum DeliveryState {
     Processing,
     /// The partner was notified.
     Forwarded,
+    /// Accepted; its effect waits in the outbox for a retry.
+    Queued,
+    /// Its effect ran out of attempts and sits in the dead letters.
+    DeadLettered,
     /// A verified event not acted on.
     Ignored,
     /// Nothing needed sending.
@@ -275,6 +283,33 @@ pub struct Activity {
     pub outcome: String,
     /// The reason, the partner event id, or what was written (never a secret).
     pub detail: String,
+}
+
+/// An accepted Lever delivery whose effect is still to be delivered (or, in the dead
+/// letters, that ran out of attempts).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OutboxItem {
+    /// The delivery token.
+    pub token: String,
+    /// The event name.
+    pub event: String,
+    /// The verified delivery as Lever sent it.
+    pub body: String,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// When it was accepted.
+    pub accepted_at: UnixMillis,
+    /// When the next attempt is due.
+    pub next_attempt_at: UnixMillis,
+    /// Why the last attempt failed.
+    pub last_error: String,
+    /// Until when one instance holds it (0: no one).
+    #[serde(default)]
+    pub lease_until: UnixMillis,
+    /// A random id of the holder, so two claims never write the same bytes.
+    #[serde(default)]
+    pub holder: String,
 }
 
 /// A partner role as the partner names it.
@@ -674,6 +709,108 @@ impl ConnStore<'_> {
         Err(ConnectorError::Conflict(format!(
             "the {log} log kept changing; retry"
         )))
+    }
+
+    // ---- outbox and dead letters ----
+
+    fn index(&self, name: &str) -> Result<Vec<String>, ConnectorError> {
+        Ok(self.get_json(name)?.unwrap_or_default())
+    }
+
+    /// Adds or removes `id` in the JSON list under `name` (compare-and-swap).
+    fn update_index(&self, name: &str, id: &str, present: bool) -> Result<(), ConnectorError> {
+        for _ in 0..32 {
+            let raw = self.get_raw(name)?;
+            let mut ids: Vec<String> = match &raw {
+                Some(bytes) => decode(&self.key(name), bytes)?,
+                None => Vec::new(),
+            };
+            let has = ids.iter().any(|i| i == id);
+            if has == present {
+                return Ok(());
+            }
+            if present {
+                ids.push(id.to_string());
+            } else {
+                ids.retain(|i| i != id);
+            }
+            if self.cas(name, raw.as_deref(), &encode(&ids)?)? {
+                return Ok(());
+            }
+        }
+        Err(ConnectorError::Conflict(format!(
+            "the {name} kept changing; retry"
+        )))
+    }
+
+    /// The tokens in the outbox, oldest first.
+    pub fn outbox_tokens(&self) -> Result<Vec<String>, ConnectorError> {
+        self.index("outbox-index")
+    }
+
+    /// Puts an item in the outbox (indexed first, so a crash leaves no unlisted item).
+    pub fn put_outbox(&self, item: &OutboxItem) -> Result<(), ConnectorError> {
+        self.update_index("outbox-index", &item.token, true)?;
+        self.set(&format!("outbox/{}", part(&item.token)), &encode(item)?)
+    }
+
+    /// An outbox item with its bytes, for a compare-and-swap.
+    pub fn outbox_item(
+        &self,
+        token: &str,
+    ) -> Result<Option<Versioned<OutboxItem>>, ConnectorError> {
+        let suffix = format!("outbox/{}", part(token));
+        match self.get_raw(&suffix)? {
+            None => Ok(None),
+            Some(raw) => Ok(Some(Versioned {
+                value: decode(&self.key(&suffix), &raw)?,
+                raw,
+            })),
+        }
+    }
+
+    /// Replaces an outbox item if it still holds `seen`.
+    pub fn swap_outbox(&self, seen: &[u8], item: &OutboxItem) -> Result<bool, ConnectorError> {
+        self.cas(
+            &format!("outbox/{}", part(&item.token)),
+            Some(seen),
+            &encode(item)?,
+        )
+    }
+
+    /// Removes an item from the outbox.
+    pub fn remove_outbox(&self, token: &str) -> Result<(), ConnectorError> {
+        self.delete(&format!("outbox/{}", part(token)))?;
+        self.update_index("outbox-index", token, false)
+    }
+
+    /// Moves an item to the dead letters.
+    pub fn put_dead_letter(&self, item: &OutboxItem) -> Result<(), ConnectorError> {
+        self.update_index("dead-index", &item.token, true)?;
+        self.set(&format!("dead/{}", part(&item.token)), &encode(item)?)?;
+        self.remove_outbox(&item.token)
+    }
+
+    /// The dead letters, oldest first.
+    pub fn dead_letters(&self) -> Result<Vec<OutboxItem>, ConnectorError> {
+        let mut letters = Vec::new();
+        for token in self.index("dead-index")? {
+            if let Some(item) = self.get_json(&format!("dead/{}", part(&token)))? {
+                letters.push(item);
+            }
+        }
+        Ok(letters)
+    }
+
+    /// Takes a dead letter out (to replay it); `None` when there is none under `token`.
+    pub fn take_dead_letter(&self, token: &str) -> Result<Option<OutboxItem>, ConnectorError> {
+        let suffix = format!("dead/{}", part(token));
+        let Some(item) = self.get_json::<OutboxItem>(&suffix)? else {
+            return Ok(None);
+        };
+        self.delete(&suffix)?;
+        self.update_index("dead-index", token, false)?;
+        Ok(Some(item))
     }
 
     // ---- activity ----
@@ -1144,6 +1281,7 @@ impl ConnStore<'_> {
             "sync/",
             "activity/",
             "portal/",
+            "dead",
         ];
         let mut doomed = Vec::new();
         let mut cursor: Option<String> = None;

@@ -1,6 +1,7 @@
 //! The simulators: Lever's API (and its webhook deliveries) and a partner platform, each on
 //! its own loopback port.
 
+pub mod faults;
 pub mod lever;
 pub mod partner;
 

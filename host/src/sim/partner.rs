@@ -52,6 +52,7 @@ pub struct PartnerSim {
     secret: Arc<String>,
     state: Arc<Mutex<State>>,
     events: broadcast::Sender<ReceivedEvent>,
+    faults: crate::sim::faults::Faults,
 }
 
 impl PartnerSim {
@@ -62,7 +63,13 @@ impl PartnerSim {
             secret: Arc::new(secret.to_string()),
             state: Arc::new(Mutex::new(State::default())),
             events,
+            faults: crate::sim::faults::Faults::default(),
         }
+    }
+
+    /// The fault plan for callbacks (off until set).
+    pub fn faults(&self) -> &crate::sim::faults::Faults {
+        &self.faults
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -108,7 +115,14 @@ impl PartnerSim {
                 SimResponse::empty(204)
             }
             ("POST", path) if !path.starts_with("/_sim") => {
+                let fault = self.faults.pick();
+                if let Some(answer) = fault.and_then(SimResponse::for_fault) {
+                    return answer;
+                }
                 let response = self.receive(request);
+                if let Some(crate::sim::faults::Fault::Slow(delay)) = fault {
+                    tokio::time::sleep(delay).await;
+                }
                 let delay = {
                     let mut state = self.state();
                     (!state.slow_next.is_empty()).then(|| state.slow_next.remove(0))

@@ -116,7 +116,7 @@ impl std::fmt::Display for SkipReason {
 }
 
 /// What was done with an accepted delivery. On the wire it is one key of the receipt:
-/// `forwarded`, `duplicate`, `ignored` or `skipped`.
+/// `forwarded`, `duplicate`, `ignored`, `skipped` or `queued`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Outcome {
@@ -128,6 +128,8 @@ pub enum Outcome {
     Ignored(String),
     /// Nothing to send; carries the reason.
     Skipped(SkipReason),
+    /// Accepted; the first attempt failed and the outbox retries it.
+    Queued(crate::outbox::Queued),
 }
 
 /// The answer to one delivery: `{"connectionId", "event", "token", <outcome>}`.
@@ -199,13 +201,17 @@ pub fn handle_lever_webhook(
         return Ok(receipt(Outcome::Duplicate(existing.state)));
     }
 
-    let outcome = match act(env, connection, &delivery).and_then(|outcome| {
-        crate::triggers::on_delivery(env, connection, &delivery.event, &delivery.data)?;
-        Ok(outcome)
-    }) {
+    let outcome = match perform(env, connection, &delivery) {
         Ok(outcome) => outcome,
+        Err(error) if crate::outbox::keeps(&error) => {
+            // Accepted: the delivery waits in the connection's outbox, and `tick` retries
+            // it, so Lever's own few retries are not what stands between it and loss.
+            Outcome::Queued(crate::outbox::enqueue(
+                env, connection, &delivery, body, &claim, &error,
+            )?)
+        }
         Err(error) => {
-            // Nothing was done (or nothing that cannot be redone): free the token so that
+            // Retrying cannot help (bad event data) or the store failed: free the token so
             // a retry of this delivery is not mistaken for a replay.
             store.release_delivery(&delivery.token)?;
             activity::record(
@@ -214,18 +220,44 @@ pub fn handle_lever_webhook(
                 Source::Lever,
                 &delivery.event,
                 "failed",
-                format!("{error} (Lever retries the delivery)"),
+                error.to_string(),
             );
             return Err(error);
         }
     };
-    let (state, detail) = match &outcome {
+    if !matches!(outcome, Outcome::Queued(_)) {
+        finish(
+            env,
+            connection,
+            &delivery.event,
+            &delivery.token,
+            &claim,
+            &outcome,
+            "",
+        )?;
+    }
+    Ok(receipt(outcome))
+}
+
+/// Records a delivery's outcome over its claim, and in the connection's activity
+/// (`suffix` is appended to the activity's words, e.g. which attempt it was).
+pub fn finish(
+    env: &Env,
+    connection: &ConnectionId,
+    event: &str,
+    token: &str,
+    claim: &DeliveryRecord,
+    outcome: &Outcome,
+    suffix: &str,
+) -> Result<(), ConnectorError> {
+    let (state, detail) = match outcome {
         Outcome::Forwarded(f) => (DeliveryState::Forwarded, f.webhook_id.clone()),
         Outcome::Ignored(name) => (DeliveryState::Ignored, name.clone()),
         Outcome::Skipped(reason) => (DeliveryState::Skipped, reason.to_string()),
         Outcome::Duplicate(state) => (*state, String::new()),
+        Outcome::Queued(q) => (DeliveryState::Queued, q.last_error.clone()),
     };
-    let (shown, words) = match &outcome {
+    let (shown, words) = match outcome {
         Outcome::Forwarded(f) => (
             "forwarded",
             match &f.partner_stage {
@@ -245,24 +277,40 @@ pub fn handle_lever_webhook(
         ),
         Outcome::Skipped(reason) => ("skipped", reason.to_string()),
         Outcome::Duplicate(_) => ("skipped", "a replay".to_string()),
+        Outcome::Queued(q) => (
+            "queued",
+            format!("{} (attempt {}; retried later)", q.last_error, q.attempts),
+        ),
     };
-    store.record_delivery(
-        &delivery.token,
+    Store::new(env.kv).connection(connection).record_delivery(
+        token,
         &DeliveryRecord {
+            event: event.to_string(),
             state,
             detail,
-            ..claim
+            ..claim.clone()
         },
     )?;
     activity::record(
         env,
         connection,
         Source::Lever,
-        &delivery.event,
+        event,
         shown,
-        words,
+        format!("{words}{suffix}"),
     );
-    Ok(receipt(outcome))
+    Ok(())
+}
+
+/// Does what a verified, claimed delivery asks for, and feeds the triggers.
+pub fn perform(
+    env: &Env,
+    connection: &ConnectionId,
+    delivery: &webhook::Delivery,
+) -> Result<Outcome, ConnectorError> {
+    let outcome = act(env, connection, delivery)?;
+    crate::triggers::on_delivery(env, connection, &delivery.event, &delivery.data)?;
+    Ok(outcome)
 }
 
 /// The work a verified, claimed delivery asks for.
@@ -642,39 +690,91 @@ mod tests {
     }
 
     #[test]
-    fn partner_failure_records_nothing_so_the_retry_redoes_the_work() {
+    fn a_partner_failure_is_kept_in_the_outbox_and_tick_delivers_it_once() {
         let world = world();
         world.http.respond(200, &fixture("api/opportunity"));
         world.http.respond(503, "down");
-        let error = handle(&world, &fixture("webhooks/candidateStageChange")).unwrap_err();
-        assert!(matches!(
-            error,
-            ConnectorError::Upstream {
-                service: Service::Partner,
-                status: 503,
-                ..
-            }
-        ));
+        let receipt = handle(&world, &fixture("webhooks/candidateStageChange")).unwrap();
+        let Outcome::Queued(queued) = &receipt.outcome else {
+            panic!("{receipt:?}")
+        };
+        assert_eq!(queued.attempts, 1);
+        assert!(queued.last_error.contains("503"), "{queued:?}");
+        // Lever's own retry of the delivery is a duplicate now: the outbox has it.
+        let again = handle(&world, &fixture("webhooks/candidateStageChange")).unwrap();
+        assert_eq!(again.outcome, Outcome::Duplicate(DeliveryState::Queued));
+        // Not due yet: nothing is sent.
+        let sent_before = world.http.sent.borrow().len();
+        let report = crate::outbox::tick(&world.env()).unwrap();
+        assert_eq!((report.attempted, report.waiting), (0, 1));
+        assert_eq!(world.http.sent.borrow().len(), sent_before);
+        // Due: delivered once, with the same webhook-id as the failed attempt.
+        world.clock.sleep_ms(crate::outbox::BASE_BACKOFF_MS + 1);
         world.http.respond(200, &fixture("api/opportunity"));
-        world.http.respond(200, "");
-        let retry = handle(&world, &fixture("webhooks/candidateStageChange")).unwrap();
-        assert!(matches!(retry.outcome, Outcome::Forwarded(_)));
+        world.http.respond(204, "");
+        let report = crate::outbox::tick(&world.env()).unwrap();
+        assert_eq!((report.attempted, report.delivered), (1, 1), "{report:?}");
+        let ids: Vec<String> = world
+            .http
+            .sent
+            .borrow()
+            .iter()
+            .filter(|r| r.url.to_string().starts_with("http://partner.test"))
+            .filter_map(|r| r.header("webhook-id").map(String::from))
+            .collect();
+        assert_eq!(ids.len(), 2);
+        assert_eq!(ids[0], ids[1]);
+        let report = crate::outbox::tick(&world.env()).unwrap();
+        assert_eq!(report, crate::outbox::TickReport::default());
+        let again = handle(&world, &fixture("webhooks/candidateStageChange")).unwrap();
+        assert_eq!(again.outcome, Outcome::Duplicate(DeliveryState::Forwarded));
     }
 
     #[test]
-    fn lever_unreachable_is_an_upstream_error() {
+    fn a_delivery_out_of_attempts_is_dead_lettered_and_can_be_replayed() {
+        let mut world = world();
+        world
+            .config
+            .0
+            .insert("outbox_max_attempts".into(), "2".into());
+        world.http.respond(200, &fixture("api/opportunity"));
+        world.http.respond(500, "broken");
+        let receipt = handle(&world, &fixture("webhooks/candidateStageChange")).unwrap();
+        assert!(matches!(receipt.outcome, Outcome::Queued(_)), "{receipt:?}");
+        world.clock.sleep_ms(crate::outbox::BASE_BACKOFF_MS + 1);
+        world.http.respond(200, &fixture("api/opportunity"));
+        world.http.respond(500, "still broken");
+        let report = crate::outbox::tick(&world.env()).unwrap();
+        assert_eq!(report.dead_lettered, 1, "{report:?}");
+        let letters = crate::outbox::dead_letters(&world.env(), &acme()).unwrap();
+        assert_eq!(letters.len(), 1);
+        assert_eq!(letters[0].attempts, 2);
+        assert!(letters[0].last_error.contains("still broken"), "{letters:?}");
+        let again = handle(&world, &fixture("webhooks/candidateStageChange")).unwrap();
+        assert_eq!(again.outcome, Outcome::Duplicate(DeliveryState::DeadLettered));
+        // Fixed: the replay delivers it and empties the dead letters.
+        world.http.respond(200, &fixture("api/opportunity"));
+        world.http.respond(204, "");
+        let state = crate::outbox::replay(&world.env(), &acme(), &letters[0].token).unwrap();
+        assert_eq!(state, DeliveryState::Forwarded);
+        assert!(crate::outbox::dead_letters(&world.env(), &acme()).unwrap().is_empty());
+        assert!(matches!(
+            crate::outbox::replay(&world.env(), &acme(), &letters[0].token),
+            Err(ConnectorError::NotFound(_))
+        ));
+    }
+
+    #[test]
+    fn lever_unreachable_is_queued_with_the_reason() {
         let world = world();
         world
             .http
             .fail(TransportError::Failed("connection refused".into()));
-        assert!(matches!(
-            handle(&world, &fixture("webhooks/candidateStageChange")),
-            Err(ConnectorError::Upstream {
-                service: Service::Lever,
-                status: 0,
-                ..
-            })
-        ));
+        let receipt = handle(&world, &fixture("webhooks/candidateStageChange")).unwrap();
+        let Outcome::Queued(queued) = &receipt.outcome else {
+            panic!("{receipt:?}")
+        };
+        assert!(queued.last_error.starts_with("lever answered 0"), "{queued:?}");
     }
 
     #[test]
@@ -757,8 +857,9 @@ mod tests {
         world
             .http
             .respond(401, r#"{"code":"Unauthorized","message":"bad key"}"#);
-        let error = handle(&world, &fixture("webhooks/candidateStageChange")).unwrap_err();
-        let printed = format!("{error:?} {error} {}", error.to_json());
+        let receipt = handle(&world, &fixture("webhooks/candidateStageChange")).unwrap();
+        let printed = format!("{receipt:?} {}", serde_json::to_string(&receipt).unwrap());
+        assert!(printed.contains("Unauthorized"), "{printed}");
         assert!(!printed.contains("planted-api-key"));
         assert!(!printed.contains("test-signature-token-7f3a"));
         let stored: String = world

@@ -213,6 +213,7 @@ pub struct LeverSim {
     options: Arc<LeverSimOptions>,
     deliveries: broadcast::Sender<DeliveryAttempt>,
     client: HttpClient,
+    faults: crate::sim::faults::Faults,
 }
 
 fn error(status: u16, code: &str, message: impl Into<String>) -> SimResponse {
@@ -275,6 +276,7 @@ impl LeverSim {
             options: Arc::new(options),
             deliveries,
             client: HttpClient::default(),
+            faults: crate::sim::faults::Faults::default(),
         }
     }
 
@@ -610,13 +612,30 @@ impl LeverSim {
         response
     }
 
-    /// Handles one request (the HTTP server calls this).
+    /// Handles one request (the HTTP server calls this), through the fault plan for API
+    /// requests.
     pub async fn handle(&self, request: SimRequest) -> SimResponse {
+        let fault = if request.path.starts_with("/v1/") {
+            self.faults.pick()
+        } else {
+            None
+        };
+        if let Some(answer) = fault.and_then(SimResponse::for_fault) {
+            return answer;
+        }
         let (response, fires) = self.answer(&request);
         for fire in fires {
             self.fire(fire);
         }
+        if let Some(crate::sim::faults::Fault::Slow(delay)) = fault {
+            tokio::time::sleep(delay).await;
+        }
         response
+    }
+
+    /// The fault plan for API requests (off until set).
+    pub fn faults(&self) -> &crate::sim::faults::Faults {
+        &self.faults
     }
 
     fn answer(&self, request: &SimRequest) -> (SimResponse, Vec<Fire>) {

@@ -1,0 +1,368 @@
+//! The outbox: nothing accepted is lost. A verified Lever delivery whose work fails in a way
+//! a retry may fix (Lever or the partner down, rate limited, refusing credentials, missing
+//! configuration) is written to its connection's outbox before Lever gets its 2xx, and
+//! [`tick`] retries it with exponential backoff and full jitter (never sooner than a
+//! `Retry-After`), each attempt holding a lease so two instances never work on one item at
+//! once. After `outbox_max_attempts` attempts it moves to the dead letters with its last
+//! error, where an admin lists and replays it.
+//!
+//! Effects stay exactly-once across attempts: the partner event of a change has a stable
+//! `webhook-id` (derived from the change), and a change reported once is never reported
+//! again (see [`crate::sync::stage::report_stage`]).
+
+use serde::Serialize;
+
+use crate::activity::{self, Source};
+use crate::config;
+use crate::error::ConnectorError;
+use crate::io::{Env, UnixMillis};
+use crate::lever::webhook;
+use crate::store::{ConnStore, ConnectionId, DeliveryRecord, DeliveryState, OutboxItem, Store};
+use crate::sync::stage::{self, Outcome};
+
+/// The first retry waits up to this long; each next one up to twice as long.
+pub const BASE_BACKOFF_MS: u64 = 2_000;
+/// The longest wait between attempts.
+pub const MAX_BACKOFF_MS: u64 = 60 * 60 * 1000;
+/// How long an attempt holds its item.
+pub const LEASE_MS: u64 = 60 * 1000;
+
+/// A delivery accepted into the outbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Queued {
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// When the next one is due.
+    pub next_attempt_at: UnixMillis,
+    /// Why the last one failed.
+    pub last_error: String,
+    /// Whether that was the last attempt allowed (it is in the dead letters now).
+    pub dead_lettered: bool,
+}
+
+/// What one [`tick`] did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TickReport {
+    /// Items attempted.
+    pub attempted: u32,
+    /// Items whose work is done now.
+    pub delivered: u32,
+    /// Items that failed again and wait for their next attempt.
+    pub rescheduled: u32,
+    /// Items moved to the dead letters.
+    pub dead_lettered: u32,
+    /// Items not yet due, or held by another instance.
+    pub waiting: u32,
+}
+
+/// Whether a failed delivery is kept for retries (the rest are answered with their error):
+/// everything a later attempt may fix.
+pub fn keeps(error: &ConnectorError) -> bool {
+    match error {
+        ConnectorError::RateLimited { .. }
+        | ConnectorError::NotConfigured(_)
+        | ConnectorError::Unauthorized(_) => true,
+        ConnectorError::Upstream { .. } => true,
+        ConnectorError::InvalidInput(_)
+        | ConnectorError::NotFound(_)
+        | ConnectorError::Conflict(_)
+        | ConnectorError::TooLarge(_)
+        | ConnectorError::Unsupported(_)
+        | ConnectorError::Internal(_) => false,
+    }
+}
+
+/// The wait before attempt `attempts + 1`: full jitter over `base · 2^(attempts-1)` (capped),
+/// and never less than a `Retry-After` the service gave.
+pub fn backoff_ms(env: &Env, attempts: u32, error: &ConnectorError) -> u64 {
+    let ceiling = BASE_BACKOFF_MS
+        .saturating_mul(1u64 << attempts.saturating_sub(1).min(30))
+        .min(MAX_BACKOFF_MS);
+    let mut bytes = [0u8; 8];
+    for (slot, byte) in bytes.iter_mut().zip(env.random.bytes(8)) {
+        *slot = byte;
+    }
+    let jitter = u64::from_le_bytes(bytes) % (ceiling + 1);
+    let retry_after = match error {
+        ConnectorError::RateLimited {
+            retry_after_ms: Some(ms),
+        } => *ms,
+        _ => 0,
+    };
+    jitter.max(retry_after)
+}
+
+/// Writes a delivery whose first attempt failed with `error` to its connection's outbox
+/// (or straight to the dead letters when one attempt is all it may have).
+pub fn enqueue(
+    env: &Env,
+    connection: &ConnectionId,
+    delivery: &webhook::Delivery,
+    body: &[u8],
+    claim: &DeliveryRecord,
+    error: &ConnectorError,
+) -> Result<Queued, ConnectorError> {
+    let now = env.clock.now();
+    let item = OutboxItem {
+        token: delivery.token.clone(),
+        event: delivery.event.clone(),
+        body: String::from_utf8_lossy(body).into_owned(),
+        attempts: 1,
+        accepted_at: now,
+        next_attempt_at: now.saturating_add(backoff_ms(env, 1, error)),
+        last_error: error.to_string(),
+        lease_until: 0,
+        holder: String::new(),
+    };
+    let store = Store::new(env.kv).connection(connection);
+    let mut queued = Queued {
+        attempts: item.attempts,
+        next_attempt_at: item.next_attempt_at,
+        last_error: item.last_error.clone(),
+        dead_lettered: false,
+    };
+    if item.attempts >= config::outbox_max_attempts(env.config)? {
+        dead_letter(env, connection, &store, &item, claim)?;
+        queued.dead_lettered = true;
+        return Ok(queued);
+    }
+    store.put_outbox(&item)?;
+    stage::finish(
+        env,
+        connection,
+        &item.event,
+        &item.token,
+        claim,
+        &Outcome::Queued(queued.clone()),
+        "",
+    )?;
+    Ok(queued)
+}
+
+fn dead_letter(
+    env: &Env,
+    connection: &ConnectionId,
+    store: &ConnStore,
+    item: &OutboxItem,
+    claim: &DeliveryRecord,
+) -> Result<(), ConnectorError> {
+    let dead = OutboxItem {
+        lease_until: 0,
+        holder: String::new(),
+        ..item.clone()
+    };
+    store.put_dead_letter(&dead)?;
+    store.record_delivery(
+        &item.token,
+        &DeliveryRecord {
+            event: item.event.clone(),
+            handled_at: env.clock.now(),
+            state: DeliveryState::DeadLettered,
+            detail: item.last_error.clone(),
+            ..claim.clone()
+        },
+    )?;
+    activity::record(
+        env,
+        connection,
+        Source::Lever,
+        &item.event,
+        "dead-lettered",
+        format!(
+            "gave up after {} attempts: {} (replay it once fixed)",
+            item.attempts, item.last_error
+        ),
+    );
+    Ok(())
+}
+
+/// Attempts every due item of every connection once.
+pub fn tick(env: &Env) -> Result<TickReport, ConnectorError> {
+    let mut report = TickReport::default();
+    for connection in Store::new(env.kv).connections()? {
+        tick_connection(env, &connection, &mut report)?;
+    }
+    Ok(report)
+}
+
+/// Attempts every due item of one connection once.
+pub fn tick_connection(
+    env: &Env,
+    connection: &ConnectionId,
+    report: &mut TickReport,
+) -> Result<(), ConnectorError> {
+    let store = Store::new(env.kv).connection(connection);
+    for token in store.outbox_tokens()? {
+        let now = env.clock.now();
+        let Some(seen) = store.outbox_item(&token)? else {
+            continue;
+        };
+        if seen.value.next_attempt_at > now || seen.value.lease_until > now {
+            report.waiting += 1;
+            continue;
+        }
+        let held = OutboxItem {
+            lease_until: now.saturating_add(LEASE_MS),
+            holder: hex::encode(env.random.bytes(8)),
+            ..seen.value.clone()
+        };
+        if !store.swap_outbox(&seen.raw, &held)? {
+            report.waiting += 1;
+            continue;
+        }
+        report.attempted += 1;
+        match attempt(env, connection, &store, held)? {
+            Attempted::Delivered => report.delivered += 1,
+            Attempted::Rescheduled => report.rescheduled += 1,
+            Attempted::DeadLettered => report.dead_lettered += 1,
+        }
+    }
+    Ok(())
+}
+
+enum Attempted {
+    Delivered,
+    Rescheduled,
+    DeadLettered,
+}
+
+/// One attempt at a held item.
+fn attempt(
+    env: &Env,
+    connection: &ConnectionId,
+    store: &ConnStore,
+    held: OutboxItem,
+) -> Result<Attempted, ConnectorError> {
+    let claim = DeliveryRecord {
+        event: held.event.clone(),
+        handled_at: env.clock.now(),
+        state: DeliveryState::Queued,
+        detail: String::new(),
+        claim: held.holder.clone(),
+    };
+    let attempts = held.attempts + 1;
+    let result = webhook::parse_delivery(held.body.as_bytes())
+        .and_then(|delivery| stage::perform(env, connection, &delivery));
+    match result {
+        Ok(outcome) => {
+            stage::finish(
+                env,
+                connection,
+                &held.event,
+                &held.token,
+                &claim,
+                &outcome,
+                &format!(" (attempt {attempts})"),
+            )?;
+            store.remove_outbox(&held.token)?;
+            Ok(Attempted::Delivered)
+        }
+        Err(error) => {
+            let failed = OutboxItem {
+                attempts,
+                last_error: error.to_string(),
+                ..held.clone()
+            };
+            if !keeps(&error) || attempts >= config::outbox_max_attempts(env.config)? {
+                dead_letter(env, connection, store, &failed, &claim)?;
+                return Ok(Attempted::DeadLettered);
+            }
+            let next = OutboxItem {
+                next_attempt_at: env
+                    .clock
+                    .now()
+                    .saturating_add(backoff_ms(env, attempts, &error)),
+                lease_until: 0,
+                holder: String::new(),
+                ..failed
+            };
+            // Lost only if this attempt outlived its lease and another took the item over.
+            let held_bytes = serde_json::to_vec(&held)
+                .map_err(|e| ConnectorError::Internal(format!("encoding: {e}")))?;
+            store.swap_outbox(&held_bytes, &next)?;
+            Ok(Attempted::Rescheduled)
+        }
+    }
+}
+
+/// A connection's dead letters, oldest first.
+pub fn dead_letters(
+    env: &Env,
+    connection: &ConnectionId,
+) -> Result<Vec<OutboxItem>, ConnectorError> {
+    Store::new(env.kv).connection(connection).dead_letters()
+}
+
+/// Puts a dead letter back in the outbox with a fresh set of attempts and makes the first
+/// at once; answers where the delivery stands afterwards.
+pub fn replay(
+    env: &Env,
+    connection: &ConnectionId,
+    token: &str,
+) -> Result<DeliveryState, ConnectorError> {
+    let store = Store::new(env.kv).connection(connection);
+    let item = store.take_dead_letter(token)?.ok_or_else(|| {
+        ConnectorError::NotFound(format!("no dead letter {token} on connection {connection}"))
+    })?;
+    let now = env.clock.now();
+    let held = OutboxItem {
+        attempts: 0,
+        next_attempt_at: now,
+        lease_until: now.saturating_add(LEASE_MS),
+        holder: hex::encode(env.random.bytes(8)),
+        ..item
+    };
+    store.put_outbox(&held)?;
+    Ok(match attempt(env, connection, &store, held)? {
+        Attempted::Delivered => DeliveryState::Forwarded,
+        Attempted::Rescheduled => DeliveryState::Queued,
+        Attempted::DeadLettered => DeliveryState::DeadLettered,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::io::fake::{FakeConfig, World};
+
+    #[test]
+    fn backoff_grows_is_capped_and_honours_retry_after() {
+        let world = World::new(FakeConfig::default(), 0);
+        let env = world.env();
+        let upstream = ConnectorError::Upstream {
+            service: crate::error::Service::Partner,
+            status: 503,
+            message: "down".into(),
+        };
+        for attempts in 1..40 {
+            let ceiling = (BASE_BACKOFF_MS << (attempts - 1).min(30)).min(MAX_BACKOFF_MS);
+            for _ in 0..20 {
+                assert!(backoff_ms(&env, attempts, &upstream) <= ceiling);
+            }
+        }
+        let limited = ConnectorError::RateLimited {
+            retry_after_ms: Some(30_000),
+        };
+        for _ in 0..20 {
+            assert!(backoff_ms(&env, 1, &limited) >= 30_000);
+        }
+        // Full jitter: the waits spread over the window instead of all being the ceiling.
+        let waits: std::collections::BTreeSet<u64> =
+            (0..50).map(|_| backoff_ms(&env, 5, &upstream)).collect();
+        assert!(waits.len() > 10, "{waits:?}");
+    }
+
+    #[test]
+    fn what_a_retry_can_fix_is_kept() {
+        assert!(keeps(&ConnectorError::RateLimited {
+            retry_after_ms: None
+        }));
+        assert!(keeps(&ConnectorError::NotConfigured(
+            "partner_callback_url".into()
+        )));
+        assert!(!keeps(&ConnectorError::InvalidInput("bad data".into())));
+        assert!(!keeps(&ConnectorError::Internal("kv".into())));
+    }
+}
