@@ -1,6 +1,6 @@
 //! The outbox: nothing accepted is lost. A verified Lever delivery whose work fails in a way
-//! a retry may fix (Lever or the partner down, rate limited, refusing credentials, missing
-//! configuration) is written to its connection's outbox before Lever gets its 2xx, and
+//! a retry may fix (Lever or the partner down or rate limiting, credentials refused) is
+//! written to its connection's outbox before Lever gets its 2xx, and
 //! [`tick`] retries it with exponential backoff and full jitter (never sooner than a
 //! `Retry-After`), each attempt holding a lease so two instances never work on one item at
 //! once. After `outbox_max_attempts` attempts it moves to the dead letters with its last
@@ -62,10 +62,12 @@ pub struct TickReport {
 pub fn keeps(error: &ConnectorError) -> bool {
     match error {
         ConnectorError::RateLimited { .. }
-        | ConnectorError::NotConfigured(_)
-        | ConnectorError::Unauthorized(_) => true,
-        ConnectorError::Upstream { .. } => true,
-        ConnectorError::InvalidInput(_)
+        | ConnectorError::Unauthorized(_)
+        | ConnectorError::Upstream { .. } => true,
+        // A deployment missing configuration answers 503 naming the key (loud, and Lever
+        // retries); bad event data can never succeed; a store fault cannot keep anything.
+        ConnectorError::NotConfigured(_)
+        | ConnectorError::InvalidInput(_)
         | ConnectorError::NotFound(_)
         | ConnectorError::Conflict(_)
         | ConnectorError::TooLarge(_)

@@ -49,7 +49,7 @@ async fn lever_stage_change_reaches_the_partner_once_correctly_signed() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_partner_that_cannot_verify_the_signature_is_not_acknowledged() {
+async fn a_partner_that_cannot_verify_the_signature_keeps_the_delivery_queued() {
     // The connector signs with a secret the partner does not have.
     let world = World::start_with(|settings| {
         settings.connector.insert(
@@ -59,10 +59,15 @@ async fn a_partner_that_cannot_verify_the_signature_is_not_acknowledged() {
     })
     .await;
     let response = world.post(&world.ada_moved(ONSITE)).await;
-    assert_eq!(response.status, 502, "{}", response.text());
+    assert_eq!(response.status, 202, "{}", response.text());
     let body = response.json();
-    assert_eq!(body["error"]["service"], "partner");
-    assert_eq!(body["error"]["status"], 401);
+    assert!(
+        body["queued"]["lastError"]
+            .as_str()
+            .unwrap()
+            .starts_with("partner answered 401"),
+        "{body}"
+    );
     let received = world.sims.partner.received();
     assert_eq!(received.len(), 1);
     assert!(!received[0].verified);
@@ -118,7 +123,7 @@ async fn the_typed_face_runs_the_same_flow() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn a_partner_outage_is_retried_by_lever_and_nothing_is_lost() {
+async fn a_partner_outage_is_retried_from_the_outbox_and_nothing_is_lost() {
     let world = World::start().await;
     world.sims.partner.fail_next(1, 503);
     let mut deliveries = world.sims.lever.subscribe();
@@ -130,17 +135,28 @@ async fn a_partner_outage_is_retried_by_lever_and_nothing_is_lost() {
         .unwrap();
     assert_eq!(
         first.status,
-        Some(502),
-        "the connector must not acknowledge: {}",
+        Some(202),
+        "accepted into the outbox: {}",
         first.response
     );
-    let second = tokio::time::timeout(WAIT, deliveries.recv())
-        .await
+    let answer: serde_json::Value = serde_json::from_str(&first.response).unwrap();
+    assert_eq!(answer["queued"]["attempts"], 1);
+    assert!(answer["queued"]["lastError"]
+        .as_str()
         .unwrap()
-        .unwrap();
-    assert_eq!(second.attempt, 2);
-    assert_eq!(second.status, Some(200), "{}", second.response);
-    assert_eq!(second.account, ACME);
+        .contains("503"));
+    // Not due yet: a tick does nothing.
+    let report = world.connector.tick().await.unwrap().unwrap();
+    assert_eq!(report["attempted"], 0, "{report}");
+    assert_eq!(world.sims.partner.received().len(), 1);
+    // Due: the tick delivers it.
+    world
+        .connector
+        .advance_clock(std::time::Duration::from_millis(2_100));
+    let report = world.connector.tick().await.unwrap().unwrap();
+    assert_eq!(report["delivered"], 1, "{report}");
+    // Lever got its 2xx the first time, and is not asked to retry.
+    assert_eq!(world.sims.lever.deliveries().len(), 1);
 
     let received = world.sims.partner.received();
     assert_eq!(received.len(), 2);

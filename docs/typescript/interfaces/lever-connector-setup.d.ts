@@ -89,6 +89,15 @@ export function installWebhooks(connection: ConnectionId): InstallReport;
  * deliveries are refused and its calls answer `not-configured`.
  */
 export function disconnect(connection: ConnectionId, purge: boolean): DisconnectReport;
+/**
+ * The connection's dead letters, oldest first.
+ */
+export function listDeadLetters(connection: ConnectionId): Array<DeadLetter>;
+/**
+ * Puts a dead letter back in the outbox with a fresh set of attempts and makes the first
+ * at once; where the delivery stands afterwards. `not-found` for an unknown token.
+ */
+export function replayDeadLetter(connection: ConnectionId, token: string): DeliveryState;
 export type ConnectionId = import('./lever-connector-types.js').ConnectionId;
 export type ConnectorError = import('./lever-connector-types.js').ConnectorError;
 export type PostingId = import('./lever-connector-types.js').PostingId;
@@ -97,6 +106,32 @@ export type StageId = import('./lever-connector-types.js').StageId;
 export type UnixMs = import('./lever-connector-types.js').UnixMs;
 export type User = import('./lever-connector-types.js').User;
 export type UserId = import('./lever-connector-types.js').UserId;
+export type DeliveryState = import('./lever-connector-webhooks.js').DeliveryState;
+/**
+ * A delivery that ran out of attempts.
+ */
+export interface DeadLetter {
+  /**
+   * Its delivery token.
+   */
+  token: string,
+  /**
+   * The Lever event.
+   */
+  event: string,
+  /**
+   * Attempts made.
+   */
+  attempts: number,
+  /**
+   * When it was accepted.
+   */
+  acceptedAt: UnixMs,
+  /**
+   * Why the last attempt failed (no secrets).
+   */
+  lastError: string,
+}
 /**
  * How a connection authenticates to Lever.
  * # Variants

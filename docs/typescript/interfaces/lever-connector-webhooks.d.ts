@@ -7,11 +7,17 @@
  * bad connection id; `unauthorized` for a missing or wrong signature (a delivery signed
  * for another connection included), a connection without webhooks (never set up, or
  * disconnected), or a `triggeredAt` outside the freshness window; `not-configured` naming
- * the missing key; `upstream` or `rate-limited` when Lever or the partner failed (nothing
- * was recorded, so Lever's retry will redo the work). Idempotent per delivery token; a
+ * the missing key (nothing recorded: Lever retries); a failure a later attempt may fix
+ * answers `queued` (the delivery is in the outbox). Idempotent per delivery token; a
  * claim left "processing" by a stopped instance lapses after `delivery_lease_secs`.
  */
 export function handleLeverWebhook(connection: ConnectionId, body: Uint8Array): WebhookReceipt;
+/**
+ * Retries every connection's outbox items that are due, each under a lease (two hosts
+ * calling it at once never work on the same item). Hosts call it on an interval;
+ * `lever-host serve` does so every `tick_interval_secs`.
+ */
+export function tick(): TickReport;
 export type ConnectionId = import('./lever-connector-types.js').ConnectionId;
 export type ConnectorError = import('./lever-connector-types.js').ConnectorError;
 export type OpportunityId = import('./lever-connector-types.js').OpportunityId;
@@ -118,12 +124,65 @@ export interface SkipReasonPing {
  * ## `"skipped"`
  * 
  * Nothing needed sending.
+ * ## `"queued"`
+ * 
+ * Accepted; its work failed and waits in the connection's outbox for a retry.
+ * ## `"dead-lettered"`
+ * 
+ * Its work ran out of attempts; it sits in the dead letters with its last error.
  */
-export type DeliveryState = 'processing' | 'forwarded' | 'ignored' | 'skipped';
+export type DeliveryState = 'processing' | 'forwarded' | 'ignored' | 'skipped' | 'queued' | 'dead-lettered';
+/**
+ * An accepted delivery whose work failed and is retried from the outbox.
+ */
+export interface QueuedDelivery {
+  /**
+   * Attempts made so far.
+   */
+  attempts: number,
+  /**
+   * When the next attempt is due.
+   */
+  nextAttemptAt: bigint,
+  /**
+   * Why the last attempt failed (no secrets).
+   */
+  lastError: string,
+  /**
+   * Whether that was the last attempt allowed (`outbox_max_attempts`): it is in the dead
+   * letters now.
+   */
+  deadLettered: boolean,
+}
+/**
+ * What one `tick` did.
+ */
+export interface TickReport {
+  /**
+   * Items attempted.
+   */
+  attempted: number,
+  /**
+   * Items whose work is done now.
+   */
+  delivered: number,
+  /**
+   * Items that failed again and wait for their next attempt.
+   */
+  rescheduled: number,
+  /**
+   * Items moved to the dead letters.
+   */
+  deadLettered: number,
+  /**
+   * Items not yet due, or held by another instance.
+   */
+  waiting: number,
+}
 /**
  * What the connector did with an accepted delivery.
  */
-export type WebhookOutcome = WebhookOutcomeForwarded | WebhookOutcomeDuplicate | WebhookOutcomeIgnored | WebhookOutcomeSkipped;
+export type WebhookOutcome = WebhookOutcomeForwarded | WebhookOutcomeDuplicate | WebhookOutcomeIgnored | WebhookOutcomeSkipped | WebhookOutcomeQueued;
 /**
  * The partner was notified.
  */
@@ -153,6 +212,15 @@ export interface WebhookOutcomeIgnored {
 export interface WebhookOutcomeSkipped {
   tag: 'skipped',
   val: SkipReason,
+}
+/**
+ * Accepted, but its work failed in a way a retry may fix (Lever or the partner down or
+ * rate limiting, credentials refused): it was written to the
+ * connection's outbox before this answer, and `tick` retries it.
+ */
+export interface WebhookOutcomeQueued {
+  tag: 'queued',
+  val: QueuedDelivery,
 }
 /**
  * The connector's answer to one delivery.

@@ -749,15 +749,23 @@ mod tests {
         let letters = crate::outbox::dead_letters(&world.env(), &acme()).unwrap();
         assert_eq!(letters.len(), 1);
         assert_eq!(letters[0].attempts, 2);
-        assert!(letters[0].last_error.contains("still broken"), "{letters:?}");
+        assert!(
+            letters[0].last_error.contains("still broken"),
+            "{letters:?}"
+        );
         let again = handle(&world, &fixture("webhooks/candidateStageChange")).unwrap();
-        assert_eq!(again.outcome, Outcome::Duplicate(DeliveryState::DeadLettered));
+        assert_eq!(
+            again.outcome,
+            Outcome::Duplicate(DeliveryState::DeadLettered)
+        );
         // Fixed: the replay delivers it and empties the dead letters.
         world.http.respond(200, &fixture("api/opportunity"));
         world.http.respond(204, "");
         let state = crate::outbox::replay(&world.env(), &acme(), &letters[0].token).unwrap();
         assert_eq!(state, DeliveryState::Forwarded);
-        assert!(crate::outbox::dead_letters(&world.env(), &acme()).unwrap().is_empty());
+        assert!(crate::outbox::dead_letters(&world.env(), &acme())
+            .unwrap()
+            .is_empty());
         assert!(matches!(
             crate::outbox::replay(&world.env(), &acme(), &letters[0].token),
             Err(ConnectorError::NotFound(_))
@@ -774,7 +782,10 @@ mod tests {
         let Outcome::Queued(queued) = &receipt.outcome else {
             panic!("{receipt:?}")
         };
-        assert!(queued.last_error.starts_with("lever answered 0"), "{queued:?}");
+        assert!(
+            queued.last_error.starts_with("lever answered 0"),
+            "{queued:?}"
+        );
     }
 
     #[test]
