@@ -53,6 +53,8 @@ pub const LEVER_RATE_PER_SEC: &str = "lever_rate_per_sec";
 /// How many attempts an accepted delivery gets before it moves to the dead letters
 /// (default 8; the waits between them grow from 2 s to an hour).
 pub const OUTBOX_MAX_ATTEMPTS: &str = "outbox_max_attempts";
+/// The longest wait between two attempts, in seconds (default 3600).
+pub const OUTBOX_MAX_BACKOFF_SECS: &str = "outbox_max_backoff_secs";
 
 /// The default freshness window for webhook deliveries.
 pub const DEFAULT_MAX_AGE_SECS: u64 = 300;
@@ -60,7 +62,7 @@ pub const DEFAULT_MAX_AGE_SECS: u64 = 300;
 pub const DEFAULT_LEASE_SECS: u64 = 60;
 
 /// Every key the connector reads, and whether its value is a secret.
-pub const ALL_KEYS: [(&str, bool); 17] = [
+pub const ALL_KEYS: [(&str, bool); 18] = [
     (LEVER_ENVIRONMENT, false),
     (LEVER_API_BASE, false),
     (LEVER_AUTH_BASE, false),
@@ -78,6 +80,7 @@ pub const ALL_KEYS: [(&str, bool); 17] = [
     (PARTNER_NAME, false),
     (LEVER_RATE_PER_SEC, false),
     (OUTBOX_MAX_ATTEMPTS, false),
+    (OUTBOX_MAX_BACKOFF_SECS, false),
 ];
 
 /// Lever's hosts for one environment; never mixed with another environment's.
@@ -257,6 +260,11 @@ pub fn portal_key(config: &dyn Config) -> Result<[u8; 32], ConnectorError> {
         .map_err(|_| ConnectorError::Internal("deriving the portal key".into()))?;
     mac.update(b"lever-connector portal links v1");
     Ok(mac.finalize().into_bytes().into())
+}
+
+/// The longest wait between two outbox attempts, in milliseconds.
+pub fn outbox_max_backoff_ms(config: &dyn Config) -> Result<u64, ConnectorError> {
+    seconds(config, OUTBOX_MAX_BACKOFF_SECS, 3600)
 }
 
 /// How many attempts an accepted delivery gets (at least 1).

@@ -164,6 +164,8 @@ pub enum PartnerRoute {
     PollPostings,
     /// `POST /connections/{c}/portal-link`: a single-use connect-portal link.
     PortalLink,
+    /// `GET /connections/{c}/outbox`.
+    Outbox,
     /// `GET /connections/{c}/dead-letters`.
     DeadLetters,
     /// `POST /connections/{c}/dead-letters/{token}/replay`.
@@ -395,6 +397,7 @@ pub fn route(method: &str, path_with_query: &str) -> Result<Route, Reply> {
                     ))
                 }
                 (_, ["portal-link"]) => partner("POST", PartnerRoute::PortalLink),
+                (_, ["outbox"]) => partner("GET", PartnerRoute::Outbox),
                 (_, ["dead-letters"]) => partner("GET", PartnerRoute::DeadLetters),
                 (_, ["dead-letters", token, "replay"]) => partner(
                     "POST",
@@ -707,6 +710,7 @@ fn partner(
             Reply::ok(200, &json!({ "enabled": body.enabled }))
         }
         PartnerRoute::PollPostings => Reply::ok(200, &triggers::poll_postings(env, c)?),
+        PartnerRoute::Outbox => Reply::ok(200, &json!({ "data": outbox::pending(env, c)? })),
         PartnerRoute::DeadLetters => {
             Reply::ok(200, &json!({ "data": outbox::dead_letters(env, c)? }))
         }

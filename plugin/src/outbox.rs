@@ -22,7 +22,7 @@ use crate::sync::stage::{self, Outcome};
 
 /// The first retry waits up to this long; each next one up to twice as long.
 pub const BASE_BACKOFF_MS: u64 = 2_000;
-/// The longest wait between attempts.
+/// The longest wait between attempts unless `outbox_max_backoff_secs` says otherwise.
 pub const MAX_BACKOFF_MS: u64 = 60 * 60 * 1000;
 /// How long an attempt holds its item.
 pub const LEASE_MS: u64 = 60 * 1000;
@@ -63,13 +63,13 @@ pub fn keeps(error: &ConnectorError) -> bool {
     match error {
         ConnectorError::RateLimited { .. }
         | ConnectorError::Unauthorized(_)
-        | ConnectorError::Upstream { .. } => true,
+        | ConnectorError::Upstream { .. }
+        | ConnectorError::Conflict(_) => true,
         // A deployment missing configuration answers 503 naming the key (loud, and Lever
         // retries); bad event data can never succeed; a store fault cannot keep anything.
         ConnectorError::NotConfigured(_)
         | ConnectorError::InvalidInput(_)
         | ConnectorError::NotFound(_)
-        | ConnectorError::Conflict(_)
         | ConnectorError::TooLarge(_)
         | ConnectorError::Unsupported(_)
         | ConnectorError::Internal(_) => false,
@@ -79,9 +79,10 @@ pub fn keeps(error: &ConnectorError) -> bool {
 /// The wait before attempt `attempts + 1`: full jitter over `base · 2^(attempts-1)` (capped),
 /// and never less than a `Retry-After` the service gave.
 pub fn backoff_ms(env: &Env, attempts: u32, error: &ConnectorError) -> u64 {
+    let cap = config::outbox_max_backoff_ms(env.config).unwrap_or(MAX_BACKOFF_MS);
     let ceiling = BASE_BACKOFF_MS
         .saturating_mul(1u64 << attempts.saturating_sub(1).min(30))
-        .min(MAX_BACKOFF_MS);
+        .min(cap);
     let mut bytes = [0u8; 8];
     for (slot, byte) in bytes.iter_mut().zip(env.random.bytes(8)) {
         *slot = byte;
@@ -289,6 +290,18 @@ fn attempt(
     }
 }
 
+/// A connection's outbox: accepted deliveries waiting for their next attempt, oldest first.
+pub fn pending(env: &Env, connection: &ConnectionId) -> Result<Vec<OutboxItem>, ConnectorError> {
+    let store = Store::new(env.kv).connection(connection);
+    let mut items = Vec::new();
+    for token in store.outbox_tokens()? {
+        if let Some(item) = store.outbox_item(&token)? {
+            items.push(item.value);
+        }
+    }
+    Ok(items)
+}
+
 /// A connection's dead letters, oldest first.
 pub fn dead_letters(
     env: &Env,
@@ -361,7 +374,8 @@ mod tests {
         assert!(keeps(&ConnectorError::RateLimited {
             retry_after_ms: None
         }));
-        assert!(keeps(&ConnectorError::NotConfigured(
+        assert!(keeps(&ConnectorError::Conflict("reporting now".into())));
+        assert!(!keeps(&ConnectorError::NotConfigured(
             "partner_callback_url".into()
         )));
         assert!(!keeps(&ConnectorError::InvalidInput("bad data".into())));

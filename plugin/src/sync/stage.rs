@@ -395,9 +395,13 @@ pub fn report_stage(
     let until = now.saturating_add(config::delivery_lease_ms(env.config)?);
     let nonce = hex::encode(env.random.bytes(8));
     if !store.claim_report(&opportunity.id, now, until, &nonce)? {
-        return Ok(Outcome::Skipped(SkipReason::AlreadyReported {
-            state: opportunity.stage.to_string(),
-        }));
+        // Another delivery is reporting this opportunity right now, perhaps an older stage:
+        // try again once it is done (from the outbox), rather than assume this stage is
+        // the one it sends.
+        return Err(ConnectorError::Conflict(format!(
+            "another delivery is reporting opportunity {} right now",
+            opportunity.id
+        )));
     }
 
     let (entry, previous) = opportunity.current_stage_entry();

@@ -592,7 +592,10 @@ fn submit_once(
             )));
         }
         // An earlier attempt ended without an answer: it may have created the opportunity.
+        // The search for it starts when the first such attempt began, and so does this
+        // attempt's own record (if it too ends without an answer).
         search_since = Some(previous.started_at);
+        intent.started_at = previous.started_at;
     }
     let raw = serde_json::to_vec(&intent).map_err(|e| ConnectorError::Internal(e.to_string()))?;
     if !store.swap_upload_intent(pcid, existing.as_ref().map(|v| v.raw.as_slice()), &raw)? {
@@ -602,7 +605,19 @@ fn submit_once(
     }
 
     let adopted = match search_since {
-        Some(since) => find_again(env, &api, submission, &plan, since)?,
+        Some(since) => match find_again(env, &api, submission, &plan, since) {
+            Ok(found) => found,
+            Err(error) => {
+                // Still uncertain: hand the intent back at once rather than hold it for the
+                // lease (every retry would be refused until then).
+                let mut uncertain = intent.clone();
+                uncertain.state = UploadState::Uncertain;
+                let bytes = serde_json::to_vec(&uncertain)
+                    .map_err(|e| ConnectorError::Internal(e.to_string()))?;
+                store.swap_upload_intent(pcid, Some(&raw), &bytes)?;
+                return Err(error);
+            }
+        },
         None => None,
     };
     let (opportunity, deduped, created) = match adopted {
