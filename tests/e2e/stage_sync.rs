@@ -4,9 +4,9 @@
 use lever_host::runtime::bindings::exports::lever::connector::webhooks::{
     DeliveryState, WebhookOutcome,
 };
-use lever_host::sim::lever::ACME;
 
 use crate::harness::*;
+use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread")]
 async fn lever_stage_change_reaches_the_partner_once_correctly_signed() {
@@ -204,4 +204,126 @@ async fn the_native_baseline_serves_the_same_flow_with_the_same_answers() {
         .await
         .unwrap();
     assert_eq!(anonymous.status, 401);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_delivery_out_of_attempts_is_listed_and_replayed_through_the_partner_api() {
+    let world = World::start_with(|settings| {
+        settings
+            .connector
+            .insert("outbox_max_attempts".into(), "2".into());
+    })
+    .await;
+    world.sims.partner.fail_next(2, 500);
+    let first = world.post(&world.ada_moved(OFFER)).await;
+    assert_eq!(first.status, 202, "{}", first.text());
+    let token = first.json()["token"].as_str().unwrap().to_string();
+    let outbox = world.ok("GET", "/connections/acme/outbox", None).await;
+    assert_eq!(outbox["data"][0]["token"], token.as_str());
+    assert_eq!(outbox["data"][0]["attempts"], 1);
+
+    // `POST /tick` is the partner's (or a scheduler's) to call.
+    let anonymous = world
+        .client
+        .send(
+            "POST",
+            &format!("{}/tick", world.served.url()),
+            &[],
+            bytes::Bytes::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status, 401);
+    world
+        .connector
+        .advance_clock(std::time::Duration::from_millis(2_100));
+    let report = world.ok("POST", "/tick", None).await;
+    assert_eq!(report["deadLettered"], 1, "{report}");
+    assert_eq!(
+        world.ok("GET", "/connections/acme/outbox", None).await["data"],
+        json!([])
+    );
+    let letters = world
+        .ok("GET", "/connections/acme/dead-letters", None)
+        .await;
+    assert_eq!(letters["data"][0]["token"], token.as_str());
+    assert_eq!(letters["data"][0]["attempts"], 2);
+    assert!(letters["data"][0]["lastError"]
+        .as_str()
+        .unwrap()
+        .contains("partner answered 500"));
+    // Globex sees none of Acme's.
+    world.set_up_globex().await;
+    assert_eq!(
+        world
+            .ok("GET", "/connections/globex/dead-letters", None)
+            .await["data"],
+        json!([])
+    );
+    let foreign = world
+        .call(
+            "POST",
+            &format!("/connections/globex/dead-letters/{token}/replay"),
+            None,
+        )
+        .await;
+    assert_eq!(foreign.status, 404);
+
+    // The partner is back: the replay delivers it, once.
+    let replayed = world
+        .ok(
+            "POST",
+            &format!("/connections/acme/dead-letters/{token}/replay"),
+            None,
+        )
+        .await;
+    assert_eq!(replayed["state"], "forwarded");
+    let accepted: Vec<_> = world
+        .sims
+        .partner
+        .received()
+        .into_iter()
+        .filter(|e| e.answered == 204)
+        .collect();
+    assert_eq!(accepted.len(), 1);
+    assert_eq!(
+        accepted[0].body["data"]["stage"], "onsite",
+        "Lever's stage, not the delivery's claim"
+    );
+    assert_eq!(
+        world
+            .ok("GET", "/connections/acme/dead-letters", None)
+            .await["data"],
+        json!([])
+    );
+    let again = world
+        .call(
+            "POST",
+            &format!("/connections/acme/dead-letters/{token}/replay"),
+            None,
+        )
+        .await;
+    assert_eq!(again.status, 404);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_ticks_at_once_deliver_each_item_once() {
+    // Two ticks racing on one store (as two hosts sharing it would): the lease decides.
+    let world = World::start().await;
+    world.sims.partner.fail_next(1, 503);
+    let first = world.post(&world.ada_moved(OFFER)).await;
+    assert_eq!(first.status, 202, "{}", first.text());
+    world
+        .connector
+        .advance_clock(std::time::Duration::from_millis(2_100));
+    let other = world.connector.clone();
+    let (a, b) = tokio::join!(world.connector.tick(), other.tick());
+    let delivered = [a, b]
+        .into_iter()
+        .map(|r| r.unwrap().unwrap()["delivered"].as_u64().unwrap())
+        .sum::<u64>();
+    assert_eq!(delivered, 1);
+    let received = world.sims.partner.received();
+    assert_eq!(received.len(), 2, "one failed attempt, one delivery");
+    assert_eq!(received[1].answered, 204);
 }
