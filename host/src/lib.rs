@@ -13,6 +13,7 @@ pub mod bench;
 pub mod call;
 pub mod demo;
 pub mod http_util;
+pub mod logs;
 pub mod partner_api;
 pub mod server;
 pub mod settings;

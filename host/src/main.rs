@@ -118,6 +118,7 @@ fn init_logs_at(json: bool, default: &str) {
         .ok()
         .and_then(|directives| directives.parse().ok())
         .unwrap_or_else(|| default.parse().unwrap_or_default());
+    let filter = lever_host::logs::without_secrets(filter);
     let builder = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::TRACE)
         .with_ansi(std::io::stderr().is_terminal())

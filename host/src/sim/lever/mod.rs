@@ -393,6 +393,11 @@ impl LeverSim {
         }
     }
 
+    /// Every OAuth token issued so far (tests look for them where they must not be).
+    pub fn issued_tokens(&self) -> Vec<String> {
+        self.state().oauth.issued()
+    }
+
     /// How many requests were answered 429 so far.
     pub fn rate_limited(&self) -> u64 {
         self.state().limited

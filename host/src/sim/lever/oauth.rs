@@ -89,6 +89,15 @@ pub fn oauth_error(status: u16, error: &str, description: &str) -> (u16, Value) 
 }
 
 impl OAuth {
+    /// Every access and refresh token issued so far.
+    pub fn issued(&self) -> Vec<String> {
+        self.access
+            .keys()
+            .chain(self.refresh.keys())
+            .cloned()
+            .collect()
+    }
+
     /// Records consent and answers the code to redirect with.
     pub fn consent(&mut self, grant: Grant, redirect_uri: &str, now_ms: u64) -> String {
         let code = random_token(32);
