@@ -340,6 +340,8 @@ impl Runtime {
                     .memory_size(self.limits.max_memory_bytes)
                     .build(),
                 peak_memory: 0,
+                memory_denied: false,
+                limit: self.limits.max_memory_bytes,
             },
         };
         let mut store = Store::new(&self.engine, state);
@@ -442,12 +444,24 @@ impl HostState {
     pub fn memory_peak(&self) -> usize {
         self.limits.peak_memory
     }
+
+    /// Whether the instance asked for memory past its limit (and was refused).
+    pub fn memory_denied(&self) -> bool {
+        self.limits.memory_denied
+    }
+
+    /// The instance's memory limit, in bytes.
+    pub fn memory_limit(&self) -> usize {
+        self.limits.limit
+    }
 }
 
 /// The store's limits, remembering the largest memory granted.
 struct TrackedLimits {
     inner: StoreLimits,
     peak_memory: usize,
+    memory_denied: bool,
+    limit: usize,
 }
 
 impl wasmtime::ResourceLimiter for TrackedLimits {
@@ -460,6 +474,8 @@ impl wasmtime::ResourceLimiter for TrackedLimits {
         let granted = self.inner.memory_growing(current, desired, maximum)?;
         if granted {
             self.peak_memory = self.peak_memory.max(desired);
+        } else {
+            self.memory_denied = true;
         }
         Ok(granted)
     }

@@ -36,7 +36,8 @@ pub struct Connector {
     runtime: Runtime,
     env: Arc<GuestEnv>,
     proxy: ProxyPre<HostState>,
-    embedder: EmbedderPre<HostState>,
+    /// The typed face, when the component exports it.
+    embedder: Option<EmbedderPre<HostState>>,
     /// Serve HTTP with the logic compiled natively instead (the benchmark's baseline).
     native: bool,
 }
@@ -77,7 +78,8 @@ impl Connector {
                 .waiting_at_most(settings.outbound_timeout),
         });
         let proxy = runtime.proxy_pre()?;
-        let embedder = runtime.embedder_pre()?;
+        // Any wasi:http component can be served; the typed face is used when exported.
+        let embedder = runtime.embedder_pre().ok();
         Ok(Self {
             runtime,
             env,
@@ -211,11 +213,19 @@ impl Connector {
         let outparam = store.data_mut().http().new_response_outparam(sender)?;
         let proxy = self.proxy.clone();
         let task = tokio::task::spawn(async move {
-            let instance = proxy.instantiate_async(&mut store).await?;
-            instance
-                .wasi_http_incoming_handler()
-                .call_handle(&mut store, incoming, outparam)
-                .await
+            let result = async {
+                let instance = proxy.instantiate_async(&mut store).await?;
+                instance
+                    .wasi_http_incoming_handler()
+                    .call_handle(&mut store, incoming, outparam)
+                    .await
+            }
+            .await;
+            let memory = store
+                .data()
+                .memory_denied()
+                .then(|| store.data().memory_limit());
+            result.map_err(|trap| (trap, memory))
         });
         let timeout = self.runtime.request_timeout();
         match tokio::time::timeout(timeout, receiver).await {
@@ -224,7 +234,7 @@ impl Connector {
                 Ok(json_response(
                     504,
                     &WireError::Internal(format!(
-                        "the component did not answer within {}s",
+                        "the component did not answer within its time limit ({}s) and was stopped",
                         timeout.as_secs()
                     ))
                     .to_json(),
@@ -236,7 +246,37 @@ impl Connector {
             }
             Ok(Err(_)) => match task.await {
                 Ok(Ok(())) => anyhow::bail!("the component never set a response"),
-                Ok(Err(trap)) => Err(anyhow::Error::from(trap).context("the component trapped")),
+                Ok(Err((trap, memory))) => {
+                    // Stopped by its sandbox: say which limit, and keep the detail in the log.
+                    let stopped = if trap.downcast_ref::<wasmtime::Trap>()
+                        == Some(&wasmtime::Trap::Interrupt)
+                    {
+                        Some((
+                            504,
+                            format!(
+                                "the component ran past its time limit ({}s) and was stopped",
+                                timeout.as_secs()
+                            ),
+                        ))
+                    } else {
+                        memory.map(|limit| {
+                            (500, format!(
+                                "the component ran out of its memory limit ({} MiB) and was stopped",
+                                limit >> 20
+                            ))
+                        })
+                    };
+                    match stopped {
+                        Some((status, message)) => {
+                            tracing::warn!(error = %format!("{trap:#}"), "{message}");
+                            Ok(json_response(
+                                status,
+                                &WireError::Internal(message).to_json(),
+                            ))
+                        }
+                        None => Err(anyhow::Error::from(trap).context("the component trapped")),
+                    }
+                }
                 Err(join) => Err(join.into()),
             },
         }
@@ -245,7 +285,10 @@ impl Connector {
     /// A fresh store and instance of the typed face, for one call.
     pub async fn typed(&self) -> anyhow::Result<(wasmtime::Store<HostState>, Embedder)> {
         let mut store = self.runtime.store(&self.env);
-        let instance = self.embedder.instantiate_async(&mut store).await?;
+        let embedder = self.embedder.as_ref().ok_or_else(|| {
+            anyhow::anyhow!("the component does not export the lever:connector interfaces")
+        })?;
+        let instance = embedder.instantiate_async(&mut store).await?;
         Ok((store, instance))
     }
 

@@ -9,6 +9,7 @@ mod marketplace;
 mod node;
 mod platform;
 mod portal;
+mod sandbox;
 mod serve;
 mod simulators;
 mod spin;

@@ -437,4 +437,102 @@ mod tests {
             Err(ConnectorError::InvalidInput(_))
         ));
     }
+
+    mod forgery {
+        use super::*;
+        use proptest::prelude::*;
+
+        const FIXTURES: [&str; 8] = [
+            "applicationCreated",
+            "candidateArchiveChange",
+            "candidateDeleted",
+            "candidateHired",
+            "candidateStageChange",
+            "contactCreated",
+            "contactUpdated",
+            "interviewCreated",
+        ];
+
+        /// Whether a body is accepted as signed by [`TOKEN`].
+        fn accepted(body: &[u8]) -> bool {
+            parse_delivery(body)
+                .and_then(|d| verify_signature(&d, &tokens()))
+                .is_ok()
+        }
+
+        /// The fields the signature covers, as Lever sent them.
+        fn signed_part(body: &[u8]) -> Option<(String, UnixMillis, String)> {
+            let d = parse_delivery(body).ok()?;
+            Some((d.token, d.triggered_at, d.signature?))
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+
+            /// Any change to a byte of the signed fields or the signature is refused;
+            /// a body that no longer parses is refused too.
+            #[test]
+            fn a_mutated_signed_field_is_never_accepted(
+                fixture in 0..FIXTURES.len(),
+                field in 0..3usize,
+                position in any::<prop::sample::Index>(),
+                replacement in any::<u8>(),
+            ) {
+                let original = fixture_of(FIXTURES[fixture]);
+                let mut json: serde_json::Value = serde_json::from_slice(&original).unwrap();
+                let key = ["token", "triggeredAt", "signature"][field];
+                let mut text = match &json[key] {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                let at = position.index(text.len().max(1));
+                prop_assume!(replace_char(&mut text, at, replacement));
+                json[key] = match key {
+                    "triggeredAt" => text.parse::<u64>().map(serde_json::Value::from)
+                        .unwrap_or(serde_json::Value::String(text.clone())),
+                    _ => serde_json::Value::String(text.clone()),
+                };
+                let body = serde_json::to_vec(&json).unwrap();
+                prop_assume!(signed_part(&body) != signed_part(&original));
+                prop_assert!(!accepted(&body), "{key} mutated to {text:?} was accepted");
+            }
+
+            /// Random bytes written over a signed delivery: accepted only when the signed
+            /// fields and signature survived intact.
+            #[test]
+            fn random_corruption_is_accepted_only_if_the_signed_fields_survive(
+                fixture in 0..FIXTURES.len(),
+                edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..8),
+            ) {
+                let original = fixture_of(FIXTURES[fixture]);
+                let mut body = original.clone();
+                for (position, byte) in &edits {
+                    let i = position.index(body.len());
+                    body[i] = *byte;
+                }
+                if accepted(&body) {
+                    prop_assert_eq!(signed_part(&body), signed_part(&original));
+                }
+            }
+        }
+
+        fn fixture_of(name: &str) -> Vec<u8> {
+            fixture(name)
+        }
+
+        /// Replaces the character at `index` (a char boundary at or before it) with
+        /// `replacement` as an ASCII character; false when nothing changed.
+        fn replace_char(text: &mut String, index: usize, replacement: u8) -> bool {
+            let Some((at, old)) = text.char_indices().take_while(|(i, _)| *i <= index).last()
+            else {
+                return false;
+            };
+            let new = char::from(replacement % 95 + 32);
+            if new == old {
+                return false;
+            }
+            text.replace_range(at..at + old.len_utf8(), &new.to_string());
+            true
+        }
+    }
 }

@@ -567,6 +567,13 @@ pub fn oauth_returned(
     }
 }
 
+/// A portal form (`application/x-www-form-urlencoded`) as name/value pairs, in order.
+pub fn parse_form(body: &[u8]) -> Vec<(String, String)> {
+    form_urlencoded::parse(body)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
 fn act(
     env: &Env,
     connection: &ConnectionId,
@@ -578,9 +585,7 @@ fn act(
     let Some((id, session)) = session(env, &store, headers)? else {
         return Ok(session_ended(env));
     };
-    let form: Vec<(String, String)> = form_urlencoded::parse(body)
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
+    let form = parse_form(body);
     let field = |name: &str| {
         form.iter()
             .find(|(k, _)| k == name)
