@@ -61,6 +61,21 @@ fn on<T>(
     with_env(|env| f(env, &connection)).map_err(Into::into)
 }
 
+/// [`on`] with the call's writes recorded in the audit trail under `cause`.
+fn on_recorded<T>(
+    connection: &str,
+    cause: &str,
+    f: impl FnOnce(&Env, &ConnectionId) -> Result<T, ConnectorError>,
+) -> WitResult<T> {
+    let connection = ConnectionId::parse(connection)?;
+    with_env(|env| {
+        let recorder =
+            crate::audit::Recorder::new(env, &connection, format!("typed call: {cause}"), false);
+        f(&recorder.env(), &connection)
+    })
+    .map_err(Into::into)
+}
+
 // ---- typed face ----
 
 fn delivery_state(state: DeliveryState) -> webhooks::DeliveryState {
@@ -193,7 +208,9 @@ impl partner::Guest for Component {
             note: submission.note,
             resume,
         };
-        let uploaded = on(&connection, |env, c| upload::submit(env, c, &submission))?;
+        let uploaded = on_recorded(&connection, "submit-candidate", |env, c| {
+            upload::submit(env, c, &submission)
+        })?;
         Ok(partner::UploadedCandidate {
             opportunity_id: uploaded.opportunity_id,
             url: uploaded.url,
@@ -213,7 +230,7 @@ impl partner::Guest for Component {
             partner::CandidateMove::Stage(stage) => PartnerMove::Stage(stage),
             partner::CandidateMove::Rejected(reason) => PartnerMove::Rejected { reason },
         };
-        let moved = on(&connection, |env, c| {
+        let moved = on_recorded(&connection, "set-candidate-stage", |env, c| {
             partner_stage::set_candidate_stage(env, c, &partner_candidate_id, &partner_move)
         })?;
         Ok(partner::MovedCandidate {
@@ -225,7 +242,7 @@ impl partner::Guest for Component {
     }
 
     fn reconcile(connection: String) -> WitResult<partner::ReconcileReport> {
-        let report = on(&connection, reconcile::reconcile)?;
+        let report = on_recorded(&connection, "reconcile", reconcile::reconcile)?;
         Ok(partner::ReconcileReport {
             changed: report.changed,
             tracked: report.tracked,
@@ -502,7 +519,7 @@ impl setup::Guest for Component {
     }
 
     fn install_webhooks(connection: String) -> WitResult<setup::InstallReport> {
-        let report = on(&connection, install::install)?;
+        let report = on_recorded(&connection, "install-webhooks", install::install)?;
         Ok(setup::InstallReport {
             webhooks: report
                 .webhooks
@@ -523,7 +540,9 @@ impl setup::Guest for Component {
     }
 
     fn disconnect(connection: String, purge: bool) -> WitResult<setup::DisconnectReport> {
-        let report = on(&connection, |env, c| setup_logic::disconnect(env, c, purge))?;
+        let report = on_recorded(&connection, "disconnect", |env, c| {
+            setup_logic::disconnect(env, c, purge)
+        })?;
         Ok(setup::DisconnectReport {
             removed_webhooks: report.removed_webhooks,
             failed_webhooks: report.failed_webhooks,
@@ -706,7 +725,7 @@ impl actions::Guest for Component {
             tags: input.tags,
             origin: input.origin,
         };
-        let created = on(&connection, |env, c| {
+        let created = on_recorded(&connection, "create-opportunity", |env, c| {
             lever_actions::create_opportunity(env, c, &input)
         })?;
         Ok(actions::CreatedOpportunity {
@@ -779,7 +798,7 @@ impl actions::Guest for Component {
             emails: changes.emails,
             phones: changes.phones.map(domain_phones),
         };
-        on(&connection, |env, c| {
+        on_recorded(&connection, "update-contact", |env, c| {
             lever_actions::update_contact(env, c, &id, &changes)
         })
         .map(|v| wit_contact(&v))
@@ -796,7 +815,7 @@ impl actions::Guest for Component {
             owner: input.owner,
             hiring_manager: input.hiring_manager,
         };
-        on(&connection, |env, c| {
+        on_recorded(&connection, "create-posting", |env, c| {
             lever_actions::create_posting(env, c, &input)
         })
         .map(|v| wit_posting(&v))
@@ -815,7 +834,7 @@ impl actions::Guest for Component {
             description: changes.description,
             workplace_type: changes.workplace_type,
         };
-        on(&connection, |env, c| {
+        on_recorded(&connection, "update-posting", |env, c| {
             lever_actions::update_posting(env, c, &id, &changes)
         })
         .map(|v| wit_posting(&v))
@@ -873,7 +892,9 @@ impl actions::Guest for Component {
             body: request.body,
             perform_as: request.perform_as,
         };
-        let answer = on(&connection, |env, c| lever_actions::proxy(env, c, &request))?;
+        let answer = on_recorded(&connection, "proxy", |env, c| {
+            lever_actions::proxy(env, c, &request)
+        })?;
         Ok(actions::ProxyResponse {
             status: answer.status,
             body: answer.body,

@@ -10,6 +10,7 @@ use serde_json::json;
 use subtle::ConstantTimeEq as _;
 
 use crate::actions;
+use crate::audit;
 use crate::auth::{self, Callback};
 use crate::config;
 use crate::error::ConnectorError;
@@ -35,6 +36,7 @@ pub const PERFORM_AS_HEADER: &str = "lever-perform-as";
 fn reads_header(name: &str) -> bool {
     name.eq_ignore_ascii_case("authorization")
         || name.eq_ignore_ascii_case(PERFORM_AS_HEADER)
+        || name.eq_ignore_ascii_case(crate::audit::DRY_RUN_HEADER)
         || name.eq_ignore_ascii_case("cookie")
 }
 
@@ -166,6 +168,8 @@ pub enum PartnerRoute {
     PortalLink,
     /// `GET /connections/{c}/outbox`.
     Outbox,
+    /// `GET /connections/{c}/audit`: the writes made for this connection.
+    Audit,
     /// `GET /connections/{c}/dead-letters`.
     DeadLetters,
     /// `POST /connections/{c}/dead-letters/{token}/replay`.
@@ -398,6 +402,7 @@ pub fn route(method: &str, path_with_query: &str) -> Result<Route, Reply> {
                 }
                 (_, ["portal-link"]) => partner("POST", PartnerRoute::PortalLink),
                 (_, ["outbox"]) => partner("GET", PartnerRoute::Outbox),
+                (_, ["audit"]) => partner("GET", PartnerRoute::Audit),
                 (_, ["dead-letters"]) => partner("GET", PartnerRoute::DeadLetters),
                 (_, ["dead-letters", token, "replay"]) => partner(
                     "POST",
@@ -509,6 +514,8 @@ pub fn respond(env: &Env, route: Route, headers: &[(String, String)], body: &[u8
     let authorization = header(headers, "authorization");
     let perform_as =
         header(headers, PERFORM_AS_HEADER).is_some_and(|v| v.eq_ignore_ascii_case("true"));
+    let dry_run = header(headers, crate::audit::DRY_RUN_HEADER)
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"));
     let result = match route {
         Route::Health => Ok(Reply::json(200, &json!({ "status": "ok" }))),
         Route::LeverWebhook(c) => stage::handle_lever_webhook(env, &c, body).map(|receipt| {
@@ -550,6 +557,12 @@ pub fn respond(env: &Env, route: Route, headers: &[(String, String)], body: &[u8
                 query,
             },
         ) => authenticate_partner(env, authorization).and_then(|()| {
+            let recorder = audit::Recorder::new(
+                env,
+                &c,
+                format!("partner call: proxy {} {path}", method.as_str()),
+                dry_run,
+            );
             let request = actions::ProxyRequest {
                 method,
                 path,
@@ -557,16 +570,43 @@ pub fn respond(env: &Env, route: Route, headers: &[(String, String)], body: &[u8
                 body: (!body.is_empty()).then(|| String::from_utf8_lossy(body).into_owned()),
                 perform_as,
             };
-            actions::proxy(env, &c, &request).map(|answer| Reply {
+            let result = actions::proxy(&recorder.env(), &c, &request).map(|answer| Reply {
                 status: answer.status,
                 headers: Vec::new(),
                 body: answer.body.into_bytes(),
-            })
+            });
+            rehearsed_or(&recorder, result)
         }),
-        Route::Partner(c, partner_route) => authenticate_partner(env, authorization)
-            .and_then(|()| partner(env, &c, partner_route, body)),
+        // A replay records its writes as an outbox attempt.
+        Route::Partner(c, partner_route @ PartnerRoute::ReplayDeadLetter(_)) => {
+            authenticate_partner(env, authorization)
+                .and_then(|()| partner(env, &c, partner_route, body))
+        }
+        Route::Partner(c, partner_route) => {
+            authenticate_partner(env, authorization).and_then(|()| {
+                let recorder = audit::Recorder::new(
+                    env,
+                    &c,
+                    format!("partner call: {partner_route:?}"),
+                    dry_run,
+                );
+                let result = partner(&recorder.env(), &c, partner_route, body);
+                rehearsed_or(&recorder, result)
+            })
+        }
     };
     result.unwrap_or_else(|error| error_reply(&error))
+}
+
+/// A dry run's answer (the write that was not sent) in place of the flow's, else the flow's.
+fn rehearsed_or(
+    recorder: &audit::Recorder,
+    result: Result<Reply, ConnectorError>,
+) -> Result<Reply, ConnectorError> {
+    match recorder.rehearsed() {
+        Some(rehearsed) => Ok(Reply::ok(200, &json!({ "dryRun": rehearsed }))),
+        None => result,
+    }
 }
 
 fn partner(
@@ -711,6 +751,9 @@ fn partner(
         }
         PartnerRoute::PollPostings => Reply::ok(200, &triggers::poll_postings(env, c)?),
         PartnerRoute::Outbox => Reply::ok(200, &json!({ "data": outbox::pending(env, c)? })),
+        PartnerRoute::Audit => {
+            Reply::ok(200, &json!({ "data": audit::recent(env, c, audit::KEEP)? }))
+        }
         PartnerRoute::DeadLetters => {
             Reply::ok(200, &json!({ "data": outbox::dead_letters(env, c)? }))
         }

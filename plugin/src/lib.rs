@@ -15,6 +15,7 @@
 
 pub mod actions;
 pub mod activity;
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod crypto;

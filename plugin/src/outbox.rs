@@ -246,8 +246,17 @@ fn attempt(
         claim: held.holder.clone(),
     };
     let attempts = held.attempts + 1;
+    let recorder = crate::audit::Recorder::new(
+        env,
+        connection,
+        format!(
+            "outbox attempt {attempts} of Lever {} delivery {}",
+            held.event, held.token
+        ),
+        false,
+    );
     let result = webhook::parse_delivery(held.body.as_bytes())
-        .and_then(|delivery| stage::perform(env, connection, &delivery));
+        .and_then(|delivery| stage::perform(&recorder.env(), connection, &delivery));
     match result {
         Ok(outcome) => {
             stage::finish(

@@ -34,6 +34,7 @@
 //! | `conn/<c>/outbox-index` | JSON list of the tokens in the outbox |
 //! | `conn/<c>/dead/<token>` | JSON [`OutboxItem`]: a delivery that ran out of attempts, with its last error |
 //! | `conn/<c>/dead-index` | JSON list of the tokens in the dead letters |
+//! | `conn/<c>/audit/head`, `conn/<c>/audit/<seq>` | JSON [`crate::audit::AuditEntry`]: a write to Lever or the partner (the last 500 kept) |
 //! | `conn/<c>/activity/head` | the sequence number of the newest activity entry |
 //! | `conn/<c>/activity/<seq>` | JSON [`Activity`]: a delivery or partner event and its outcome (the last 100 kept) |
 //! | `conn/<c>/portal/link/<nonce>` | JSON [`PortalLink`]: a connect-portal link (single use, expires) |
@@ -813,6 +814,29 @@ impl ConnStore<'_> {
         Ok(Some(item))
     }
 
+    // ---- audit trail ----
+
+    /// Records a write (the last `keep` are kept).
+    pub fn append_audit(
+        &self,
+        entry: &crate::audit::AuditEntry,
+        keep: u64,
+    ) -> Result<u64, ConnectorError> {
+        self.append_log("audit", entry, keep)
+    }
+
+    /// Up to `max` recorded writes, newest first.
+    pub fn recent_audit(&self, max: u64) -> Result<Vec<crate::audit::AuditEntry>, ConnectorError> {
+        let head = self.get_number("audit/head")?.unwrap_or(0);
+        let mut entries = Vec::new();
+        for seq in (head.saturating_sub(max) + 1..=head).rev() {
+            if let Some(entry) = self.get_json(&format!("audit/{seq}"))? {
+                entries.push(entry);
+            }
+        }
+        Ok(entries)
+    }
+
     // ---- activity ----
 
     /// Records a delivery or partner event (the last 100 are kept).
@@ -1280,6 +1304,7 @@ impl ConnStore<'_> {
             "link/",
             "sync/",
             "activity/",
+            "audit/",
             "portal/",
             "dead",
         ];

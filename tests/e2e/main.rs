@@ -1,6 +1,7 @@
 //! End-to-end tests: the real `.wasm` (built from `plugin/` and embedded in `lever-host`),
 //! run by the real host, against the Lever and partner simulators on 127.0.0.1.
 
+mod audit;
 mod bad_input;
 mod component;
 mod connections;

@@ -601,6 +601,13 @@ fn act(
             "The form did not come from this page. Reload the Lever settings and try again.",
         ));
     }
+    let recorder = crate::audit::Recorder::new(
+        env,
+        connection,
+        format!("connect portal: {}", action.segment()),
+        false,
+    );
+    let env = &recorder.env();
     let outcome: Result<String, ConnectorError> = match action {
         Action::OAuth => {
             let url = auth::begin_oauth_from(env, connection, Some(&id))?;

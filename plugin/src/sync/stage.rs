@@ -201,7 +201,13 @@ pub fn handle_lever_webhook(
         return Ok(receipt(Outcome::Duplicate(existing.state)));
     }
 
-    let outcome = match perform(env, connection, &delivery) {
+    let recorder = crate::audit::Recorder::new(
+        env,
+        connection,
+        format!("Lever {} delivery {}", delivery.event, delivery.token),
+        false,
+    );
+    let outcome = match perform(&recorder.env(), connection, &delivery) {
         Ok(outcome) => outcome,
         Err(error) if crate::outbox::keeps(&error) => {
             // Accepted: the delivery waits in the connection's outbox, and `tick` retries

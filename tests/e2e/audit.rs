@@ -1,0 +1,133 @@
+//! The audit trail and dry runs: every write to Lever or the partner is listed per
+//! connection with its cause and `perform_as` user; a dry run answers the write that would
+//! be sent, credentials masked, and sends nothing.
+
+use lever_host::sim::lever::DEFAULT_API_KEY;
+use lever_host::sim::partner;
+use serde_json::{json, Value};
+
+use crate::harness::*;
+
+async fn with_headers(
+    world: &World,
+    method: &str,
+    path: &str,
+    body: Value,
+    extra: &[(&str, &str)],
+) -> lever_host::http_util::ClientResponse {
+    let bearer = format!("Bearer {}", partner::DEFAULT_API_KEY);
+    let mut headers = vec![
+        ("authorization", bearer.as_str()),
+        ("content-type", "application/json"),
+    ];
+    headers.extend_from_slice(extra);
+    world
+        .client
+        .send(
+            method,
+            &format!("{}{path}", world.served.url()),
+            &headers,
+            body.to_string(),
+        )
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn writes_are_audited_per_connection_and_a_dry_run_sends_nothing() {
+    let world = World::start().await;
+    world.set_up_globex().await;
+    world
+        .ok(
+            "PUT",
+            "/connections/acme/perform-as",
+            Some(json!({ "userId": RECRUITER })),
+        )
+        .await;
+
+    // Setting up wrote the webhooks.
+    let setup = world.ok("GET", "/connections/acme/audit", None).await["data"].clone();
+    let installs = setup.as_array().unwrap();
+    assert_eq!(installs.len(), 7, "{setup}");
+    assert!(installs.iter().all(|e| e["method"] == "POST"
+        && e["url"].as_str().unwrap().ends_with("/v1/webhooks")
+        && e["cause"] == "partner call: InstallWebhooks"));
+
+    // A dry run of a partner move: the request Lever would get, and no change in Lever.
+    let rehearsal = with_headers(
+        &world,
+        "PUT",
+        "/connections/acme/candidates/cand-ada/stage",
+        json!({ "stage": "offer" }),
+        &[("lever-dry-run", "true")],
+    )
+    .await;
+    assert_eq!(rehearsal.status, 200, "{}", rehearsal.text());
+    let dry = &rehearsal.json()["dryRun"];
+    assert_eq!(dry["service"], "lever");
+    assert_eq!(dry["method"], "PUT");
+    let url = dry["url"].as_str().unwrap();
+    assert!(
+        url.contains(&format!("/opportunities/{ADA}/stage")) && url.contains(RECRUITER),
+        "{url}"
+    );
+    assert!(dry["headers"]
+        .as_array()
+        .unwrap()
+        .contains(&json!(["authorization", "Basic ***"])));
+    assert!(dry["body"].as_str().unwrap().contains(OFFER));
+    assert!(!rehearsal.text().contains(DEFAULT_API_KEY));
+    assert_eq!(world.sims.lever.opportunity(ADA).unwrap()["stage"], ONSITE);
+    assert_eq!(
+        world.ok("GET", "/connections/acme/audit", None).await["data"],
+        setup,
+        "a dry run writes nothing and records nothing"
+    );
+
+    // The move itself: audited with its user and cause.
+    world
+        .ok(
+            "PUT",
+            "/connections/acme/candidates/cand-ada/stage",
+            Some(json!({ "stage": "offer" })),
+        )
+        .await;
+    assert_eq!(world.sims.lever.opportunity(ADA).unwrap()["stage"], OFFER);
+    let audit = world.ok("GET", "/connections/acme/audit", None).await;
+    let entries = audit["data"].as_array().unwrap();
+    assert_eq!(entries.len(), 8, "{audit}");
+    assert_eq!(entries[0]["service"], "lever");
+    assert_eq!(entries[0]["method"], "PUT");
+    assert_eq!(entries[0]["performAs"], RECRUITER);
+    assert_eq!(entries[0]["status"], 200);
+    assert!(entries[0]["cause"]
+        .as_str()
+        .unwrap()
+        .contains("SetCandidateStage(\"cand-ada\")"));
+
+    // A Lever change forwarded to the partner: the callback is audited, caused by the
+    // delivery.
+    let mut deliveries = world.sims.lever.subscribe();
+    world.sims.lever.move_stage(ADA, PHONE);
+    let delivery = tokio::time::timeout(WAIT, deliveries.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(delivery.status, Some(200), "{}", delivery.response);
+    let token = delivery.body["token"].as_str().unwrap().to_string();
+    let audit = world.ok("GET", "/connections/acme/audit", None).await;
+    let newest = &audit["data"][0];
+    assert_eq!(newest["service"], "partner");
+    assert_eq!(newest["method"], "POST");
+    assert_eq!(newest["status"], 204);
+    assert_eq!(
+        newest["cause"],
+        format!("Lever candidateStageChange delivery {token}")
+    );
+    assert!(!audit.to_string().contains(DEFAULT_API_KEY));
+
+    // Globex's trail holds its own webhook installs only.
+    let globex = world.ok("GET", "/connections/globex/audit", None).await;
+    assert_eq!(globex["data"].as_array().unwrap().len(), 7);
+    assert!(!globex.to_string().contains(ADA));
+}
