@@ -255,6 +255,9 @@ async fn soak_every_effect_happens_once_or_is_dead_lettered() {
                 match event {
                     Event::LeverMove { opportunity, stage } => {
                         sims.lever.move_stage(&opportunity, &stage);
+                        // Lever stamps changes in milliseconds: two moves of one candidate
+                        // in the same millisecond could not be ordered by anyone.
+                        tokio::time::sleep(Duration::from_millis(2)).await;
                     }
                     Event::LeverArchive { opportunity } => {
                         if archived.remove(&opportunity) {
@@ -264,6 +267,7 @@ async fn soak_every_effect_happens_once_or_is_dead_lettered() {
                             sims.lever
                                 .archive(&opportunity, Some(&conn.non_hired_reason));
                         }
+                        tokio::time::sleep(Duration::from_millis(2)).await;
                     }
                     Event::Replay { pick } => {
                         let sent: Vec<Value> = sims
@@ -450,8 +454,22 @@ async fn soak_every_effect_happens_once_or_is_dead_lettered() {
                 None => final_stage == *seeded_stage,
             };
             if !consistent && !in_dead_letters(opportunity) {
+                let seen: Vec<String> = accepted
+                    .iter()
+                    .filter(|e| e.body["data"]["leverOpportunityId"] == opportunity.as_str())
+                    .map(|e| {
+                        format!(
+                            "{} {} at {} ({})",
+                            e.body["type"],
+                            e.body["data"]["leverStageId"],
+                            e.body["occurredAt"],
+                            e.webhook_id.as_deref().unwrap_or_default()
+                        )
+                    })
+                    .collect();
+                let history = sims.lever.opportunity(opportunity).unwrap()["stageChanges"].clone();
                 eprintln!(
-                    "lost: {} opportunity {opportunity}: Lever {final_stage}, partner {latest:?}",
+                    "lost: {} opportunity {opportunity}: Lever {final_stage}, partner {latest:?}\n  partner saw {seen:#?}\n  Lever history {history}",
                     conn.id
                 );
                 lost += 1;
