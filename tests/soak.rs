@@ -528,7 +528,10 @@ async fn soak_every_effect_happens_once_or_is_dead_lettered() {
         faults.0,
         faults.1
     );
-    println!(
+    // Straight to stderr, past the test harness's capture: the line shows in every run's log.
+    use std::io::Write as _;
+    let _ = writeln!(
+        std::io::stderr(),
         "soak: events={EVENTS} delivered={delivered} dead_lettered={dead_lettered} lost={lost} duplicated={duplicated}"
     );
     assert!(faults.0.requests > 0 && faults.1.requests > 0);
