@@ -3,11 +3,13 @@
 //! `Retry-After`, 500/503, answers past the connector's timeout, dropped connections): Lever
 //! stage and archive changes, replayed and out-of-order deliveries, partner moves and
 //! candidate submissions. Afterwards every effect happened exactly once or sits in the dead
-//! letters with a reason. Prints one line:
+//! letters with a reason. Prints one line in every run (written past the test harness's
+//! output capture):
 //!
 //! `soak: events=N delivered=N dead_lettered=N lost=N duplicated=N`
 //!
-//! (`cargo test --test soak -- --nocapture`). Bounded: about a minute on 2 cores.
+//! (`cargo test --test soak -- --nocapture` shows the details too). About two minutes on 2
+//! cores.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::Duration;
