@@ -7,7 +7,7 @@
 //! [`Recorder`] does both by wrapping a flow's [`Http`]; entries hold no secret (URLs carry
 //! none: credentials travel in headers, which are not recorded).
 
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 
 use serde::{Deserialize, Serialize};
 
@@ -67,8 +67,9 @@ pub struct Recorder<'a> {
     connection: ConnectionId,
     cause: String,
     dry_run: bool,
-    lever_prefixes: Vec<String>,
-    partner_prefix: Option<String>,
+    /// Lever's URL prefixes and the partner's, read from the configuration at the first write
+    /// (most flows make one write or none).
+    services: OnceCell<(Vec<String>, Option<String>)>,
     rehearsed: RefCell<Option<Rehearsed>>,
 }
 
@@ -99,19 +100,12 @@ impl<'a> Recorder<'a> {
     /// A recorder of `connection`'s writes caused by `cause`; with `dry_run`, the first
     /// write is rehearsed instead of sent.
     pub fn new(env: &'a Env<'a>, connection: &ConnectionId, cause: String, dry_run: bool) -> Self {
-        let lever_prefixes = config::lever_environment(env.config)
-            .map(|e| vec![e.api_base.to_string(), e.token_url.to_string()])
-            .unwrap_or_default();
-        let partner_prefix = config::partner(env.config)
-            .ok()
-            .map(|p| p.callback_url.to_string());
         Self {
             env,
             connection: connection.clone(),
             cause,
             dry_run,
-            lever_prefixes,
-            partner_prefix,
+            services: OnceCell::new(),
             rehearsed: RefCell::new(None),
         }
     }
@@ -133,17 +127,18 @@ impl<'a> Recorder<'a> {
     }
 
     fn service(&self, url: &str) -> &'static str {
-        if self
-            .lever_prefixes
-            .iter()
-            .any(|p| url.starts_with(p.as_str()))
-        {
+        let (lever, partner) = self.services.get_or_init(|| {
+            let lever = config::lever_environment(self.env.config)
+                .map(|e| vec![e.api_base.to_string(), e.token_url.to_string()])
+                .unwrap_or_default();
+            let partner = config::partner(self.env.config)
+                .ok()
+                .map(|p| p.callback_url.to_string());
+            (lever, partner)
+        });
+        if lever.iter().any(|p| url.starts_with(p.as_str())) {
             "lever"
-        } else if self
-            .partner_prefix
-            .as_deref()
-            .is_some_and(|p| url.starts_with(p))
-        {
+        } else if partner.as_deref().is_some_and(|p| url.starts_with(p)) {
             "partner"
         } else {
             "other"
