@@ -827,10 +827,19 @@ impl ConnStore<'_> {
 
     /// Up to `max` recorded writes, newest first.
     pub fn recent_audit(&self, max: u64) -> Result<Vec<crate::audit::AuditEntry>, ConnectorError> {
-        let head = self.get_number("audit/head")?.unwrap_or(0);
+        self.recent_log("audit", max)
+    }
+
+    /// Up to `max` entries of the log under `log`, newest first.
+    fn recent_log<T: DeserializeOwned>(
+        &self,
+        log: &str,
+        max: u64,
+    ) -> Result<Vec<T>, ConnectorError> {
+        let head = self.get_number(&format!("{log}/head"))?.unwrap_or(0);
         let mut entries = Vec::new();
         for seq in (head.saturating_sub(max) + 1..=head).rev() {
-            if let Some(entry) = self.get_json(&format!("audit/{seq}"))? {
+            if let Some(entry) = self.get_json(&format!("{log}/{seq}"))? {
                 entries.push(entry);
             }
         }
@@ -846,14 +855,7 @@ impl ConnStore<'_> {
 
     /// Up to `max` activity entries, newest first.
     pub fn recent_activity(&self, max: u64) -> Result<Vec<Activity>, ConnectorError> {
-        let head = self.get_number("activity/head")?.unwrap_or(0);
-        let mut entries = Vec::new();
-        for seq in (head.saturating_sub(max) + 1..=head).rev() {
-            if let Some(entry) = self.get_json(&format!("activity/{seq}"))? {
-                entries.push(entry);
-            }
-        }
-        Ok(entries)
+        self.recent_log("activity", max)
     }
 
     // ---- connect portal ----
