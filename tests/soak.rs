@@ -335,15 +335,15 @@ async fn soak_every_effect_happens_once_or_is_dead_lettered() {
     }))
     .await;
 
-    // Lever finishes its deliveries (and its retries of refused ones).
-    let mut last = usize::MAX;
-    loop {
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        let now = sims.lever.deliveries().len();
-        if now == last {
-            break;
-        }
-        last = now;
+    // Lever finishes its deliveries (and its retries of refused ones); the connector
+    // answers each only once its work is done or in the outbox.
+    let settle_deadline = std::time::Instant::now() + Duration::from_secs(120);
+    while sims.lever.deliveries_in_flight() > 0 {
+        assert!(
+            std::time::Instant::now() < settle_deadline,
+            "Lever's deliveries never finished"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
     // The ticker drains the outboxes (attempts at most 3 s apart).
     let drain_deadline = std::time::Instant::now() + Duration::from_secs(120);

@@ -1218,15 +1218,40 @@ impl ConnStore<'_> {
         &self,
         opportunity: &OpportunityId,
     ) -> Result<Option<StageId>, ConnectorError> {
+        Ok(self.reported_stage_at(opportunity)?.map(|(stage, _)| stage))
+    }
+
+    /// The Lever stage last reported for an opportunity, with when that change happened in
+    /// Lever when a Lever change reported it (`None` when the partner set it, or an upload).
+    pub fn reported_stage_at(
+        &self,
+        opportunity: &OpportunityId,
+    ) -> Result<Option<(StageId, Option<UnixMillis>)>, ConnectorError> {
         Ok(self
             .get_string(&format!(
                 "sync/reported-stage/{}",
                 part(opportunity.as_str())
             ))?
-            .map(StageId))
+            .map(|value| match value.split_once('\n') {
+                Some((stage, at)) => (StageId(stage.to_string()), at.parse().ok()),
+                None => (StageId(value), None),
+            }))
     }
 
-    /// Remembers the Lever stage reported to the partner.
+    /// Remembers the Lever stage reported to the partner by a Lever change of `at`.
+    pub fn set_reported_stage_at(
+        &self,
+        opportunity: &OpportunityId,
+        stage: &StageId,
+        at: UnixMillis,
+    ) -> Result<(), ConnectorError> {
+        self.set(
+            &format!("sync/reported-stage/{}", part(opportunity.as_str())),
+            format!("{}\n{at}", stage.as_str()).as_bytes(),
+        )
+    }
+
+    /// Remembers the Lever stage the partner knows (it set it, or an upload placed it).
     pub fn set_reported_stage(
         &self,
         opportunity: &OpportunityId,

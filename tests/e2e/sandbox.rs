@@ -40,7 +40,7 @@ fn probe() -> Vec<u8> {
 async fn a_misbehaving_component_is_stopped_and_the_host_keeps_serving() {
     let limits = Limits {
         max_memory_bytes: 32 << 20,
-        request_timeout: Duration::from_secs(2),
+        request_timeout: Duration::from_secs(5),
     };
     let runtime = Runtime::new(&probe(), limits).expect("the probe compiles and links");
     let world = World::bare_on(runtime, |_| {}).await;
@@ -51,7 +51,8 @@ async fn a_misbehaving_component_is_stopped_and_the_host_keeps_serving() {
         async move { client.get(&format!("{url}{path}"), &[]).await.unwrap() }
     };
 
-    // A request that never ends, and others served meanwhile.
+    // A request that never ends, and others served meanwhile (a 5 s limit, so the loop is
+    // surely still running while they are answered, however busy the machine).
     let started = Instant::now();
     let looping = tokio::spawn(get("/loop"));
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -59,18 +60,18 @@ async fn a_misbehaving_component_is_stopped_and_the_host_keeps_serving() {
         let ok = get("/ok").await;
         assert_eq!(ok.status, 200, "{}", ok.text());
     }
-    assert!(
-        started.elapsed() < Duration::from_secs(2),
-        "served while the loop ran"
-    );
+    assert!(!looping.is_finished(), "served while the loop ran");
     let stopped = looping.await.unwrap();
     assert_eq!(stopped.status, 504, "{}", stopped.text());
     assert!(
-        stopped.text().contains("time limit (2s)"),
+        stopped.text().contains("time limit (5s)"),
         "{}",
         stopped.text()
     );
-    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "stopped at its limit"
+    );
 
     let hoarder = get("/alloc").await;
     assert_eq!(hoarder.status, 500, "{}", hoarder.text());

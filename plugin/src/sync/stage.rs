@@ -385,11 +385,26 @@ pub fn report_stage(
             opportunity_id: opportunity.id.to_string(),
         }));
     };
-    let reported = store.reported_stage(&opportunity.id)?;
-    if reported.as_ref() == Some(&opportunity.stage) {
-        return Ok(Outcome::Skipped(SkipReason::AlreadyReported {
+    let (entry, previous) = opportunity.current_stage_entry();
+    let occurred_at = entry.map_or(opportunity.updated_at, |e| e.updated_at);
+    // Already known to the partner: this change was reported, the partner made it, or a
+    // newer change was reported (this snapshot of Lever is older than what the partner has).
+    let known = |reported: &Option<(crate::lever::StageId, Option<crate::io::UnixMillis>)>| {
+        match reported {
+            Some((_, Some(at))) if *at > occurred_at => true,
+            Some((stage, at)) => {
+                *stage == opportunity.stage && at.is_none_or(|at| at >= occurred_at)
+            }
+            None => false,
+        }
+    };
+    let already = || {
+        Outcome::Skipped(SkipReason::AlreadyReported {
             state: opportunity.stage.to_string(),
-        }));
+        })
+    };
+    if known(&store.reported_stage_at(&opportunity.id)?) {
+        return Ok(already());
     }
     let Some(partner_stage) = stage_map.get(opportunity.stage.as_str()) else {
         return Ok(Outcome::Skipped(SkipReason::StageNotMapped {
@@ -409,9 +424,18 @@ pub fn report_stage(
             opportunity.id
         )));
     }
-
-    let (entry, previous) = opportunity.current_stage_entry();
-    let occurred_at = entry.map_or(opportunity.updated_at, |e| e.updated_at);
+    // What the holder before us reported counts: look again under the claim.
+    match store.reported_stage_at(&opportunity.id) {
+        Ok(reported) if known(&reported) => {
+            store.release_report(&opportunity.id)?;
+            return Ok(already());
+        }
+        Ok(_) => {}
+        Err(error) => {
+            store.release_report(&opportunity.id)?;
+            return Err(error);
+        }
+    }
     let webhook_id = partner::event_id(
         partner::STAGE_CHANGED,
         &[
@@ -435,8 +459,9 @@ pub fn report_stage(
             previous_lever_stage_id: previous.map(|s| s.to_string()),
         },
     };
-    let sent = notify(env, partner_settings, &event)
-        .and_then(|()| store.set_reported_stage(&opportunity.id, &opportunity.stage));
+    let sent = notify(env, partner_settings, &event).and_then(|()| {
+        store.set_reported_stage_at(&opportunity.id, &opportunity.stage, occurred_at)
+    });
     store.release_report(&opportunity.id)?;
     sent?;
 
@@ -780,6 +805,57 @@ mod tests {
             crate::outbox::replay(&world.env(), &acme(), &letters[0].token),
             Err(ConnectorError::NotFound(_))
         ));
+    }
+
+    #[test]
+    fn a_stale_snapshot_never_overwrites_a_newer_report_and_a_return_to_a_stage_is_reported() {
+        fn store(world: &World) -> crate::store::ConnStore<'_> {
+            Store::new(&world.kv).connection(&acme())
+        }
+        let onsite = crate::lever::StageId("9f1c2a22-onsite".into());
+        let offer = crate::lever::StageId("9f1c2a23-offer".into());
+        // A newer change (offer, later than the fixture's on-site move) was reported: Lever's
+        // older snapshot is not sent.
+        let world = world();
+        store(&world)
+            .set_reported_stage_at(&OpportunityId(OPP.into()), &offer, 1_763_942_402_000)
+            .unwrap();
+        world.http.respond(200, &fixture("api/opportunity"));
+        let receipt = handle(&world, &fixture("webhooks/candidateStageChange")).unwrap();
+        assert!(
+            matches!(
+                receipt.outcome,
+                Outcome::Skipped(SkipReason::AlreadyReported { .. })
+            ),
+            "{receipt:?}"
+        );
+        // On-site was reported for an earlier move: the candidate came back to it, and that
+        // is news.
+        let world = super::tests::world();
+        store(&world)
+            .set_reported_stage_at(&OpportunityId(OPP.into()), &onsite, 1_763_000_000_000)
+            .unwrap();
+        world.http.respond(200, &fixture("api/opportunity"));
+        world.http.respond(204, "");
+        let receipt = handle(&world, &fixture("webhooks/candidateStageChange")).unwrap();
+        assert!(
+            matches!(receipt.outcome, Outcome::Forwarded(_)),
+            "{receipt:?}"
+        );
+        // The same change again, or one the partner made itself: nothing is sent.
+        let world = super::tests::world();
+        store(&world)
+            .set_reported_stage(&OpportunityId(OPP.into()), &onsite)
+            .unwrap();
+        world.http.respond(200, &fixture("api/opportunity"));
+        let receipt = handle(&world, &fixture("webhooks/candidateStageChange")).unwrap();
+        assert!(
+            matches!(
+                receipt.outcome,
+                Outcome::Skipped(SkipReason::AlreadyReported { .. })
+            ),
+            "{receipt:?}"
+        );
     }
 
     #[test]

@@ -214,6 +214,23 @@ pub struct LeverSim {
     deliveries: broadcast::Sender<DeliveryAttempt>,
     client: HttpClient,
     faults: crate::sim::faults::Faults,
+    in_flight: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+/// Counts a webhook delivery (with its retries) as in flight until dropped.
+struct InFlight(Arc<std::sync::atomic::AtomicUsize>);
+
+impl InFlight {
+    fn start(counter: &Arc<std::sync::atomic::AtomicUsize>) -> Self {
+        counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Self(counter.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 fn error(status: u16, code: &str, message: impl Into<String>) -> SimResponse {
@@ -277,6 +294,7 @@ impl LeverSim {
             deliveries,
             client: HttpClient::default(),
             faults: crate::sim::faults::Faults::default(),
+            in_flight: Arc::default(),
         }
     }
 
@@ -926,8 +944,17 @@ impl LeverSim {
             let sim = self.clone();
             let data = fire.data.clone();
             let account = fire.account.clone();
-            tokio::spawn(async move { sim.deliver(account, hook, data).await });
+            let in_flight = InFlight::start(&self.in_flight);
+            tokio::spawn(async move {
+                sim.deliver(account, hook, data).await;
+                drop(in_flight);
+            });
         }
+    }
+
+    /// Webhook deliveries still being attempted (first tries and retries).
+    pub fn deliveries_in_flight(&self) -> usize {
+        self.in_flight.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     async fn deliver(&self, account: String, hook: Webhook, data: Value) {
