@@ -608,36 +608,44 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 /// Mean µs per delivery of `handle-lever-webhook`, in one component instance and natively,
 /// with every upstream answered in process: parsing, verifying, claiming, reading the
 /// connection, mapping, signing the partner event, recording.
+///
+/// Both sides run on one thread with a single-threaded runtime, one after the other. On
+/// the multi-threaded runtime a sequential run wakes an idle worker for each task that
+/// `wasi:http` spawns (two per outbound request) and measures those wake-ups rather than
+/// the component; under load (the full-flow figures) the workers are busy and do not pay
+/// them.
 async fn decision_path(
     connector: &Connector,
     for_wasm: Vec<Bytes>,
     for_native: Vec<Bytes>,
 ) -> anyhow::Result<(f64, f64)> {
-    let (mut store, instance) = connector.typed().await?;
-    let webhooks = instance.lever_connector_webhooks();
-    let connection = "acme".to_string();
-    // Warm the instance (first calls fault in its memory).
-    let started = Instant::now();
-    for body in &for_wasm {
-        let receipt = webhooks
-            .call_handle_lever_webhook(&mut store, &connection, body)
-            .await?;
-        match receipt {
-            Ok(r) if matches!(
-                r.outcome,
-                crate::runtime::bindings::exports::lever::connector::webhooks::WebhookOutcome::Forwarded(_)
-            ) => {}
-            other => anyhow::bail!("the component did not forward: {other:?}"),
-        }
-    }
-    let wasm_us = started.elapsed().as_secs_f64() * 1e6 / for_wasm.len() as f64;
+    let connector = connector.clone();
+    tokio::task::spawn_blocking(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let wasm_us = runtime.block_on(async {
+            let (mut store, webhooks) = connector.webhooks().await?;
+            let connection = "acme".to_string();
+            let started = Instant::now();
+            for body in &for_wasm {
+                let receipt = webhooks
+                    .call_handle_lever_webhook(&mut store, &connection, body)
+                    .await?;
+                match receipt {
+                    Ok(r) if matches!(
+                        r.outcome,
+                        crate::runtime::bindings::exports::lever::connector::webhooks::WebhookOutcome::Forwarded(_)
+                    ) => {}
+                    other => anyhow::bail!("the component did not forward: {other:?}"),
+                }
+            }
+            Ok(started.elapsed().as_secs_f64() * 1e6 / for_wasm.len() as f64)
+        })?;
 
-    let env = connector.env().clone();
-    let handle = tokio::runtime::Handle::current();
-    let native_us = tokio::task::spawn_blocking(move || {
         let connection =
             lever_plugin::store::ConnectionId::parse("acme").map_err(|e| anyhow::anyhow!("{e}"))?;
-        crate::native::with_env(&env, handle, |io| {
+        let native_us = crate::native::with_env(connector.env(), runtime.handle().clone(), |io| {
             let started = Instant::now();
             for body in &for_native {
                 let receipt =
@@ -654,10 +662,10 @@ async fn decision_path(
             }
             Ok(started.elapsed().as_secs_f64() * 1e6 / for_native.len() as f64)
         })
-        .map_err(|e| anyhow::anyhow!("native decision path: {e}"))
+        .map_err(|e| anyhow::anyhow!("native decision path: {e}"))?;
+        Ok((wasm_us, native_us))
     })
-    .await??;
-    Ok((wasm_us, native_us))
+    .await?
 }
 
 /// Mean µs for a fresh instance plus one call (`get-linked-candidate`), for a fresh
@@ -691,8 +699,8 @@ async fn instantiate(
     let with_call = started.elapsed().as_secs_f64() * 1e6 / count as f64;
     let started = Instant::now();
     for _ in 0..count {
-        let (store, instance) = connector.typed().await?;
-        drop((instance, store));
+        let (store, face) = connector.partner().await?;
+        drop((face, store));
     }
     let alone = started.elapsed().as_secs_f64() * 1e6 / count as f64;
     Ok((with_call, alone, peak))

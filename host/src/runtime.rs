@@ -147,8 +147,9 @@ fn engine(limits: Limits, allocation: Allocation) -> anyhow::Result<Engine> {
             // first 256 KiB with memset and batching the rest of the decommits cut the
             // page-table flushes that dominated `/health`.
             .decommit_batch_size(32)
-            .linear_memory_keep_resident(256 << 10)
-            .table_keep_resident(16 << 10)
+            .pagemap_scan(wasmtime::Enabled::Auto)
+            .linear_memory_keep_resident(4 << 20)
+            .table_keep_resident(64 << 10)
             .async_stack_keep_resident(64 << 10);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
     }
@@ -346,9 +347,18 @@ impl Runtime {
         };
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
-        let ticks = (self.limits.request_timeout.as_millis() / EPOCH_TICK.as_millis()).max(1);
-        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
-        store.epoch_deadline_trap();
+        // Every epoch tick a running guest yields to its thread's other requests (so one
+        // that computes for long delays nobody for more than a tick); past its time limit
+        // it is stopped with `Trap::Interrupt`.
+        let deadline = std::time::Instant::now() + self.limits.request_timeout;
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            if std::time::Instant::now() >= deadline {
+                Err(wasmtime::Trap::Interrupt.into())
+            } else {
+                Ok(wasmtime::UpdateDeadline::Yield(1))
+            }
+        });
         store
     }
 

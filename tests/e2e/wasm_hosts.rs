@@ -67,6 +67,9 @@ impl HostProcess {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
+            // Its own process group, so stopping it stops what it starts too (`spin up`
+            // runs the server as a child process, which outlives a killed parent).
+            .process_group(0)
             .kill_on_drop(true);
         let mut child = command
             .spawn()
@@ -124,6 +127,12 @@ pub fn wasi_http_patches(executable: &Path) -> std::collections::BTreeSet<u32> {
 
 impl Drop for HostProcess {
     fn drop(&mut self) {
+        if let Some(pid) = self.child.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", "--", &format!("-{pid}")])
+                .stderr(Stdio::null())
+                .status();
+        }
         let _ = self.child.start_kill();
     }
 }
