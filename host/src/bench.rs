@@ -96,6 +96,12 @@ const STAGE_MAP: [(&str, &str); 3] = [
 pub async fn run(wasm: &[u8], sizes: &Sizes, out: &Path, exe: &Path) -> anyhow::Result<Value> {
     let mut figures = BTreeMap::<&str, Value>::new();
     figures.insert("component_bytes", json!(wasm.len()));
+    // Whether instances keep their pages between requests (see runtime.rs): it moves the
+    // instantiation and /health figures.
+    figures.insert(
+        "pagemap_scan",
+        json!(wasmtime::PoolingAllocationConfig::is_pagemap_scan_available()),
+    );
     let sims = Simulators::start(
         LeverSimOptions::default(),
         partner::DEFAULT_SECRET,

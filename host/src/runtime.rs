@@ -135,6 +135,16 @@ fn engine(limits: Limits, allocation: Allocation) -> anyhow::Result<Engine> {
         config.profiler(wasmtime::ProfilingStrategy::PerfMap);
     }
     if allocation == Allocation::Pooled {
+        // With Linux's PAGEMAP_SCAN (6.7 and later) wasmtime resets only the pages an
+        // instance touched, so a slot keeps its pages resident for the next instance (no
+        // page faults, no `madvise`); without it, keeping pages means `memset` over all of
+        // them, so only the first 256 KiB are kept. Measured with `lever-host bench`
+        // (docs/performance.md).
+        let (pagemap, keep_resident) = if PoolingAllocationConfig::is_pagemap_scan_available() {
+            (wasmtime::Enabled::Yes, 4 << 20)
+        } else {
+            (wasmtime::Enabled::No, 256 << 10)
+        };
         let mut pooling = PoolingAllocationConfig::default();
         pooling
             .total_component_instances(256)
@@ -143,12 +153,10 @@ fn engine(limits: Limits, allocation: Allocation) -> anyhow::Result<Engine> {
             .total_tables(512)
             .total_stacks(256)
             .max_memory_size(limits.max_memory_bytes)
-            // Measured with `lever-host bench` (docs/performance.md): resetting a slot's
-            // first 256 KiB with memset and batching the rest of the decommits cut the
-            // page-table flushes that dominated `/health`.
+            // Batching the decommits cuts the page-table flushes that dominated `/health`.
             .decommit_batch_size(32)
-            .pagemap_scan(wasmtime::Enabled::Auto)
-            .linear_memory_keep_resident(4 << 20)
+            .pagemap_scan(pagemap)
+            .linear_memory_keep_resident(keep_resident)
             .table_keep_resident(64 << 10)
             .async_stack_keep_resident(64 << 10);
         config.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
