@@ -6,7 +6,7 @@
 //! letters with a reason. Prints one line in every run (written past the test harness's
 //! output capture):
 //!
-//! `soak: events=N delivered=N dead_lettered=N lost=N duplicated=N`
+//! `soak: events=N delivered=N dead_lettered=N lost=N duplicated=N archived_at_end=N`
 //!
 //! (`cargo test --test soak -- --nocapture` shows the details too). About two minutes on 2
 //! cores.
@@ -399,6 +399,7 @@ async fn soak_every_effect_happens_once_or_is_dead_lettered() {
 
     let mut dead_lettered = 0;
     let mut lost = 0;
+    let mut archived_at_end = 0;
     let mut delivered = ids.len();
     for (conn, outcomes) in conns.iter().zip(&results) {
         let letters = api
@@ -477,6 +478,49 @@ async fn soak_every_effect_happens_once_or_is_dead_lettered() {
                 lost += 1;
             }
         }
+        // Lever-driven archive changes: the partner's latest archive event (by occurredAt)
+        // says what Lever's final archive state is; never archived means none, or unarchived.
+        for opportunity in &conn.lever_driven {
+            let archived_in_lever =
+                !sims.lever.opportunity(opportunity).unwrap()["archived"].is_null();
+            archived_at_end += usize::from(archived_in_lever);
+            let latest = accepted
+                .iter()
+                .filter(|e| {
+                    matches!(
+                        e.body["type"].as_str(),
+                        Some("candidate.archived" | "candidate.unarchived" | "candidate.hired")
+                    ) && e.body["data"]["leverOpportunityId"] == opportunity.as_str()
+                })
+                .max_by_key(|e| e.body["occurredAt"].as_u64().unwrap_or(0))
+                .map(|e| e.body["type"].as_str().unwrap().to_string());
+            let consistent = if archived_in_lever {
+                latest.as_deref() == Some("candidate.archived")
+            } else {
+                latest.is_none() || latest.as_deref() == Some("candidate.unarchived")
+            };
+            if !consistent && !in_dead_letters(opportunity) {
+                let seen: Vec<String> = accepted
+                    .iter()
+                    .filter(|e| e.body["data"]["leverOpportunityId"] == opportunity.as_str())
+                    .filter(|e| e.body["type"] != "candidate.stage_changed")
+                    .map(|e| {
+                        format!(
+                            "{} at {} ({})",
+                            e.body["type"],
+                            e.body["occurredAt"],
+                            e.webhook_id.as_deref().unwrap_or_default()
+                        )
+                    })
+                    .collect();
+                let now = sims.lever.opportunity(opportunity).unwrap();
+                eprintln!(
+                    "lost: {} opportunity {opportunity}: archived in Lever {archived_in_lever}, partner's latest {latest:?}\n  partner saw {seen:#?}\n  Lever archived {} updatedAt {}",
+                    conn.id, now["archived"], now["updatedAt"]
+                );
+                lost += 1;
+            }
+        }
         // Partner-driven: Lever ends where the partner's last move put it.
         let mut last_move: HashMap<&str, &str> = HashMap::new();
         for (candidate, stage) in &outcomes.partner_moves {
@@ -534,7 +578,7 @@ async fn soak_every_effect_happens_once_or_is_dead_lettered() {
     use std::io::Write as _;
     let _ = writeln!(
         std::io::stderr(),
-        "soak: events={EVENTS} delivered={delivered} dead_lettered={dead_lettered} lost={lost} duplicated={duplicated}"
+        "soak: events={EVENTS} delivered={delivered} dead_lettered={dead_lettered} lost={lost} duplicated={duplicated} archived_at_end={archived_at_end}"
     );
     assert!(faults.0.requests > 0 && faults.1.requests > 0);
     assert_eq!(lost, 0, "lost effects");

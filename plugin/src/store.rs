@@ -1268,10 +1268,41 @@ impl ConnStore<'_> {
         &self,
         opportunity: &OpportunityId,
     ) -> Result<Option<String>, ConnectorError> {
-        self.get_string(&format!(
-            "sync/reported-archive/{}",
-            part(opportunity.as_str())
-        ))
+        Ok(self
+            .reported_archive_at(opportunity)?
+            .map(|(state, _)| state))
+    }
+
+    /// The archive state last reported to the partner for an opportunity, and when that
+    /// state began in Lever when a Lever change reported it (`None` when the partner set it,
+    /// or it was stored before times were kept).
+    pub fn reported_archive_at(
+        &self,
+        opportunity: &OpportunityId,
+    ) -> Result<Option<(String, Option<UnixMillis>)>, ConnectorError> {
+        Ok(self
+            .get_string(&format!(
+                "sync/reported-archive/{}",
+                part(opportunity.as_str())
+            ))?
+            .map(|value| match value.split_once('\n') {
+                Some((state, at)) => (state.to_string(), at.parse().ok()),
+                None => (value, None),
+            }))
+    }
+
+    /// Remembers the archive state a Lever change of `at` told the partner (or, for
+    /// `active` with nothing reported before, found nothing to tell).
+    pub fn set_reported_archive_at(
+        &self,
+        opportunity: &OpportunityId,
+        state: &str,
+        at: UnixMillis,
+    ) -> Result<(), ConnectorError> {
+        self.set(
+            &format!("sync/reported-archive/{}", part(opportunity.as_str())),
+            format!("{state}\n{at}").as_bytes(),
+        )
     }
 
     /// Claims the right to report an opportunity's change to the partner until `until`:

@@ -5,7 +5,7 @@
 use crate::auth;
 use crate::config;
 use crate::error::ConnectorError;
-use crate::io::{Env, Method};
+use crate::io::{Env, Method, UnixMillis};
 use crate::lever::webhook::OpportunityData;
 use crate::lever::{self, ArchiveReason, Opportunity, OpportunityId};
 use crate::partner::{self, CandidateRef, PartnerEvent};
@@ -60,6 +60,12 @@ pub fn archive_changed(
 
 /// Reports an opportunity's confirmed archive state unless it is not linked or already
 /// reported.
+///
+/// Deliveries can hold snapshots of Lever from different moments (an archive and the
+/// unarchive after it, one of them delayed by a retry). The reported state keeps the time
+/// of the snapshot that last confirmed it, and a snapshot older than that is never sent: a
+/// delivery that finds the partner already knows the state (including "never archived")
+/// moves that time forward, so an archive snapshot taken before it is not sent after it.
 pub fn report_archive(
     env: &Env,
     c: &ConnectionId,
@@ -75,9 +81,13 @@ pub fn report_archive(
         }));
     };
     let state = archive_state(opportunity);
-    let reported = store.reported_archive(&opportunity.id)?;
-    // Never archived as far as the partner knows, and still active: nothing to say.
-    if reported.as_deref() == Some(state.as_str()) || (reported.is_none() && state == "active") {
+    // When Lever showed this state: the archive's time, else the snapshot's last change.
+    let at = opportunity
+        .archived
+        .as_ref()
+        .and_then(|a| a.archived_at)
+        .unwrap_or(opportunity.updated_at);
+    if newer_than(&store.reported_archive_at(&opportunity.id)?, at) {
         return Ok(Outcome::Skipped(SkipReason::AlreadyReported { state }));
     }
     if hired_only && state == "active" {
@@ -86,14 +96,19 @@ pub fn report_archive(
         }));
     }
     // Claim this report: of concurrent deliveries (Lever sends candidateArchiveChange and
-    // candidateHired for one hire), exactly one sends it.
+    // candidateHired for one hire), exactly one sends it. Another delivery may be reporting
+    // something else about this opportunity (a stage, an older archive state): try again
+    // once it is done (from the outbox), rather than assume it sends this state.
     let now = env.clock.now();
     let until = now.saturating_add(config::delivery_lease_ms(env.config)?);
     let nonce = hex::encode(env.random.bytes(8));
     if !store.claim_report(&opportunity.id, now, until, &nonce)? {
-        return Ok(Outcome::Skipped(SkipReason::AlreadyReported { state }));
+        return Err(ConnectorError::Conflict(format!(
+            "another delivery is reporting opportunity {} right now",
+            opportunity.id
+        )));
     }
-    let sent = send_archive(
+    let outcome = report_archive_claimed(
         env,
         c,
         partner_settings,
@@ -101,18 +116,73 @@ pub fn report_archive(
         opportunity,
         &pcid,
         hired_only,
+        (&state, at),
     );
-    let outcome = match sent {
-        Ok(Some((kind, webhook_id))) => store
-            .set_reported_archive(&opportunity.id, &state)
-            .map(|()| forwarded(webhook_id, kind, opportunity, &pcid)),
-        Ok(None) => Ok(Outcome::Skipped(SkipReason::NotHired {
-            opportunity_id: opportunity.id.to_string(),
-        })),
-        Err(error) => Err(error),
-    };
     store.release_report(&opportunity.id)?;
     outcome
+}
+
+/// What is recorded when a send's outcome is unknown (a timeout, a dropped connection: the
+/// partner may have it): the next delivery sends its state whatever was reported before.
+const UNCERTAIN: &str = "uncertain";
+
+/// Whether the partner's knowledge is as new as a snapshot of `at` or newer (strictly newer
+/// after an uncertain send of `at`, which a retry sends again).
+fn newer_than(reported: &Option<(String, Option<UnixMillis>)>, at: UnixMillis) -> bool {
+    match reported {
+        Some((state, Some(reported_at))) if state == UNCERTAIN => *reported_at > at,
+        Some((_, Some(reported_at))) => *reported_at >= at,
+        _ => false,
+    }
+}
+
+/// [`report_archive`] under the report claim: looks again at what the partner knows (the
+/// holder before may have reported), then sends the state or records that it is known.
+#[allow(clippy::too_many_arguments)]
+fn report_archive_claimed(
+    env: &Env,
+    c: &ConnectionId,
+    partner_settings: &config::PartnerSettings,
+    api: &lever::LeverApi,
+    opportunity: &Opportunity,
+    pcid: &str,
+    hired_only: bool,
+    (state, at): (&str, UnixMillis),
+) -> Result<Outcome, ConnectorError> {
+    let store = Store::new(env.kv).connection(c);
+    let already = || SkipReason::AlreadyReported {
+        state: state.to_string(),
+    };
+    let reported = store.reported_archive_at(&opportunity.id)?;
+    if newer_than(&reported, at) {
+        return Ok(Outcome::Skipped(already()));
+    }
+    match &reported {
+        // Known already (never archived counts as active): nothing to tell; remember this
+        // snapshot's time.
+        Some((known, _)) if known == state => {
+            store.set_reported_archive_at(&opportunity.id, state, at)?;
+            return Ok(Outcome::Skipped(already()));
+        }
+        None if state == "active" => {
+            store.set_reported_archive_at(&opportunity.id, state, at)?;
+            return Ok(Outcome::Skipped(already()));
+        }
+        _ => {}
+    }
+    let sent = send_archive(env, c, partner_settings, api, opportunity, pcid, hired_only);
+    match sent.inspect_err(|_| {
+        // The partner may have it or not: a retry (or the next delivery) sends again.
+        _ = store.set_reported_archive_at(&opportunity.id, UNCERTAIN, at);
+    })? {
+        Some((kind, webhook_id)) => {
+            store.set_reported_archive_at(&opportunity.id, state, at)?;
+            Ok(forwarded(webhook_id, kind, opportunity, pcid))
+        }
+        None => Ok(Outcome::Skipped(SkipReason::NotHired {
+            opportunity_id: opportunity.id.to_string(),
+        })),
+    }
 }
 
 /// Sends the event for an opportunity's archive state; `None` when `hired_only` and the

@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::auth;
 use crate::config;
 use crate::error::ConnectorError;
-use crate::io::Env;
+use crate::io::{Env, UnixMillis};
 use crate::lever::{self, Opportunity};
 use crate::store::{ConnectionId, Store};
 use crate::sync::candidate_events::report_archive;
@@ -51,20 +51,33 @@ pub fn reconcile(env: &Env, c: &ConnectionId) -> Result<Reconciled, ConnectorErr
         fixed: 0,
         cursor,
     };
+    // An opportunity another delivery is reporting right now is read again by the next run:
+    // the cursor stays at or before it.
+    let mut busy: Option<UnixMillis> = None;
     for opportunity in &changed {
         report.cursor = report.cursor.max(opportunity.updated_at);
         if store.linked_candidate(&opportunity.id)?.is_none() {
             continue;
         }
         report.tracked += 1;
-        if let Outcome::Forwarded(_) = report_stage(env, c, &partner_settings, opportunity)? {
-            report.fixed += 1;
+        for outcome in [
+            report_stage(env, c, &partner_settings, opportunity),
+            report_archive(env, c, &partner_settings, &api, opportunity, false),
+        ] {
+            match outcome {
+                Ok(Outcome::Forwarded(_)) => report.fixed += 1,
+                Ok(_) => {}
+                Err(ConnectorError::Conflict(_)) => {
+                    busy = Some(
+                        busy.map_or(opportunity.updated_at, |b| b.min(opportunity.updated_at)),
+                    );
+                }
+                Err(error) => return Err(error),
+            }
         }
-        if let Outcome::Forwarded(_) =
-            report_archive(env, c, &partner_settings, &api, opportunity, false)?
-        {
-            report.fixed += 1;
-        }
+    }
+    if let Some(busy) = busy {
+        report.cursor = report.cursor.min(busy);
     }
     store.set_reconcile_cursor(report.cursor)?;
     Ok(report)

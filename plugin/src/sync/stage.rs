@@ -859,6 +859,224 @@ mod tests {
     }
 
     #[test]
+    fn an_archive_change_met_by_another_report_is_retried_then_reported_once() {
+        let world = world();
+        let env = world.env();
+        let store = Store::new(&world.kv).connection(&acme());
+        let mut value: serde_json::Value =
+            serde_json::from_str(&fixture("api/opportunity")).unwrap();
+        value["data"]["archived"] = serde_json::json!({
+            "archivedAt": 1_763_942_402_000u64,
+            "reason": "63dd55b2-a99f-4e7b-985f-22c7bf80ab42"
+        });
+        let opportunity: crate::lever::Opportunity =
+            serde_json::from_value(value["data"].clone()).unwrap();
+        let partner = config::partner(env.config).unwrap();
+        let api = auth::lever_api(&env, &acme()).unwrap();
+        let report = || {
+            crate::sync::candidate_events::report_archive(
+                &env,
+                &acme(),
+                &partner,
+                &api,
+                &opportunity,
+                false,
+            )
+        };
+
+        // Another delivery is reporting this opportunity (its stage, say): this archive
+        // change is not taken as reported; it fails as a conflict, which the outbox retries.
+        assert!(store
+            .claim_report(&opportunity.id, NOW, NOW + 60_000, "other")
+            .unwrap());
+        let held = report();
+        assert!(matches!(held, Err(ConnectorError::Conflict(_))), "{held:?}");
+        assert!(
+            world.http.sent.borrow().is_empty(),
+            "nothing sent under the claim"
+        );
+
+        // Once it is done, the retry reports the hire, and a second retry sends nothing.
+        store.release_report(&opportunity.id).unwrap();
+        world.http.respond(
+            200,
+            r#"{"data":{"id":"63dd55b2-a99f-4e7b-985f-22c7bf80ab42","text":"Hired","status":"active","type":"hired"}}"#,
+        );
+        world.http.respond(204, "");
+        let sent = report().unwrap();
+        let Outcome::Forwarded(forwarded) = &sent else {
+            panic!("{sent:?}")
+        };
+        assert_eq!(forwarded.event_type, crate::partner::HIRED);
+        assert_eq!(world.http.sent.borrow().len(), 2);
+        let again = report().unwrap();
+        assert!(
+            matches!(again, Outcome::Skipped(SkipReason::AlreadyReported { .. })),
+            "{again:?}"
+        );
+        assert_eq!(world.http.sent.borrow().len(), 2);
+    }
+
+    #[test]
+    fn an_archive_snapshot_older_than_what_the_partner_knows_is_never_sent() {
+        let world = world();
+        let env = world.env();
+        let partner = config::partner(env.config).unwrap();
+        let api = auth::lever_api(&env, &acme()).unwrap();
+        let snapshot = |archived: serde_json::Value, updated_at: u64| {
+            let mut value: serde_json::Value =
+                serde_json::from_str(&fixture("api/opportunity")).unwrap();
+            value["data"]["archived"] = archived;
+            value["data"]["updatedAt"] = updated_at.into();
+            serde_json::from_value::<crate::lever::Opportunity>(value["data"].clone()).unwrap()
+        };
+        let report = |opportunity: &crate::lever::Opportunity| {
+            crate::sync::candidate_events::report_archive(
+                &env,
+                &acme(),
+                &partner,
+                &api,
+                opportunity,
+                false,
+            )
+            .unwrap()
+        };
+        // A recruiter archives (t1) and unarchives (t2). The delivery of the unarchive runs
+        // first with Lever's current state: never archived as far as the partner knows, so
+        // nothing is sent, but that is remembered...
+        let t1 = 1_763_942_500_000u64;
+        let active = snapshot(serde_json::Value::Null, t1 + 1_000);
+        let first = report(&active);
+        assert!(
+            matches!(first, Outcome::Skipped(SkipReason::AlreadyReported { .. })),
+            "{first:?}"
+        );
+        // ...so the archive's delivery, holding a snapshot from t1, sends nothing either.
+        let archived = snapshot(
+            serde_json::json!({ "archivedAt": t1, "reason": "73ee66c3-b0a0-4f8c-a96a-33d8c091bc53" }),
+            t1,
+        );
+        let stale = report(&archived);
+        assert!(
+            matches!(stale, Outcome::Skipped(SkipReason::AlreadyReported { .. })),
+            "{stale:?}"
+        );
+        assert!(world.http.sent.borrow().is_empty());
+        // A later archive (t3) is news.
+        let t3 = t1 + 5_000;
+        world.http.respond(
+            200,
+            r#"{"data":{"id":"73ee66c3-b0a0-4f8c-a96a-33d8c091bc53","text":"Underqualified","status":"active","type":"non-hired"}}"#,
+        );
+        world.http.respond(204, "");
+        let later = report(&snapshot(
+            serde_json::json!({ "archivedAt": t3, "reason": "73ee66c3-b0a0-4f8c-a96a-33d8c091bc53" }),
+            t3,
+        ));
+        let Outcome::Forwarded(forwarded) = &later else {
+            panic!("{later:?}")
+        };
+        assert_eq!(forwarded.event_type, crate::partner::ARCHIVED);
+
+        // Unarchived (t4), archived again (t5) and unarchived (t6): the last delivery finds
+        // the partner already thinks "active" (from t4) and sends nothing, but the archive's
+        // delivery, holding the t5 snapshot and running after it, must not send either:
+        // Lever ends active.
+        let t4 = t3 + 1_000;
+        world.http.respond(204, "");
+        let unarchived = report(&snapshot(serde_json::Value::Null, t4));
+        assert!(
+            matches!(&unarchived, Outcome::Forwarded(f) if f.event_type == crate::partner::UNARCHIVED),
+            "{unarchived:?}"
+        );
+        let sent = world.http.sent.borrow().len();
+        let last = report(&snapshot(serde_json::Value::Null, t4 + 2_000));
+        assert!(
+            matches!(last, Outcome::Skipped(SkipReason::AlreadyReported { .. })),
+            "{last:?}"
+        );
+        let late = report(&snapshot(
+            serde_json::json!({ "archivedAt": t4 + 1_000, "reason": "73ee66c3-b0a0-4f8c-a96a-33d8c091bc53" }),
+            t4 + 1_000,
+        ));
+        assert!(
+            matches!(late, Outcome::Skipped(SkipReason::AlreadyReported { .. })),
+            "{late:?}"
+        );
+        assert_eq!(world.http.sent.borrow().len(), sent, "nothing more sent");
+    }
+
+    #[test]
+    fn after_an_archive_send_of_unknown_outcome_the_next_state_is_sent_whatever_was_reported() {
+        let world = world();
+        let env = world.env();
+        let partner = config::partner(env.config).unwrap();
+        let api = auth::lever_api(&env, &acme()).unwrap();
+        let snapshot = |archived: serde_json::Value, updated_at: u64| {
+            let mut value: serde_json::Value =
+                serde_json::from_str(&fixture("api/opportunity")).unwrap();
+            value["data"]["archived"] = archived;
+            value["data"]["updatedAt"] = updated_at.into();
+            serde_json::from_value::<crate::lever::Opportunity>(value["data"].clone()).unwrap()
+        };
+        let report = |opportunity: &crate::lever::Opportunity| {
+            crate::sync::candidate_events::report_archive(
+                &env,
+                &acme(),
+                &partner,
+                &api,
+                opportunity,
+                false,
+            )
+        };
+        let reason = r#"{"data":{"id":"73ee66c3-b0a0-4f8c-a96a-33d8c091bc53","text":"Underqualified","status":"active","type":"non-hired"}}"#;
+        let t1 = 1_763_942_500_000u64;
+        // The partner knows the candidate is active (t1).
+        let first = report(&snapshot(serde_json::Value::Null, t1)).unwrap();
+        assert!(matches!(first, Outcome::Skipped(_)), "{first:?}");
+        // An archive (t2) is sent, but the answer never comes: the partner may have it.
+        world.http.respond(200, reason);
+        world.http.fail(TransportError::Failed("timed out".into()));
+        let archived = serde_json::json!({ "archivedAt": t1 + 1_000, "reason": "73ee66c3-b0a0-4f8c-a96a-33d8c091bc53" });
+        assert!(report(&snapshot(archived, t1 + 1_000)).is_err());
+        // Unarchived again (t3) before the retry: "active" is sent, though it was the state
+        // last known to be reported.
+        world.http.respond(204, "");
+        let retry = report(&snapshot(serde_json::Value::Null, t1 + 2_000)).unwrap();
+        assert!(
+            matches!(&retry, Outcome::Forwarded(f) if f.event_type == crate::partner::UNARCHIVED),
+            "{retry:?}"
+        );
+    }
+
+    #[test]
+    fn reconciliation_reads_again_what_another_delivery_is_reporting() {
+        let world = world();
+        let env = world.env();
+        let store = Store::new(&world.kv).connection(&acme());
+        let opportunity = OpportunityId(OPP.into());
+        assert!(store
+            .claim_report(&opportunity, NOW, NOW + 60_000, "other")
+            .unwrap());
+        let page = |body: &str| {
+            let value: serde_json::Value = serde_json::from_str(body).unwrap();
+            serde_json::json!({ "data": [value["data"]], "hasNext": false }).to_string()
+        };
+        world.http.respond(200, &page(&fixture("api/opportunity")));
+        let report = crate::sync::reconcile::reconcile(&env, &acme()).unwrap();
+        assert_eq!(report.tracked, 1);
+        assert_eq!(report.fixed, 0);
+        // The cursor stays at the busy opportunity's change, so the next run sees it again.
+        assert_eq!(store.reconcile_cursor().unwrap(), Some(1_763_942_401_000));
+
+        store.release_report(&opportunity).unwrap();
+        world.http.respond(200, &page(&fixture("api/opportunity")));
+        world.http.respond(204, "");
+        let report = crate::sync::reconcile::reconcile(&env, &acme()).unwrap();
+        assert_eq!(report.fixed, 1, "{report:?}");
+    }
+
+    #[test]
     fn lever_unreachable_is_queued_with_the_reason() {
         let world = world();
         world
