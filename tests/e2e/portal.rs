@@ -106,6 +106,17 @@ async fn portal_links_are_signed_single_use_short_lived_and_per_connection() {
     assert!(html.contains("&lt;script&gt;window.__xss = 1&lt;/script&gt;Ops"));
     assert!(!html.contains("<script>window.__xss"));
 
+    // A page load reads Lever once for each thing it shows: users, postings, stages.
+    world
+        .sims
+        .lever
+        .faults()
+        .set(Some(lever_host::sim::faults::FaultRates::even(1, 0.0, 0)));
+    let again = get(&client, location, Some(&cookie)).await;
+    assert_eq!(again.status, 200);
+    assert_eq!(world.sims.lever.faults().counts().requests, 3);
+    world.sims.lever.faults().set(None);
+
     // Reused: a clear page, no settings, no cookie.
     let reused = get(&client, &link, None).await;
     assert_eq!(reused.status, 410);

@@ -49,13 +49,13 @@ impl View {
         flash: Option<Flash>,
     ) -> Result<Self, ConnectorError> {
         let base = config::public_base_url(env.config)?;
-        let status = status::status(env, connection)?;
+        let (status, stages) = status::status_and_stages(env, connection)?;
         let connected = status.auth != AuthKind::None && !status.reconnect_needed;
         let (users, postings, stages) = if connected {
             (
                 Some(shown(setup::list_users(env, connection))),
                 Some(shown(setup::list_postings(env, connection, None))),
-                Some(shown(setup::list_stages(env, connection))),
+                stages.map(shown),
             )
         } else {
             (None, None, None)

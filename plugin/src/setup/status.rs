@@ -111,6 +111,15 @@ pub struct ConnectionStatus {
 
 /// The connection's status.
 pub fn status(env: &Env, connection: &ConnectionId) -> Result<ConnectionStatus, ConnectorError> {
+    Ok(status_and_stages(env, connection)?.0)
+}
+
+/// The connection's status, and Lever's stages as it read them (`None` when it did not try:
+/// not connected, or reconnect needed), so a caller that shows them reads them once.
+pub fn status_and_stages(
+    env: &Env,
+    connection: &ConnectionId,
+) -> Result<(ConnectionStatus, Option<Result<Vec<Stage>, ConnectorError>>), ConnectorError> {
     let store = conn_store(env, connection);
     let mut missing = Vec::new();
     let mut problems = Vec::new();
@@ -153,16 +162,14 @@ pub fn status(env: &Env, connection: &ConnectionId) -> Result<ConnectionStatus, 
         missing.push("map Lever stages to partner stages".into());
     }
 
-    let stages = if auth.is_some() && !reconnect_needed {
-        match setup::list_stages(env, connection) {
-            Ok(stages) => Some(stages),
-            Err(e) => {
-                problems.push(format!("reading Lever's stages: {e}"));
-                None
-            }
+    let read = (auth.is_some() && !reconnect_needed).then(|| setup::list_stages(env, connection));
+    let stages = match &read {
+        Some(Ok(stages)) => Some(stages.clone()),
+        Some(Err(e)) => {
+            problems.push(format!("reading Lever's stages: {e}"));
+            None
         }
-    } else {
-        None
+        None => None,
     };
     let text_of = |id: &str| {
         stages
@@ -244,7 +251,7 @@ pub fn status(env: &Env, connection: &ConnectionId) -> Result<ConnectionStatus, 
     if webhooks.iter().any(|w| w.state == WebhookState::Missing) {
         missing.push("install the webhooks".into());
     }
-    Ok(ConnectionStatus {
+    let status = ConnectionStatus {
         connection: connection.clone(),
         auth: kind,
         reconnect_needed,
@@ -259,5 +266,6 @@ pub fn status(env: &Env, connection: &ConnectionId) -> Result<ConnectionStatus, 
         webhooks,
         missing,
         problems,
-    })
+    };
+    Ok((status, read))
 }
