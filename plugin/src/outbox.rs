@@ -12,7 +12,6 @@
 
 use serde::Serialize;
 
-use crate::activity::{self, Source};
 use crate::config;
 use crate::error::ConnectorError;
 use crate::io::{Env, UnixMillis};
@@ -144,6 +143,7 @@ pub fn enqueue(
     Ok(queued)
 }
 
+/// Moves `item` to the dead letters and records the delivery so.
 fn dead_letter(
     env: &Env,
     connection: &ConnectionId,
@@ -151,34 +151,25 @@ fn dead_letter(
     item: &OutboxItem,
     claim: &DeliveryRecord,
 ) -> Result<(), ConnectorError> {
-    let dead = OutboxItem {
+    store.put_dead_letter(&OutboxItem {
         lease_until: 0,
         holder: String::new(),
         ..item.clone()
-    };
-    store.put_dead_letter(&dead)?;
-    store.record_delivery(
-        &item.token,
-        &DeliveryRecord {
-            event: item.event.clone(),
-            handled_at: env.clock.now(),
-            state: DeliveryState::DeadLettered,
-            detail: item.last_error.clone(),
-            ..claim.clone()
-        },
-    )?;
-    activity::record(
+    })?;
+    stage::finish(
         env,
         connection,
-        Source::Lever,
         &item.event,
-        "dead-lettered",
-        format!(
-            "gave up after {} attempts: {} (replay it once fixed)",
-            item.attempts, item.last_error
-        ),
-    );
-    Ok(())
+        &item.token,
+        claim,
+        &Outcome::Queued(Queued {
+            attempts: item.attempts,
+            next_attempt_at: item.next_attempt_at,
+            last_error: item.last_error.clone(),
+            dead_lettered: true,
+        }),
+        "",
+    )
 }
 
 /// Attempts every due item of every connection once.

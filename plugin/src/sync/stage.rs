@@ -261,6 +261,9 @@ pub fn finish(
         Outcome::Ignored(name) => (DeliveryState::Ignored, name.clone()),
         Outcome::Skipped(reason) => (DeliveryState::Skipped, reason.to_string()),
         Outcome::Duplicate(state) => (*state, String::new()),
+        Outcome::Queued(q) if q.dead_lettered => {
+            (DeliveryState::DeadLettered, q.last_error.clone())
+        }
         Outcome::Queued(q) => (DeliveryState::Queued, q.last_error.clone()),
     };
     let (shown, words) = match outcome {
@@ -283,6 +286,13 @@ pub fn finish(
         ),
         Outcome::Skipped(reason) => ("skipped", reason.to_string()),
         Outcome::Duplicate(_) => ("skipped", "a replay".to_string()),
+        Outcome::Queued(q) if q.dead_lettered => (
+            "dead-lettered",
+            format!(
+                "gave up after {} attempts: {} (replay it once fixed)",
+                q.attempts, q.last_error
+            ),
+        ),
         Outcome::Queued(q) => (
             "queued",
             format!("{} (attempt {}; retried later)", q.last_error, q.attempts),
@@ -787,6 +797,14 @@ mod tests {
         assert!(
             letters[0].last_error.contains("still broken"),
             "{letters:?}"
+        );
+        // The admin's activity log says it gave up, and why.
+        let newest = &crate::activity::recent(&world.env(), &acme(), 1).unwrap()[0];
+        assert_eq!(newest.outcome, "dead-lettered");
+        assert!(
+            newest.detail.starts_with("gave up after 2 attempts:")
+                && newest.detail.contains("still broken"),
+            "{newest:?}"
         );
         let again = handle(&world, &fixture("webhooks/candidateStageChange")).unwrap();
         assert_eq!(
