@@ -114,12 +114,16 @@ pub fn status(env: &Env, connection: &ConnectionId) -> Result<ConnectionStatus, 
     Ok(status_and_stages(env, connection)?.0)
 }
 
-/// The connection's status, and Lever's stages as it read them (`None` when it did not try:
-/// not connected, or reconnect needed), so a caller that shows them reads them once.
+/// Lever's stages as a status read them: `None` when it did not try (not connected, or
+/// reconnect needed).
+pub type StagesRead = Option<Result<Vec<Stage>, ConnectorError>>;
+
+/// The connection's status, and Lever's stages as it read them, so a caller that shows
+/// them reads them once.
 pub fn status_and_stages(
     env: &Env,
     connection: &ConnectionId,
-) -> Result<(ConnectionStatus, Option<Result<Vec<Stage>, ConnectorError>>), ConnectorError> {
+) -> Result<(ConnectionStatus, StagesRead), ConnectorError> {
     let store = conn_store(env, connection);
     let mut missing = Vec::new();
     let mut problems = Vec::new();
