@@ -61,15 +61,26 @@ pub struct Rehearsed {
     pub body: Option<String>,
 }
 
+/// Where a flow's writes go, by URL prefix.
+#[derive(Debug, Default)]
+struct Services {
+    lever: Vec<String>,
+    partner: Option<String>,
+    token_url: Option<String>,
+}
+
 /// Wraps a flow's HTTP: records its writes for a connection, or rehearses the first one.
+/// Requests to Lever's OAuth token URL pass through: they authenticate the flow rather than
+/// write anything, [`TokenCalls`] records them with their own cause, and a dry run must not
+/// stop at one (nor show its body, which carries the client secret).
 pub struct Recorder<'a> {
     env: &'a Env<'a>,
     connection: ConnectionId,
     cause: String,
     dry_run: bool,
-    /// Lever's URL prefixes and the partner's, read from the configuration at the first write
-    /// (most flows make one write or none).
-    services: OnceCell<(Vec<String>, Option<String>)>,
+    /// Lever's URL prefixes, the partner's and Lever's OAuth token URL, read from the
+    /// configuration at the first write (most flows make one write or none).
+    services: OnceCell<Services>,
     rehearsed: RefCell<Option<Rehearsed>>,
 }
 
@@ -126,23 +137,92 @@ impl<'a> Recorder<'a> {
         self.rehearsed.borrow().clone()
     }
 
+    fn services(&self) -> &Services {
+        self.services.get_or_init(|| {
+            let lever = config::lever_environment(self.env.config).ok();
+            Services {
+                lever: lever
+                    .as_ref()
+                    .map(|e| vec![e.api_base.to_string(), e.token_url.to_string()])
+                    .unwrap_or_default(),
+                partner: config::partner(self.env.config)
+                    .ok()
+                    .map(|p| p.callback_url.to_string()),
+                token_url: lever.map(|e| e.token_url.to_string()),
+            }
+        })
+    }
+
     fn service(&self, url: &str) -> &'static str {
-        let (lever, partner) = self.services.get_or_init(|| {
-            let lever = config::lever_environment(self.env.config)
-                .map(|e| vec![e.api_base.to_string(), e.token_url.to_string()])
-                .unwrap_or_default();
-            let partner = config::partner(self.env.config)
-                .ok()
-                .map(|p| p.callback_url.to_string());
-            (lever, partner)
-        });
-        if lever.iter().any(|p| url.starts_with(p.as_str())) {
-            "lever"
-        } else if partner.as_deref().is_some_and(|p| url.starts_with(p)) {
-            "partner"
-        } else {
-            "other"
+        service_of(self.services(), url)
+    }
+}
+
+fn service_of(services: &Services, url: &str) -> &'static str {
+    if services.lever.iter().any(|p| url.starts_with(p.as_str())) {
+        "lever"
+    } else if services
+        .partner
+        .as_deref()
+        .is_some_and(|p| url.starts_with(p))
+    {
+        "partner"
+    } else {
+        "other"
+    }
+}
+
+/// Sends requests to Lever's OAuth token URL for a connection (a code exchange, a refresh)
+/// and records each in the audit trail under its cause, the body never.
+#[derive(Debug)]
+pub struct TokenCalls<'a> {
+    env: &'a Env<'a>,
+    connection: ConnectionId,
+    cause: &'static str,
+}
+
+impl<'a> TokenCalls<'a> {
+    /// Token calls of `connection` for `cause`, sent through `env`.
+    pub fn new(env: &'a Env<'a>, connection: &ConnectionId, cause: &'static str) -> Self {
+        Self {
+            env,
+            connection: connection.clone(),
+            cause,
         }
+    }
+
+    /// `env` with these token calls as its HTTP.
+    pub fn env(&self) -> Env<'_> {
+        Env {
+            http: self,
+            kv: self.env.kv,
+            config: self.env.config,
+            clock: self.env.clock,
+            random: self.env.random,
+        }
+    }
+}
+
+impl Http for TokenCalls<'_> {
+    fn send(&self, request: Request) -> Result<Response, TransportError> {
+        let url = request.url.to_string();
+        let method = request.method.as_str().to_string();
+        let result = self.env.http.send(request);
+        let entry = AuditEntry {
+            at: self.env.clock.now(),
+            service: "lever".into(),
+            method,
+            url,
+            perform_as: None,
+            status: result.as_ref().ok().map(|r| r.status),
+            error: result.as_ref().err().map(ToString::to_string),
+            cause: self.cause.to_string(),
+        };
+        // As for any write: a failed append must not turn it into an error.
+        let _ = Store::new(self.env.kv)
+            .connection(&self.connection)
+            .append_audit(&entry, KEEP);
+        result
     }
 }
 
@@ -152,6 +232,14 @@ impl Http for Recorder<'_> {
             return self.env.http.send(request);
         }
         let url = request.url.to_string();
+        if self
+            .services()
+            .token_url
+            .as_deref()
+            .is_some_and(|token_url| url == token_url)
+        {
+            return self.env.http.send(request);
+        }
         let service = self.service(&url).to_string();
         if self.dry_run {
             let body = request.body.as_ref().map(|b| {

@@ -5,6 +5,7 @@
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 
+use crate::audit;
 use crate::config::{self, LeverEnvironment, OAuthClient};
 use crate::crypto::Sealer;
 use crate::error::{ConnectorError, Service};
@@ -408,7 +409,8 @@ fn finish_oauth(
             ("redirect_uri", redirect.as_str()),
         ],
     );
-    let tokens = match interpret_token(lever::send(env, request)?)? {
+    let calls = audit::TokenCalls::new(env, &state.connection, "OAuth code exchange");
+    let tokens = match interpret_token(lever::send(&calls.env(), request)?)? {
         TokenAnswer::Tokens(tokens) => tokens,
         TokenAnswer::InvalidGrant(description) => {
             return Err(ConnectorError::Unauthorized(format!(
@@ -588,7 +590,8 @@ fn refresh(
             ("refresh_token", refresh_secret.expose()),
         ],
     );
-    match interpret_token(lever::send(env, request)?)? {
+    let calls = audit::TokenCalls::new(env, connection, "OAuth token refresh");
+    match interpret_token(lever::send(&calls.env(), request)?)? {
         TokenAnswer::Tokens(tokens) => {
             let auth = stored_tokens(
                 env,

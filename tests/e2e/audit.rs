@@ -2,7 +2,7 @@
 //! connection with its cause and `perform_as` user; a dry run answers the write that would
 //! be sent, credentials masked, and sends nothing.
 
-use lever_host::sim::lever::DEFAULT_API_KEY;
+use lever_host::sim::lever::{ACME, DEFAULT_API_KEY};
 use lever_host::sim::partner;
 use serde_json::{json, Value};
 
@@ -130,4 +130,64 @@ async fn writes_are_audited_per_connection_and_a_dry_run_sends_nothing() {
     let globex = world.ok("GET", "/connections/globex/audit", None).await;
     assert_eq!(globex["data"].as_array().unwrap().len(), 7);
     assert!(!globex.to_string().contains(ADA));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn oauth_token_calls_are_audited_once_and_a_dry_run_rehearses_the_write_past_a_refresh() {
+    let world = World::bare().await;
+    assert_eq!(world.connect_oauth("acme", ACME).await.status, 200);
+    let audit = world.ok("GET", "/connections/acme/audit", None).await;
+    let exchange = &audit["data"][0];
+    assert_eq!(exchange["method"], "POST", "{audit}");
+    assert_eq!(exchange["service"], "lever");
+    assert_eq!(exchange["cause"], "OAuth code exchange");
+    assert_eq!(exchange["status"], 200);
+    world
+        .ok("PUT", "/connections/acme/stage-map", Some(acme_stage_map()))
+        .await;
+    world
+        .ok(
+            "PUT",
+            "/connections/acme/candidates/cand-ada/link",
+            Some(json!({ "opportunityId": ADA })),
+        )
+        .await;
+    let before = world.ok("GET", "/connections/acme/audit", None).await["data"]
+        .as_array()
+        .unwrap()
+        .len();
+
+    // The access token has expired: a dry run refreshes it (that is not the write it
+    // rehearses, and its body, which carries the client secret, is never shown)...
+    world
+        .connector
+        .advance_clock(std::time::Duration::from_secs(3600));
+    let rehearsal = with_headers(
+        &world,
+        "PUT",
+        "/connections/acme/candidates/cand-ada/stage",
+        json!({ "stage": "offer" }),
+        &[("lever-dry-run", "true")],
+    )
+    .await;
+    assert_eq!(rehearsal.status, 200, "{}", rehearsal.text());
+    let dry = &rehearsal.json()["dryRun"];
+    assert_eq!(dry["method"], "PUT", "{dry}");
+    assert!(dry["url"].as_str().unwrap().contains("/stage"), "{dry}");
+    assert!(!rehearsal
+        .text()
+        .contains(lever_host::sim::lever::oauth::CLIENT_SECRET));
+    assert_eq!(world.sims.lever.refreshes(), (1, 0));
+    assert_eq!(world.sims.lever.opportunity(ADA).unwrap()["stage"], ONSITE);
+
+    // ...and the refresh is in the trail once, under its own cause.
+    let audit = world.ok("GET", "/connections/acme/audit", None).await;
+    let entries = audit["data"].as_array().unwrap();
+    assert_eq!(entries.len(), before + 1, "{audit}");
+    assert_eq!(entries[0]["cause"], "OAuth token refresh");
+    assert_eq!(entries[0]["method"], "POST");
+    assert_eq!(entries[0]["status"], 200);
+    assert!(!audit
+        .to_string()
+        .contains(lever_host::sim::lever::oauth::CLIENT_SECRET));
 }
