@@ -108,16 +108,13 @@ pub fn report_archive(
             opportunity.id
         )));
     }
-    let outcome = report_archive_claimed(
-        env,
-        c,
-        partner_settings,
-        api,
+    let snapshot = ArchiveSnapshot {
         opportunity,
-        &pcid,
-        hired_only,
-        (&state, at),
-    );
+        state: &state,
+        at,
+    };
+    let outcome =
+        report_archive_claimed(env, c, partner_settings, api, &snapshot, &pcid, hired_only);
     store.release_report(&opportunity.id)?;
     outcome
 }
@@ -136,19 +133,30 @@ fn newer_than(reported: &Option<(String, Option<UnixMillis>)>, at: UnixMillis) -
     }
 }
 
+/// An opportunity as one delivery's read of Lever shows it: its archive state, and when
+/// Lever showed that state.
+struct ArchiveSnapshot<'a> {
+    opportunity: &'a Opportunity,
+    state: &'a str,
+    at: UnixMillis,
+}
+
 /// [`report_archive`] under the report claim: looks again at what the partner knows (the
 /// holder before may have reported), then sends the state or records that it is known.
-#[allow(clippy::too_many_arguments)]
 fn report_archive_claimed(
     env: &Env,
     c: &ConnectionId,
     partner_settings: &config::PartnerSettings,
     api: &lever::LeverApi,
-    opportunity: &Opportunity,
+    snapshot: &ArchiveSnapshot,
     pcid: &str,
     hired_only: bool,
-    (state, at): (&str, UnixMillis),
 ) -> Result<Outcome, ConnectorError> {
+    let &ArchiveSnapshot {
+        opportunity,
+        state,
+        at,
+    } = snapshot;
     let store = Store::new(env.kv).connection(c);
     let already = || SkipReason::AlreadyReported {
         state: state.to_string(),
