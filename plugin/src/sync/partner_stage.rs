@@ -148,7 +148,7 @@ fn apply_move(
             let map = store.stage_map()?.unwrap_or_default();
             let target = mapping::lever_stage_for(partner_stage, &map, &stages)?;
             // The partner knows this state now: a webhook for it is not sent back.
-            let previous = store.reported_stage(&opportunity.id)?;
+            let previous = store.reported_stage_at(&opportunity.id)?;
             store.set_reported_stage(&opportunity.id, &target)?;
             if opportunity.stage == target {
                 return Ok(moved(target.as_str(), None, false));
@@ -164,8 +164,15 @@ fn apply_move(
             if let Err(error) =
                 lever::send(env, request).and_then(lever::interpret::<serde_json::Value>)
             {
+                // Put back what was known, with its time (so an older snapshot still is not
+                // sent over it).
                 match previous {
-                    Some(previous) => store.set_reported_stage(&opportunity.id, &previous)?,
+                    Some((previous, Some(at))) => {
+                        store.set_reported_stage_at(&opportunity.id, &previous, at)?
+                    }
+                    Some((previous, None)) => {
+                        store.set_reported_stage(&opportunity.id, &previous)?
+                    }
                     None => store.set_reported_stage(&opportunity.id, &opportunity.stage)?,
                 }
                 return Err(error);
@@ -178,7 +185,7 @@ fn apply_move(
             let configured = store.rejection_reason()?;
             let reason_id = rejection_reason(&reasons, reason.as_deref(), configured.as_deref())?;
             let state = format!("archived:{reason_id}");
-            let previous = store.reported_archive(&opportunity.id)?;
+            let previous = store.reported_archive_at(&opportunity.id)?;
             store.set_reported_archive(&opportunity.id, &state)?;
             let current = opportunity
                 .archived
@@ -198,10 +205,15 @@ fn apply_move(
             if let Err(error) =
                 lever::send(env, request).and_then(lever::interpret::<serde_json::Value>)
             {
-                store.set_reported_archive(
-                    &opportunity.id,
-                    previous.as_deref().unwrap_or("active"),
-                )?;
+                match previous {
+                    Some((previous, Some(at))) => {
+                        store.set_reported_archive_at(&opportunity.id, &previous, at)?
+                    }
+                    Some((previous, None)) => {
+                        store.set_reported_archive(&opportunity.id, &previous)?
+                    }
+                    None => store.set_reported_archive(&opportunity.id, "active")?,
+                }
                 return Err(error);
             }
             Ok(moved(opportunity.stage.as_str(), Some(reason_id), true))

@@ -1068,6 +1068,34 @@ mod tests {
     }
 
     #[test]
+    fn a_partner_move_lever_refuses_puts_back_what_was_reported_with_its_time() {
+        let world = world();
+        let env = world.env();
+        let store = Store::new(&world.kv).connection(&acme());
+        let opportunity = OpportunityId(OPP.into());
+        let onsite = StageId("9f1c2a22-onsite".into());
+        store
+            .set_reported_stage_at(&opportunity, &onsite, 1_763_942_401_000)
+            .unwrap();
+        world.http.respond(200, &fixture("api/opportunity"));
+        world.http.respond(200, &fixture("api/stages"));
+        world
+            .http
+            .respond(500, r#"{"code":"InternalError","message":"broken"}"#);
+        let moved = crate::sync::partner_stage::set_candidate_stage(
+            &env,
+            &acme(),
+            "cand-42",
+            &crate::sync::partner_stage::PartnerMove::Stage("offer".into()),
+        );
+        assert!(moved.is_err(), "{moved:?}");
+        assert_eq!(
+            store.reported_stage_at(&opportunity).unwrap(),
+            Some((onsite, Some(1_763_942_401_000)))
+        );
+    }
+
+    #[test]
     fn reconciliation_reads_again_what_another_delivery_is_reporting() {
         let world = world();
         let env = world.env();
