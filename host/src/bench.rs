@@ -290,9 +290,10 @@ pub async fn run(wasm: &[u8], sizes: &Sizes, out: &Path, exe: &Path) -> anyhow::
             "bench: {} uploads against Lever's 10 requests/s",
             sizes.uploads
         );
-        let (fraction, lost, rate, refused) =
+        let (fraction, lost, rate, refused, uploads_per_s) =
             bulk(&served, &sims, sizes.uploads, sizes.concurrency).await?;
         figures.insert("bulk_rate_fraction", json!(round(fraction, 3)));
+        figures.insert("bulk_uploads_per_s", json!(round(uploads_per_s, 2)));
         figures.insert("bulk_lost", json!(lost));
         figures.insert("bulk_lever_requests_per_s", json!(round(rate, 2)));
         figures.insert("bulk_lever_429", json!(refused));
@@ -381,6 +382,13 @@ pub fn print_table(results: &Value, out: &Path) {
     }
     if let Some(lost) = results.get("bulk_lost") {
         println!("{:<44} {:>14}  = 0", "  uploads lost", lost.to_string());
+    }
+    if let Some(uploads) = results.get("bulk_uploads_per_s") {
+        println!(
+            "{:<44} {:>14}",
+            "  uploads landed per second",
+            uploads.to_string()
+        );
     }
     if let Some(refused) = results.get("bulk_lever_429") {
         println!(
@@ -762,13 +770,14 @@ async fn restart(exe: &Path) -> anyhow::Result<(f64, f64)> {
 
 /// Uploads `count` candidates through the partner API against the simulator (Lever's 10
 /// requests/s per key): the rate of admitted Lever requests over the allowed rate, how many
-/// uploads did not land, the admitted rate, and how many requests Lever refused (429).
+/// uploads did not land, the admitted rate, how many requests Lever refused (429), and uploads
+/// landed per second.
 async fn bulk(
     served: &Served,
     sims: &Simulators,
     count: usize,
     concurrency: usize,
-) -> anyhow::Result<(f64, usize, f64, u64)> {
+) -> anyhow::Result<(f64, usize, f64, u64, f64)> {
     let api = PartnerApi::new(&served.url(), partner::DEFAULT_API_KEY);
     api.ok(
         "PUT",
@@ -838,7 +847,13 @@ async fn bulk(
     if failed > 0 {
         eprintln!("bench: {failed} uploads were refused");
     }
-    Ok((rate / allowed, count.saturating_sub(landed), rate, refused))
+    Ok((
+        rate / allowed,
+        count.saturating_sub(landed),
+        rate,
+        refused,
+        landed as f64 / elapsed,
+    ))
 }
 
 fn machine() -> Value {

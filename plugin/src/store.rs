@@ -16,6 +16,7 @@
 //! | `conn/<c>/perform-as` | the Lever user id writes are attributed to |
 //! | `conn/<c>/stage-map` | JSON object: Lever stage id → partner stage |
 //! | `conn/<c>/upload-stage` | the Lever stage uploads go to (absent: the default rule) |
+//! | `conn/<c>/cache/stages` | JSON `{at, stages}`: Lever's stages as last read (reused for a few minutes by uploads and partner moves) |
 //! | `conn/<c>/roles` | JSON object: partner role id → Lever posting id |
 //! | `conn/<c>/upload-tags` | JSON list of tags every upload gets |
 //! | `conn/<c>/rejection-reason` | the Lever archive reason for partner rejections |
@@ -51,7 +52,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ConnectorError;
 use crate::io::{Kv, UnixMillis};
-use crate::lever::{OpportunityId, StageId};
+use crate::lever::{OpportunityId, Stage, StageId};
 
 /// What an id embedded in a key may not hold unencoded.
 const KEY_PART: &AsciiSet = &CONTROLS.add(b'/').add(b'%');
@@ -268,6 +269,13 @@ pub struct InstalledWebhook {
     pub signature_token: String,
     /// When we created it.
     pub created_at: UnixMillis,
+}
+
+/// `conn/<c>/cache/stages`.
+#[derive(Debug, Serialize, Deserialize)]
+struct CachedStages {
+    at: UnixMillis,
+    stages: Vec<Stage>,
 }
 
 /// What a connection's activity entry was about and how it ended.
@@ -984,6 +992,28 @@ impl ConnStore<'_> {
             Some(stage) => self.set("upload-stage", stage.as_str().as_bytes()),
             None => self.delete("upload-stage"),
         }
+    }
+
+    /// Lever's stages as last read, and when (Unix ms).
+    pub fn cached_stages(&self) -> Result<Option<(UnixMillis, Vec<Stage>)>, ConnectorError> {
+        Ok(self
+            .get_json::<CachedStages>("cache/stages")?
+            .map(|c| (c.at, c.stages)))
+    }
+
+    /// Remembers Lever's stages as read at `at`.
+    pub fn set_cached_stages(
+        &self,
+        at: UnixMillis,
+        stages: &[Stage],
+    ) -> Result<(), ConnectorError> {
+        self.set(
+            "cache/stages",
+            &encode(&CachedStages {
+                at,
+                stages: stages.to_vec(),
+            })?,
+        )
     }
 
     /// Partner role → Lever posting links.

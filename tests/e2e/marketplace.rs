@@ -756,3 +756,32 @@ async fn the_host_reconciles_every_connection_on_an_interval() {
         ));
     }
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn uploads_reuse_levers_stages_for_a_few_minutes_to_spare_the_rate_limit() {
+    let world = World::start().await;
+    world.ready_for_uploads().await;
+    let faults = world.sims.lever.faults();
+    // Counting only: no faults.
+    faults.set(Some(lever_host::sim::faults::FaultRates::even(1, 0.0, 0)));
+    let upload = |id: &'static str, email: &'static str| {
+        let world = &world;
+        async move {
+            let before = world.sims.lever.faults().counts().requests;
+            let answer = world.submit("acme", candidate(id, email)).await;
+            assert_eq!(answer.status, 201, "{}", answer.text());
+            assert_eq!(answer.json()["stageId"], ACME_SCREEN);
+            world.sims.lever.faults().counts().requests - before
+        }
+    };
+    // Setting the connection up read Lever's stages: an upload within five minutes only
+    // creates the opportunity (the default-stage rule uses the stages already read).
+    assert_eq!(upload("cand-3001", "ada.one@example.com").await, 1);
+    // Five minutes on, the next upload reads them again, and the one after reuses them.
+    world
+        .connector
+        .advance_clock(std::time::Duration::from_secs(5 * 60 + 1));
+    assert_eq!(upload("cand-3002", "ada.two@example.com").await, 2);
+    assert_eq!(upload("cand-3003", "ada.three@example.com").await, 1);
+    faults.set(None);
+}

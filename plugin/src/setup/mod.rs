@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::auth;
 use crate::error::ConnectorError;
-use crate::io::{Env, Method};
+use crate::io::{Env, Method, UnixMillis};
 use crate::lever::{self, ArchiveReason, PostingSummary, Stage, StageId, User, UserId};
 use crate::store::{ConnStore, ConnectionId, Store};
 
@@ -32,7 +32,37 @@ pub fn require_id(name: &str, value: &str) -> Result<(), ConnectorError> {
 /// Lever's stages in pipeline order.
 pub fn list_stages(env: &Env, connection: &ConnectionId) -> Result<Vec<Stage>, ConnectorError> {
     let api = auth::lever_api(env, connection)?;
-    lever::list_all(env, &api, &["stages"], &[])
+    read_stages(env, connection, &api)
+}
+
+/// How long uploads and partner moves reuse Lever's stages as last read: each of them would
+/// otherwise spend one of the connection's Lever requests (10/s) reading a list that rarely
+/// changes. Setup and status always read it fresh (and refresh it).
+pub const STAGES_REUSED_MS: UnixMillis = 5 * 60 * 1000;
+
+/// Lever's stages, read now, and remembered for [`stages`].
+fn read_stages(
+    env: &Env,
+    connection: &ConnectionId,
+    api: &lever::LeverApi,
+) -> Result<Vec<Stage>, ConnectorError> {
+    let stages: Vec<Stage> = lever::list_all(env, api, &["stages"], &[])?;
+    // A cache: failing to write it costs the next caller a read, nothing else.
+    let _ = conn_store(env, connection).set_cached_stages(env.clock.now(), &stages);
+    Ok(stages)
+}
+
+/// Lever's stages as read within [`STAGES_REUSED_MS`], else read now.
+pub fn stages(
+    env: &Env,
+    connection: &ConnectionId,
+    api: &lever::LeverApi,
+) -> Result<Vec<Stage>, ConnectorError> {
+    let now = env.clock.now();
+    match conn_store(env, connection).cached_stages() {
+        Ok(Some((at, stages))) if at <= now && now - at < STAGES_REUSED_MS => Ok(stages),
+        _ => read_stages(env, connection, api),
+    }
 }
 
 /// Lever's active users (deactivated ones hidden).

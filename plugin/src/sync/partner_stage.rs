@@ -144,7 +144,7 @@ fn apply_move(
     };
     match partner_move {
         PartnerMove::Stage(partner_stage) => {
-            let stages: Vec<Stage> = lever::list_all(env, &api, &["stages"], &[])?;
+            let stages: Vec<Stage> = crate::setup::stages(env, c, &api)?;
             let map = store.stage_map()?.unwrap_or_default();
             let target = mapping::lever_stage_for(partner_stage, &map, &stages)?;
             // The partner knows this state now: a webhook for it is not sent back.

@@ -339,7 +339,7 @@ fn plan(
     let stage = match store.upload_stage()? {
         Some(stage) => stage,
         None => {
-            let stages: Vec<lever::Stage> = lever::list_all(env, api, &["stages"], &[])?;
+            let stages = setup::stages(env, c, api)?;
             default_upload_stage(&stages).map(|s| s.id.clone()).ok_or_else(|| {
                 ConnectorError::NotConfigured(format!(
                     "upload stage (Lever has no screen or interview stage on connection {c}; choose one)"
