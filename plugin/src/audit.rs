@@ -205,25 +205,45 @@ impl<'a> TokenCalls<'a> {
 
 impl Http for TokenCalls<'_> {
     fn send(&self, request: Request) -> Result<Response, TransportError> {
-        let url = request.url.to_string();
-        let method = request.method.as_str().to_string();
-        let result = self.env.http.send(request);
-        let entry = AuditEntry {
-            at: self.env.clock.now(),
-            service: "lever".into(),
-            method,
-            url,
-            perform_as: None,
-            status: result.as_ref().ok().map(|r| r.status),
-            error: result.as_ref().err().map(ToString::to_string),
-            cause: self.cause.to_string(),
-        };
-        // As for any write: a failed append must not turn it into an error.
-        let _ = Store::new(self.env.kv)
-            .connection(&self.connection)
-            .append_audit(&entry, KEEP);
-        result
+        send_recorded(
+            self.env,
+            &self.connection,
+            request,
+            "lever",
+            None,
+            self.cause,
+        )
     }
+}
+
+/// Sends `request` through `env` and appends what happened to `connection`'s trail.
+fn send_recorded(
+    env: &Env,
+    connection: &ConnectionId,
+    request: Request,
+    service: &str,
+    perform_as: Option<String>,
+    cause: &str,
+) -> Result<Response, TransportError> {
+    let url = request.url.to_string();
+    let method = request.method.as_str().to_string();
+    let result = env.http.send(request);
+    let entry = AuditEntry {
+        at: env.clock.now(),
+        service: service.to_string(),
+        method,
+        url,
+        perform_as,
+        status: result.as_ref().ok().map(|r| r.status),
+        error: result.as_ref().err().map(ToString::to_string),
+        cause: cause.to_string(),
+    };
+    // The write happened (or was tried) whatever the log says: a failed append must not turn
+    // it into an error that would redo it.
+    let _ = Store::new(env.kv)
+        .connection(connection)
+        .append_audit(&entry, KEEP);
+    result
 }
 
 impl Http for Recorder<'_> {
@@ -264,24 +284,14 @@ impl Http for Recorder<'_> {
         let perform_as = form_urlencoded::parse(request.url.query().unwrap_or("").as_bytes())
             .find(|(k, _)| k == "perform_as")
             .map(|(_, v)| v.into_owned());
-        let method = request.method.as_str().to_string();
-        let result = self.env.http.send(request);
-        let entry = AuditEntry {
-            at: self.env.clock.now(),
-            service,
-            method,
-            url,
+        send_recorded(
+            self.env,
+            &self.connection,
+            request,
+            &service,
             perform_as,
-            status: result.as_ref().ok().map(|r| r.status),
-            error: result.as_ref().err().map(ToString::to_string),
-            cause: self.cause.clone(),
-        };
-        // The write happened (or was tried) whatever the log says: a failed append must not
-        // turn it into an error that would redo it.
-        let _ = Store::new(self.env.kv)
-            .connection(&self.connection)
-            .append_audit(&entry, KEEP);
-        result
+            &self.cause,
+        )
     }
 }
 

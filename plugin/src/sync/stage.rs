@@ -630,6 +630,33 @@ mod tests {
         handle_lever_webhook(&world.env(), &acme(), body.as_bytes())
     }
 
+    /// The fixture's opportunity with `archived` and `updatedAt` replaced.
+    fn snapshot(archived: serde_json::Value, updated_at: u64) -> crate::lever::Opportunity {
+        let mut value: serde_json::Value =
+            serde_json::from_str(&fixture("api/opportunity")).unwrap();
+        value["data"]["archived"] = archived;
+        value["data"]["updatedAt"] = updated_at.into();
+        serde_json::from_value(value["data"].clone()).unwrap()
+    }
+
+    /// Reports `opportunity`'s archive state on connection `acme`.
+    fn report_archive(
+        world: &World,
+        opportunity: &crate::lever::Opportunity,
+    ) -> Result<Outcome, ConnectorError> {
+        let env = world.env();
+        let partner = config::partner(env.config).unwrap();
+        let api = auth::lever_api(&env, &acme()).unwrap();
+        crate::sync::candidate_events::report_archive(
+            &env,
+            &acme(),
+            &partner,
+            &api,
+            opportunity,
+            false,
+        )
+    }
+
     #[test]
     fn stage_change_is_confirmed_with_lever_and_forwarded_signed() {
         let world = world();
@@ -879,28 +906,15 @@ mod tests {
     #[test]
     fn an_archive_change_met_by_another_report_is_retried_then_reported_once() {
         let world = world();
-        let env = world.env();
         let store = Store::new(&world.kv).connection(&acme());
-        let mut value: serde_json::Value =
-            serde_json::from_str(&fixture("api/opportunity")).unwrap();
-        value["data"]["archived"] = serde_json::json!({
-            "archivedAt": 1_763_942_402_000u64,
-            "reason": "63dd55b2-a99f-4e7b-985f-22c7bf80ab42"
-        });
-        let opportunity: crate::lever::Opportunity =
-            serde_json::from_value(value["data"].clone()).unwrap();
-        let partner = config::partner(env.config).unwrap();
-        let api = auth::lever_api(&env, &acme()).unwrap();
-        let report = || {
-            crate::sync::candidate_events::report_archive(
-                &env,
-                &acme(),
-                &partner,
-                &api,
-                &opportunity,
-                false,
-            )
-        };
+        let opportunity = snapshot(
+            serde_json::json!({
+                "archivedAt": 1_763_942_402_000u64,
+                "reason": "63dd55b2-a99f-4e7b-985f-22c7bf80ab42"
+            }),
+            1_763_942_401_000,
+        );
+        let report = || report_archive(&world, &opportunity);
 
         // Another delivery is reporting this opportunity (its stage, say): this archive
         // change is not taken as reported; it fails as a conflict, which the outbox retries.
@@ -938,27 +952,8 @@ mod tests {
     #[test]
     fn an_archive_snapshot_older_than_what_the_partner_knows_is_never_sent() {
         let world = world();
-        let env = world.env();
-        let partner = config::partner(env.config).unwrap();
-        let api = auth::lever_api(&env, &acme()).unwrap();
-        let snapshot = |archived: serde_json::Value, updated_at: u64| {
-            let mut value: serde_json::Value =
-                serde_json::from_str(&fixture("api/opportunity")).unwrap();
-            value["data"]["archived"] = archived;
-            value["data"]["updatedAt"] = updated_at.into();
-            serde_json::from_value::<crate::lever::Opportunity>(value["data"].clone()).unwrap()
-        };
-        let report = |opportunity: &crate::lever::Opportunity| {
-            crate::sync::candidate_events::report_archive(
-                &env,
-                &acme(),
-                &partner,
-                &api,
-                opportunity,
-                false,
-            )
-            .unwrap()
-        };
+        let report =
+            |opportunity: &crate::lever::Opportunity| report_archive(&world, opportunity).unwrap();
         // A recruiter archives (t1) and unarchives (t2). The delivery of the unarchive runs
         // first with Lever's current state: never archived as far as the partner knows, so
         // nothing is sent, but that is remembered...
@@ -1027,26 +1022,7 @@ mod tests {
     #[test]
     fn after_an_archive_send_of_unknown_outcome_the_next_state_is_sent_whatever_was_reported() {
         let world = world();
-        let env = world.env();
-        let partner = config::partner(env.config).unwrap();
-        let api = auth::lever_api(&env, &acme()).unwrap();
-        let snapshot = |archived: serde_json::Value, updated_at: u64| {
-            let mut value: serde_json::Value =
-                serde_json::from_str(&fixture("api/opportunity")).unwrap();
-            value["data"]["archived"] = archived;
-            value["data"]["updatedAt"] = updated_at.into();
-            serde_json::from_value::<crate::lever::Opportunity>(value["data"].clone()).unwrap()
-        };
-        let report = |opportunity: &crate::lever::Opportunity| {
-            crate::sync::candidate_events::report_archive(
-                &env,
-                &acme(),
-                &partner,
-                &api,
-                opportunity,
-                false,
-            )
-        };
+        let report = |opportunity: &crate::lever::Opportunity| report_archive(&world, opportunity);
         let reason = r#"{"data":{"id":"73ee66c3-b0a0-4f8c-a96a-33d8c091bc53","text":"Underqualified","status":"active","type":"non-hired"}}"#;
         let t1 = 1_763_942_500_000u64;
         // The partner knows the candidate is active (t1).
