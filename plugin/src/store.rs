@@ -1258,13 +1258,25 @@ impl ConnStore<'_> {
         opportunity: &OpportunityId,
     ) -> Result<Option<(StageId, Option<UnixMillis>)>, ConnectorError> {
         Ok(self
+            .reported("stage", opportunity)?
+            .map(|(stage, at)| (StageId(stage), at)))
+    }
+
+    /// What was last reported to the partner about an opportunity (`kind`: `stage` or
+    /// `archive`), stored as `value` or `value\n<Unix ms of the Lever change>`.
+    fn reported(
+        &self,
+        kind: &str,
+        opportunity: &OpportunityId,
+    ) -> Result<Option<(String, Option<UnixMillis>)>, ConnectorError> {
+        Ok(self
             .get_string(&format!(
-                "sync/reported-stage/{}",
+                "sync/reported-{kind}/{}",
                 part(opportunity.as_str())
             ))?
             .map(|value| match value.split_once('\n') {
-                Some((stage, at)) => (StageId(stage.to_string()), at.parse().ok()),
-                None => (StageId(value), None),
+                Some((reported, at)) => (reported.to_string(), at.parse().ok()),
+                None => (value, None),
             }))
     }
 
@@ -1310,15 +1322,7 @@ impl ConnStore<'_> {
         &self,
         opportunity: &OpportunityId,
     ) -> Result<Option<(String, Option<UnixMillis>)>, ConnectorError> {
-        Ok(self
-            .get_string(&format!(
-                "sync/reported-archive/{}",
-                part(opportunity.as_str())
-            ))?
-            .map(|value| match value.split_once('\n') {
-                Some((state, at)) => (state.to_string(), at.parse().ok()),
-                None => (value, None),
-            }))
+        self.reported("archive", opportunity)
     }
 
     /// Remembers the archive state a Lever change of `at` told the partner (or, for
