@@ -43,7 +43,7 @@ pub fn record(
     };
     let _ = Store::new(env.kv)
         .connection(connection)
-        .append_activity(&entry);
+        .append_activity(&entry, env.random);
 }
 
 /// Records a partner call's result (`applied` with `describe`'s words, or `failed` with the

@@ -242,7 +242,7 @@ fn send_recorded(
     // it into an error that would redo it.
     let _ = Store::new(env.kv)
         .connection(connection)
-        .append_audit(&entry, KEEP);
+        .append_audit(&entry, KEEP, env.random);
     result
 }
 

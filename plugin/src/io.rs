@@ -223,7 +223,8 @@ pub trait Kv {
     fn delete(&self, key: &str) -> Result<(), BackendError>;
     /// Stores `new` under `key` only if the key still holds `expected` (`None`: nothing),
     /// atomically: of several concurrent callers with the same `expected` exactly one gets
-    /// `true`.
+    /// `true`. Callers use [`Kv::watch`] and [`Kv::swap`], which also cope with hosts that
+    /// misreport a swap.
     fn compare_and_swap(
         &self,
         key: &str,
@@ -241,6 +242,88 @@ pub trait Kv {
     fn insert_new(&self, key: &str, value: &[u8]) -> Result<bool, BackendError> {
         self.compare_and_swap(key, None, value)
     }
+
+    /// Reads `key` for a later [`Kv::swap`]. A backend with its own compare-and-swap
+    /// handle (`wasi:keyvalue/atomics`) reads once here instead of once more at the swap.
+    fn watch(&self, key: &str) -> Result<Watched, BackendError> {
+        Ok(Watched::new(key, self.get(key)?, None))
+    }
+
+    /// Stores `new` under the watched key only if it still holds what [`Kv::watch`] read,
+    /// atomically; otherwise hands back what it holds now, watched for the next try.
+    ///
+    /// Some hosts report a swap as failed although it wrote (Spin's Redis store ends every
+    /// swap with an `UNWATCH <key>` that Redis refuses), so the value decides: finding `new`
+    /// in place after a reported failure counts as written. Every value the connector swaps
+    /// is therefore unique to its writer (it carries a nonce), or writing the same bytes is
+    /// the same outcome for both.
+    fn swap(&self, watched: Watched, new: &[u8]) -> Result<Swapped, BackendError> {
+        if self.compare_and_swap(&watched.key, watched.current(), new)? {
+            return Ok(Swapped::Done);
+        }
+        let now = self.watch(&watched.key)?;
+        if now.current() == Some(new) {
+            return Ok(Swapped::Done);
+        }
+        Ok(Swapped::Changed(now))
+    }
+}
+
+/// A value read by [`Kv::watch`], for a compare-and-swap on it.
+pub struct Watched {
+    key: String,
+    current: Option<Vec<u8>>,
+    /// The backend's own handle on the read, if it has one.
+    handle: Option<Box<dyn std::any::Any>>,
+}
+
+impl std::fmt::Debug for Watched {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Watched")
+            .field("key", &self.key)
+            .field("bytes", &self.current.as_ref().map(Vec::len))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Watched {
+    /// What `key` held when read; `handle` is the backend's own (see [`Watched::handle`]).
+    pub fn new(
+        key: &str,
+        current: Option<Vec<u8>>,
+        handle: Option<Box<dyn std::any::Any>>,
+    ) -> Self {
+        Self {
+            key: key.to_string(),
+            current,
+            handle,
+        }
+    }
+
+    /// The key watched.
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+
+    /// What the key held when read (`None`: nothing).
+    pub fn current(&self) -> Option<&[u8]> {
+        self.current.as_deref()
+    }
+
+    /// The key, what it held, and the backend's handle given to [`Watched::new`].
+    #[allow(clippy::type_complexity)]
+    pub fn into_parts(self) -> (String, Option<Vec<u8>>, Option<Box<dyn std::any::Any>>) {
+        (self.key, self.current, self.handle)
+    }
+}
+
+/// The outcome of [`Kv::swap`].
+#[derive(Debug)]
+pub enum Swapped {
+    /// The new value was written.
+    Done,
+    /// The key held something else: here it is, watched again.
+    Changed(Watched),
 }
 
 /// Static configuration (settings and secrets).

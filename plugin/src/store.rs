@@ -51,7 +51,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ConnectorError;
-use crate::io::{Kv, UnixMillis};
+use crate::io::{Kv, Random, Swapped, UnixMillis, Watched};
 use crate::lever::{OpportunityId, Stage, StageId};
 
 /// What an id embedded in a key may not hold unencoded.
@@ -380,6 +380,15 @@ pub struct PortalSession {
     pub flash: Option<Flash>,
 }
 
+/// The sequence number a log's head holds (`<seq>:<nonce>`, or a bare `<seq>` as written
+/// before the nonce); 0 for none.
+fn log_head(raw: Option<&[u8]>) -> u64 {
+    raw.and_then(|b| std::str::from_utf8(b).ok())
+        .and_then(|s| s.split(':').next())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
 fn storage_error(e: impl std::fmt::Display) -> ConnectorError {
     ConnectorError::Internal(format!("key-value store: {e}"))
 }
@@ -468,20 +477,21 @@ impl<'a> Store<'a> {
         used_by: &str,
     ) -> Result<Option<OAuthState>, ConnectorError> {
         let key = format!("oauth/state/{}", part(nonce));
-        let Some(bytes) = self.kv.get(&key).map_err(storage_error)? else {
+        let watched = self.kv.watch(&key).map_err(storage_error)?;
+        let Some(bytes) = watched.current() else {
             return Ok(None);
         };
-        let mut state: OAuthState = decode(&key, &bytes)?;
+        let mut state: OAuthState = decode(&key, bytes)?;
         if state.used {
             return Ok(None);
         }
         state.used = true;
         state.used_by = Some(used_by.to_string());
-        let won = self
+        let swapped = self
             .kv
-            .compare_and_swap(&key, Some(&bytes), &encode(&state)?)
+            .swap(watched, &encode(&state)?)
             .map_err(storage_error)?;
-        Ok(won.then_some(state))
+        Ok(matches!(swapped, Swapped::Done).then_some(state))
     }
 }
 
@@ -571,6 +581,16 @@ impl ConnStore<'_> {
             .map_err(storage_error)
     }
 
+    /// Reads `suffix` for [`Self::swap`].
+    fn watch(&self, suffix: &str) -> Result<Watched, ConnectorError> {
+        self.kv.watch(&self.key(suffix)).map_err(storage_error)
+    }
+
+    /// Writes `new` over what `watched` read, if the key still holds it.
+    fn swap(&self, watched: Watched, new: &[u8]) -> Result<Swapped, ConnectorError> {
+        self.kv.swap(watched, new).map_err(storage_error)
+    }
+
     // ---- auth ----
 
     /// The stored credentials, with their bytes for a compare-and-swap.
@@ -605,14 +625,17 @@ impl ConnStore<'_> {
         lease: &Lease,
         now: UnixMillis,
     ) -> Result<bool, ConnectorError> {
-        let current = self.get_raw("refresh-lock")?;
-        if let Some(bytes) = &current {
+        let watched = self.watch("refresh-lock")?;
+        if let Some(bytes) = watched.current() {
             let held: Lease = decode(&self.key("refresh-lock"), bytes)?;
             if held.expires_at > now {
                 return Ok(false);
             }
         }
-        self.cas("refresh-lock", current.as_deref(), &encode(lease)?)
+        Ok(matches!(
+            self.swap(watched, &encode(lease)?)?,
+            Swapped::Done
+        ))
     }
 
     /// Releases the refresh lock if the caller still holds it.
@@ -629,20 +652,36 @@ impl ConnStore<'_> {
         &self,
         now: UnixMillis,
         limit: crate::config::RateLimit,
+        random: &dyn Random,
     ) -> Result<Option<u64>, ConnectorError> {
+        /// The bucket as written: with the writer's nonce, so two instances taking a token
+        /// from the same state at the same millisecond never write the same bytes.
+        #[derive(Serialize)]
+        struct Written<'a> {
+            tokens: f64,
+            at: UnixMillis,
+            writer: &'a str,
+        }
+        let writer = hex::encode(random.bytes(8));
+        let mut watched = self.watch("rate")?;
         for _ in 0..32 {
-            let raw = self.get_raw("rate")?;
-            let bucket = match &raw {
+            let bucket = match watched.current() {
                 None => None,
                 Some(bytes) => Some(decode(&self.key("rate"), bytes)?),
             };
             match crate::lever::take_token(bucket, now, limit) {
                 Err(wait) => return Ok(Some(wait)),
-                Ok(next) => {
-                    if self.cas("rate", raw.as_deref(), &encode(&next)?)? {
-                        return Ok(None);
-                    }
-                }
+                Ok(next) => match self.swap(
+                    watched,
+                    &encode(&Written {
+                        tokens: next.tokens,
+                        at: next.at,
+                        writer: &writer,
+                    })?,
+                )? {
+                    Swapped::Done => return Ok(None),
+                    Swapped::Changed(now) => watched = now,
+                },
             }
         }
         // Heavy contention: wait a little and let the caller try again.
@@ -675,9 +714,9 @@ impl ConnStore<'_> {
 
     /// The newest sequence number of a trigger's log (0 when empty).
     pub fn trigger_head(&self, kind: &str) -> Result<u64, ConnectorError> {
-        Ok(self
-            .get_number(&format!("trigger/{kind}/head"))?
-            .unwrap_or(0))
+        Ok(log_head(
+            self.get_raw(&format!("trigger/{kind}/head"))?.as_deref(),
+        ))
     }
 
     /// Appends an event to a trigger's log and drops the one `keep` places back.
@@ -686,33 +725,38 @@ impl ConnStore<'_> {
         kind: &str,
         event: &T,
         keep: u64,
+        random: &dyn Random,
     ) -> Result<u64, ConnectorError> {
-        self.append_log(&format!("trigger/{kind}"), event, keep)
+        self.append_log(&format!("trigger/{kind}"), event, keep, random)
     }
 
     /// Appends to the log under `log` (the sequence number is taken with compare-and-swap)
     /// and drops the entry `keep` places back.
+    ///
+    /// The head holds `<seq>:<nonce>`: two appends racing for the same number never write
+    /// the same bytes, so a host that reports a swap it made as failed (see
+    /// [`crate::io::Kv::swap`]'s WASI implementation) is never taken to have let both win.
     fn append_log<T: Serialize>(
         &self,
         log: &str,
         entry: &T,
         keep: u64,
+        random: &dyn Random,
     ) -> Result<u64, ConnectorError> {
         let head_key = format!("{log}/head");
+        let nonce = hex::encode(random.bytes(8));
+        let mut watched = self.watch(&head_key)?;
         for _ in 0..32 {
-            let raw = self.get_raw(&head_key)?;
-            let head: u64 = raw
-                .as_deref()
-                .and_then(|b| std::str::from_utf8(b).ok())
-                .and_then(|s| s.parse().ok())
-                .unwrap_or(0);
-            let next = head + 1;
-            if self.cas(&head_key, raw.as_deref(), next.to_string().as_bytes())? {
-                self.set(&format!("{log}/{next}"), &encode(entry)?)?;
-                if next > keep {
-                    self.delete(&format!("{log}/{}", next - keep))?;
+            let next = log_head(watched.current()) + 1;
+            match self.swap(watched, format!("{next}:{nonce}").as_bytes())? {
+                Swapped::Done => {
+                    self.set(&format!("{log}/{next}"), &encode(entry)?)?;
+                    if next > keep {
+                        self.delete(&format!("{log}/{}", next - keep))?;
+                    }
+                    return Ok(next);
                 }
-                return Ok(next);
+                Swapped::Changed(now) => watched = now,
             }
         }
         Err(ConnectorError::Conflict(format!(
@@ -728,9 +772,9 @@ impl ConnStore<'_> {
 
     /// Adds or removes `id` in the JSON list under `name` (compare-and-swap).
     fn update_index(&self, name: &str, id: &str, present: bool) -> Result<(), ConnectorError> {
+        let mut watched = self.watch(name)?;
         for _ in 0..32 {
-            let raw = self.get_raw(name)?;
-            let mut ids: Vec<String> = match &raw {
+            let mut ids: Vec<String> = match watched.current() {
                 Some(bytes) => decode(&self.key(name), bytes)?,
                 None => Vec::new(),
             };
@@ -743,8 +787,9 @@ impl ConnStore<'_> {
             } else {
                 ids.retain(|i| i != id);
             }
-            if self.cas(name, raw.as_deref(), &encode(&ids)?)? {
-                return Ok(());
+            match self.swap(watched, &encode(&ids)?)? {
+                Swapped::Done => return Ok(()),
+                Swapped::Changed(now) => watched = now,
             }
         }
         Err(ConnectorError::Conflict(format!(
@@ -829,8 +874,9 @@ impl ConnStore<'_> {
         &self,
         entry: &crate::audit::AuditEntry,
         keep: u64,
+        random: &dyn Random,
     ) -> Result<u64, ConnectorError> {
-        self.append_log("audit", entry, keep)
+        self.append_log("audit", entry, keep, random)
     }
 
     /// Up to `max` recorded writes, newest first.
@@ -844,7 +890,7 @@ impl ConnStore<'_> {
         log: &str,
         max: u64,
     ) -> Result<Vec<T>, ConnectorError> {
-        let head = self.get_number(&format!("{log}/head"))?.unwrap_or(0);
+        let head = log_head(self.get_raw(&format!("{log}/head"))?.as_deref());
         let mut entries = Vec::new();
         for seq in (head.saturating_sub(max) + 1..=head).rev() {
             if let Some(entry) = self.get_json(&format!("{log}/{seq}"))? {
@@ -857,8 +903,12 @@ impl ConnStore<'_> {
     // ---- activity ----
 
     /// Records a delivery or partner event (the last 100 are kept).
-    pub fn append_activity(&self, entry: &Activity) -> Result<u64, ConnectorError> {
-        self.append_log("activity", entry, 100)
+    pub fn append_activity(
+        &self,
+        entry: &Activity,
+        random: &dyn Random,
+    ) -> Result<u64, ConnectorError> {
+        self.append_log("activity", entry, 100, random)
     }
 
     /// Up to `max` activity entries, newest first.
@@ -892,19 +942,19 @@ impl ConnStore<'_> {
         used_by: &str,
     ) -> Result<Result<PortalLink, bool>, ConnectorError> {
         let suffix = format!("portal/link/{}", part(nonce));
-        let Some(bytes) = self.get_raw(&suffix)? else {
+        let watched = self.watch(&suffix)?;
+        let Some(bytes) = watched.current() else {
             return Ok(Err(false));
         };
-        let mut link: PortalLink = decode(&self.key(&suffix), &bytes)?;
+        let mut link: PortalLink = decode(&self.key(&suffix), bytes)?;
         if link.used {
             return Ok(Err(true));
         }
         link.used = true;
         link.used_by = Some(used_by.to_string());
-        if self.cas(&suffix, Some(&bytes), &encode(&link)?)? {
-            Ok(Ok(link))
-        } else {
-            Ok(Err(true))
+        match self.swap(watched, &encode(&link)?)? {
+            Swapped::Done => Ok(Ok(link)),
+            Swapped::Changed(_) => Ok(Err(true)),
         }
     }
 
@@ -1024,9 +1074,9 @@ impl ConnStore<'_> {
     /// Links (`Some(posting)`) or unlinks (`None`) a role, safely against concurrent edits;
     /// answers whether the role was linked before.
     pub fn set_role(&self, role: &str, posting: Option<&str>) -> Result<bool, ConnectorError> {
+        let mut watched = self.watch("roles")?;
         for _ in 0..16 {
-            let raw = self.get_raw("roles")?;
-            let mut roles: BTreeMap<String, String> = match &raw {
+            let mut roles: BTreeMap<String, String> = match watched.current() {
                 None => BTreeMap::new(),
                 Some(bytes) => decode(&self.key("roles"), bytes)?,
             };
@@ -1034,8 +1084,9 @@ impl ConnStore<'_> {
                 Some(posting) => roles.insert(role.into(), posting.into()).is_some(),
                 None => roles.remove(role).is_some(),
             };
-            if self.cas("roles", raw.as_deref(), &encode(&roles)?)? {
-                return Ok(existed);
+            match self.swap(watched, &encode(&roles)?)? {
+                Swapped::Done => return Ok(existed),
+                Swapped::Changed(now) => watched = now,
             }
         }
         Err(ConnectorError::Conflict(
@@ -1172,9 +1223,9 @@ impl ConnStore<'_> {
     ) -> Result<Claim, ConnectorError> {
         let suffix = format!("delivery/{}", part(token));
         let new = encode(record)?;
+        let mut watched = self.watch(&suffix)?;
         for _ in 0..4 {
-            let current = self.get_raw(&suffix)?;
-            if let Some(bytes) = &current {
+            if let Some(bytes) = watched.current() {
                 let existing: DeliveryRecord = decode(&self.key(&suffix), bytes)?;
                 let lapsed = existing.state == DeliveryState::Processing
                     && existing.handled_at.saturating_add(lease_ms) <= record.handled_at;
@@ -1182,8 +1233,9 @@ impl ConnStore<'_> {
                     return Ok(Claim::Duplicate(existing));
                 }
             }
-            if self.cas(&suffix, current.as_deref(), &new)? {
-                return Ok(Claim::Claimed);
+            match self.swap(watched, &new)? {
+                Swapped::Done => return Ok(Claim::Claimed),
+                Swapped::Changed(now) => watched = now,
             }
         }
         // Others kept winning the race: one of them owns it.
@@ -1350,19 +1402,18 @@ impl ConnStore<'_> {
         nonce: &str,
     ) -> Result<bool, ConnectorError> {
         let suffix = format!("sync/reporting/{}", part(opportunity.as_str()));
-        let current = self.get_raw(&suffix)?;
-        if let Some(bytes) = &current {
+        let watched = self.watch(&suffix)?;
+        if let Some(bytes) = watched.current() {
             let text = String::from_utf8_lossy(bytes);
             let held: UnixMillis = text.split(':').next().unwrap_or("0").parse().unwrap_or(0);
             if held > now {
                 return Ok(false);
             }
         }
-        self.cas(
-            &suffix,
-            current.as_deref(),
-            format!("{until}:{nonce}").as_bytes(),
-        )
+        Ok(matches!(
+            self.swap(watched, format!("{until}:{nonce}").as_bytes())?,
+            Swapped::Done
+        ))
     }
 
     /// Releases a report claim.
@@ -1523,6 +1574,105 @@ mod tests {
         );
         assert_eq!(store.take_oauth_state("n1", "u1").unwrap(), None);
         assert_eq!(store.take_oauth_state("unknown", "u3").unwrap(), None);
+    }
+
+    /// A store where another writer appends to the same log between an append's read of
+    /// the head and its swap, and which reports every swap as failed (as Spin's Redis store
+    /// does), so only the stored value tells who won.
+    struct Racing<'a> {
+        inner: &'a FakeKv,
+        raced: std::cell::Cell<bool>,
+    }
+
+    impl Kv for Racing<'_> {
+        fn get(&self, key: &str) -> Result<Option<Vec<u8>>, crate::io::BackendError> {
+            self.inner.get(key)
+        }
+        fn set(&self, key: &str, value: &[u8]) -> Result<(), crate::io::BackendError> {
+            self.inner.set(key, value)
+        }
+        fn delete(&self, key: &str) -> Result<(), crate::io::BackendError> {
+            self.inner.delete(key)
+        }
+        fn compare_and_swap(
+            &self,
+            key: &str,
+            expected: Option<&[u8]>,
+            new: &[u8],
+        ) -> Result<bool, crate::io::BackendError> {
+            if !self.raced.replace(true) {
+                let other = Store::new(self.inner).connection(&ConnectionId::parse("a").unwrap());
+                other
+                    .append_activity(
+                        &activity("the other"),
+                        &crate::io::fake::FakeRandom(std::cell::Cell::new(100)),
+                    )
+                    .unwrap();
+            }
+            // Like Spin's Redis store: writes when it should, and always reports a failure.
+            self.inner.compare_and_swap(key, expected, new)?;
+            Ok(false)
+        }
+        fn list_keys(
+            &self,
+            cursor: Option<&str>,
+        ) -> Result<(Vec<String>, Option<String>), crate::io::BackendError> {
+            self.inner.list_keys(cursor)
+        }
+    }
+
+    fn activity(detail: &str) -> Activity {
+        Activity {
+            at: 1,
+            source: "lever".into(),
+            what: "candidateStageChange".into(),
+            outcome: "forwarded".into(),
+            detail: detail.into(),
+        }
+    }
+
+    /// The activity log's details, newest first.
+    fn details(conn: &ConnStore<'_>) -> Vec<String> {
+        let entries = conn.recent_activity(10).unwrap();
+        entries.into_iter().map(|a| a.detail).collect()
+    }
+
+    #[test]
+    fn two_appends_racing_for_one_sequence_number_both_land() {
+        let kv = FakeKv::default();
+        let racing = Racing {
+            inner: &kv,
+            raced: std::cell::Cell::new(false),
+        };
+        let conn = Store::new(&racing).connection(&ConnectionId::parse("a").unwrap());
+        // Both writers race for sequence number 1: the loser must see that the head is not
+        // its own and take 2, rather than overwrite the winner's entry.
+        let seq = conn
+            .append_activity(
+                &activity("this one"),
+                &crate::io::fake::FakeRandom::default(),
+            )
+            .unwrap();
+        assert_eq!(seq, 2);
+        assert_eq!(details(&conn), ["this one", "the other"]);
+    }
+
+    #[test]
+    fn a_log_head_written_without_a_nonce_still_counts() {
+        let kv = FakeKv::default();
+        let conn = Store::new(&kv).connection(&ConnectionId::parse("a").unwrap());
+        kv.set("conn/a/activity/head", b"7").unwrap();
+        kv.set("conn/a/activity/7", &encode(&activity("old")).unwrap())
+            .unwrap();
+        let random = crate::io::fake::FakeRandom::default();
+        assert_eq!(conn.append_activity(&activity("new"), &random).unwrap(), 8);
+        let head = kv.get("conn/a/activity/head").unwrap().unwrap();
+        assert!(
+            head.starts_with(b"8:"),
+            "{}",
+            String::from_utf8_lossy(&head)
+        );
+        assert_eq!(details(&conn), ["new", "old"]);
     }
 
     #[test]

@@ -140,7 +140,7 @@ fn emit(env: &Env, c: &ConnectionId, event: TriggerEvent) -> Result<bool, Connec
         },
     };
     notify(env, &partner_settings, &partner_event)?;
-    store.append_trigger(event.kind.as_str(), &event, KEEP)?;
+    store.append_trigger(event.kind.as_str(), &event, KEEP, env.random)?;
     store.mark_trigger_seen(&event.id)?;
     Ok(true)
 }

@@ -12,8 +12,8 @@ use crate::bindings::wasi::random::random;
 use crate::config;
 use crate::error::ConnectorError;
 use crate::io::{
-    BackendError, Clock, Config, Env, Http, Kv, Method, Random, Request, Response, TransportError,
-    UnixMillis,
+    BackendError, Clock, Config, Env, Http, Kv, Method, Random, Request, Response, Swapped,
+    TransportError, UnixMillis, Watched,
 };
 
 /// The largest response body the connector reads from Lever or the partner.
@@ -86,18 +86,37 @@ impl Kv for WasiKv {
         expected: Option<&[u8]>,
         new: &[u8],
     ) -> Result<bool, BackendError> {
-        let cas = atomics::Cas::new(&self.0, key).map_err(kv_error)?;
-        if cas.current().map_err(kv_error)?.as_deref() != expected {
+        let watched = self.watch(key)?;
+        if watched.current() != expected {
             return Ok(false);
         }
-        match atomics::swap(cas, new) {
-            Ok(()) => Ok(true),
-            // Some hosts report a failed swap even when it wrote (Spin's Redis store ends
-            // every swap with an `UNWATCH <key>` that Redis refuses). The value decides: the
-            // connector's swapped values are unique (each carries a nonce), so finding ours
-            // in place means this swap won.
-            Err(atomics::CasError::CasFailed(_)) => {
-                Ok(self.0.get(key).map_err(kv_error)?.as_deref() == Some(new))
+        Ok(matches!(self.swap(watched, new)?, Swapped::Done))
+    }
+    fn watch(&self, key: &str) -> Result<Watched, BackendError> {
+        let cas = atomics::Cas::new(&self.0, key).map_err(kv_error)?;
+        let current = cas.current().map_err(kv_error)?;
+        Ok(Watched::new(key, current, Some(Box::new(cas))))
+    }
+    fn swap(&self, watched: Watched, new: &[u8]) -> Result<Swapped, BackendError> {
+        let (key, _, handle) = watched.into_parts();
+        let Some(Ok(cas)) = handle.map(|h| h.downcast::<atomics::Cas>()) else {
+            return Err(BackendError(format!(
+                "{key} was not watched through wasi:keyvalue/atomics"
+            )));
+        };
+        match atomics::swap(*cas, new) {
+            Ok(()) => Ok(Swapped::Done),
+            Err(atomics::CasError::CasFailed(fresh)) => {
+                let now = fresh.current().map_err(kv_error)?;
+                // As in the trait's own `swap`: finding ours in place means it was written.
+                if now.as_deref() == Some(new) {
+                    return Ok(Swapped::Done);
+                }
+                Ok(Swapped::Changed(Watched::new(
+                    &key,
+                    now,
+                    Some(Box::new(fresh)),
+                )))
             }
             Err(atomics::CasError::StoreError(e)) => Err(kv_error(e)),
         }

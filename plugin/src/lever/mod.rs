@@ -415,7 +415,7 @@ fn throttle(env: &Env, connection: &str) -> Result<(), ConnectorError> {
     let started = env.clock.now();
     loop {
         let now = env.clock.now();
-        match store.take_rate_token(now, limit)? {
+        match store.take_rate_token(now, limit, env.random)? {
             None => return Ok(()),
             Some(wait) if now.saturating_sub(started) + wait > MAX_THROTTLE_WAIT_MS => {
                 return Err(ConnectorError::RateLimited {
