@@ -5,9 +5,9 @@
 //! |---|---|
 //! | `oauth/state/<nonce>` | JSON [`OAuthState`]: which connection an OAuth round trip is for (single use, expires) |
 //! | `conn/<c>/auth` | JSON [`StoredAuth`]: API key or OAuth tokens (each secret sealed), account id, scopes |
-//! | `conn/<c>/rate` | JSON [`crate::lever::Bucket`]: the connection's token bucket for Lever calls |
+//! | `conn/<c>/rate` | JSON [`crate::lever::Bucket`] and its writer's nonce: the connection's token bucket for Lever calls |
 //! | `conn/<c>/triggers` | JSON list of the triggers the connection's platform enabled |
-//! | `conn/<c>/trigger/<kind>/head` | the sequence number of the newest event of a trigger |
+//! | `conn/<c>/trigger/<kind>/head` | `<seq>:<nonce>`: the sequence number of the newest event of a trigger |
 //! | `conn/<c>/trigger/<kind>/<seq>` | JSON [`crate::triggers::TriggerEvent`] (the last 1000 kept) |
 //! | `conn/<c>/trigger-seen/<event id>` | an event delivered (each once) |
 //! | `conn/<c>/posting-cursor` | the postings poll's cursor: Unix ms of the newest `updatedAt` read |
@@ -35,8 +35,8 @@
 //! | `conn/<c>/outbox-index` | JSON list of the tokens in the outbox |
 //! | `conn/<c>/dead/<token>` | JSON [`OutboxItem`]: a delivery that ran out of attempts, with its last error |
 //! | `conn/<c>/dead-index` | JSON list of the tokens in the dead letters |
-//! | `conn/<c>/audit/head`, `conn/<c>/audit/<seq>` | JSON [`crate::audit::AuditEntry`]: a write to Lever or the partner (the last 500 kept) |
-//! | `conn/<c>/activity/head` | the sequence number of the newest activity entry |
+//! | `conn/<c>/audit/head` (`<seq>:<nonce>`), `conn/<c>/audit/<seq>` | JSON [`crate::audit::AuditEntry`]: a write to Lever or the partner (the last 500 kept) |
+//! | `conn/<c>/activity/head` | `<seq>:<nonce>`: the sequence number of the newest activity entry |
 //! | `conn/<c>/activity/<seq>` | JSON [`Activity`]: a delivery or partner event and its outcome (the last 100 kept) |
 //! | `conn/<c>/portal/link/<nonce>` | JSON [`PortalLink`]: a connect-portal link (single use, expires) |
 //! | `conn/<c>/portal/session/<id>` | JSON [`PortalSession`]: a connect-portal session (expires) |
