@@ -47,6 +47,9 @@ pub struct Sizes {
     pub instances: usize,
     /// Candidate uploads against the rate-limited simulator (0: skip).
     pub uploads: usize,
+    /// Keep the connector's state in this SQLite file (WAL), as `lever-host serve` does by
+    /// default, instead of in memory (`None`), which leaves out the storage's cost.
+    pub kv_file: Option<std::path::PathBuf>,
 }
 
 impl Sizes {
@@ -64,6 +67,7 @@ impl Sizes {
             decisions: 2000,
             instances: 2000,
             uploads: 500,
+            kv_file: None,
         }
     }
 
@@ -77,6 +81,7 @@ impl Sizes {
             decisions: 200,
             instances: 200,
             uploads: 20,
+            kv_file: None,
         }
     }
 }
@@ -114,7 +119,10 @@ pub async fn run(wasm: &[u8], sizes: &Sizes, out: &Path, exe: &Path) -> anyhow::
     // A deployment with Acme set up against the simulator.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let public = format!("http://{}", listener.local_addr()?);
-    let settings = Settings::in_process(sims.connector_config(&public))?;
+    let mut settings = Settings::in_process(sims.connector_config(&public))?;
+    if let Some(path) = &sizes.kv_file {
+        settings.kv = crate::settings::KvLocation::File(path.clone());
+    }
     let base = Connector::new(runtime.clone(), &settings)?;
     let served = base.spawn(listener)?;
     set_up(&PartnerApi::new(&served.url(), partner::DEFAULT_API_KEY)).await?;
@@ -305,6 +313,7 @@ pub async fn run(wasm: &[u8], sizes: &Sizes, out: &Path, exe: &Path) -> anyhow::
             "deliveries": sizes.deliveries, "concurrency": sizes.concurrency,
             "health": sizes.health, "decisions": sizes.decisions,
             "instances": sizes.instances, "uploads": sizes.uploads,
+            "kv": if sizes.kv_file.is_some() { "sqlite file (WAL)" } else { "memory" },
         },
         "figures": figures,
     });
@@ -396,6 +405,9 @@ pub fn print_table(results: &Value, out: &Path) {
             "  requests Lever refused (429)",
             refused.to_string()
         );
+    }
+    if let Some(kv) = results["sizes"].get("kv").and_then(Value::as_str) {
+        println!("{:<44} {:>14}", "connector state kept in", kv);
     }
     println!("\nwritten to {}", out.display());
 }

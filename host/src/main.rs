@@ -74,6 +74,13 @@ enum Command {
         /// Calls in the in-process decision-path comparison (each side).
         #[arg(long)]
         decisions: Option<usize>,
+        /// Deliveries per mode in the full-flow comparison (more, to profile it).
+        #[arg(long)]
+        deliveries: Option<usize>,
+        /// Keep the state in this SQLite file (created fresh), as `serve` does by default,
+        /// instead of in memory.
+        #[arg(long)]
+        kv_file: Option<PathBuf>,
         /// A component to measure instead of the embedded one (one built with symbols, to
         /// profile).
         #[arg(long)]
@@ -236,6 +243,8 @@ async fn main() -> anyhow::Result<()> {
             out,
             only,
             decisions,
+            deliveries,
+            kv_file,
             component,
         } => {
             // Per-request lines would drown the table (RUST_LOG=info shows them).
@@ -248,6 +257,22 @@ async fn main() -> anyhow::Result<()> {
             sizes.only = only;
             if let Some(decisions) = decisions {
                 sizes.decisions = decisions;
+            }
+            if let Some(deliveries) = deliveries {
+                sizes.deliveries = deliveries;
+            }
+            if let Some(path) = kv_file {
+                // A fresh store: the figures must not depend on what an earlier run left.
+                for suffix in ["", "-wal", "-shm"] {
+                    let file = PathBuf::from(format!("{}{suffix}", path.display()));
+                    match std::fs::remove_file(&file) {
+                        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                            return Err(e).with_context(|| format!("removing {}", file.display()))
+                        }
+                        _ => {}
+                    }
+                }
+                sizes.kv_file = Some(path);
             }
             let out = out.unwrap_or_else(lever_host::bench::default_out);
             let exe = std::env::current_exe().context("finding this executable")?;
