@@ -334,7 +334,8 @@ export interface WebhookStatus {
    */
   state: WebhookState,
   /**
-   * The last verified delivery.
+   * The last verified delivery (to the minute: it is recorded again once a minute has
+   * passed).
    */
   lastDeliveryAt?: UnixMs,
 }

@@ -71,7 +71,8 @@ pub struct WebhookStatus {
     pub url: Option<String>,
     /// Its state.
     pub state: WebhookState,
-    /// The last verified delivery.
+    /// The last verified delivery (to the minute: it is recorded again once a minute has
+    /// passed).
     pub last_delivery_at: Option<UnixMillis>,
 }
 

@@ -147,6 +147,9 @@ pub struct Receipt {
     pub outcome: Outcome,
 }
 
+/// How stale the recorded time of an event's last delivery may get (ms).
+const SEEN_EVERY_MS: u64 = 60_000;
+
 /// Handles one Lever webhook delivery to `connection`, given as its raw body.
 pub fn handle_lever_webhook(
     env: &Env,
@@ -178,7 +181,12 @@ pub fn handle_lever_webhook(
 
     let store = Store::new(env.kv).connection(connection);
     if tokens.iter().any(|(event, _)| *event == delivery.event) {
-        store.set_webhook_seen(&delivery.event, now)?;
+        // To the minute: a write on every delivery would cost each one a store transaction
+        // for a time the status shows to the minute anyway.
+        let seen = store.webhook_seen(&delivery.event)?;
+        if seen.is_none_or(|seen| now.saturating_sub(seen) >= SEEN_EVERY_MS) {
+            store.set_webhook_seen(&delivery.event, now)?;
+        }
     }
     let receipt = |outcome| Receipt {
         connection_id: connection.clone(),
@@ -721,6 +729,24 @@ mod tests {
         let again = handle(&world, &fixture("webhooks/candidateStageChange")).unwrap();
         assert_eq!(again.outcome, Outcome::Duplicate(DeliveryState::Forwarded));
         assert_eq!(world.http.sent.borrow().len(), 2);
+    }
+
+    #[test]
+    fn the_last_delivery_time_is_kept_to_the_minute() {
+        let world = world();
+        let store = Store::new(&world.kv).connection(&acme());
+        world.http.respond(200, &fixture("api/opportunity"));
+        world.http.respond(200, "");
+        handle(&world, &fixture("webhooks/candidateStageChange")).unwrap();
+        let seen = || store.webhook_seen("candidateStageChange").unwrap();
+        assert_eq!(seen(), Some(NOW));
+        // Replays are verified deliveries too; within the minute nothing is written.
+        world.clock.0.set(NOW + 59_000);
+        handle(&world, &fixture("webhooks/candidateStageChange")).unwrap();
+        assert_eq!(seen(), Some(NOW));
+        world.clock.0.set(NOW + 61_000);
+        handle(&world, &fixture("webhooks/candidateStageChange")).unwrap();
+        assert_eq!(seen(), Some(NOW + 61_000));
     }
 
     #[test]
