@@ -77,6 +77,9 @@ enum Command {
         /// Deliveries per mode in the full-flow comparison (more, to profile it).
         #[arg(long)]
         deliveries: Option<usize>,
+        /// Fresh instances per allocation strategy (more, to profile instantiation).
+        #[arg(long)]
+        instances: Option<usize>,
         /// Keep the state in this SQLite file (created fresh), as `serve` does by default,
         /// instead of in memory.
         #[arg(long)]
@@ -244,6 +247,7 @@ async fn main() -> anyhow::Result<()> {
             only,
             decisions,
             deliveries,
+            instances,
             kv_file,
             component,
         } => {
@@ -260,6 +264,9 @@ async fn main() -> anyhow::Result<()> {
             }
             if let Some(deliveries) = deliveries {
                 sizes.deliveries = deliveries;
+            }
+            if let Some(instances) = instances {
+                sizes.instances = instances;
             }
             if let Some(path) = kv_file {
                 // A fresh store: the figures must not depend on what an earlier run left.
