@@ -13,11 +13,28 @@ pub const WASI_CALL_TRACERS: [&str; 2] = [
     "wasmtime_wasi::p2::bindings",
 ];
 
-/// `filter` with the WASI call tracers capped at `debug`.
+/// `filter` with the WASI call tracers capped at `debug` (and never made more verbose than
+/// `filter` has them: a cap that turned them on would make every log call in the process
+/// consult the filter).
 pub fn without_secrets(filter: Targets) -> Targets {
     WASI_CALL_TRACERS.iter().fold(filter, |filter, target| {
-        filter.with_target(*target, LevelFilter::DEBUG)
+        if filter.would_enable(target, &tracing::Level::TRACE) {
+            filter.with_target(*target, LevelFilter::DEBUG)
+        } else {
+            filter
+        }
     })
+}
+
+/// The most verbose level `filter` lets through anywhere: nothing more verbose need be
+/// asked of it (the `log` and `tracing` macros then skip such calls with one comparison).
+pub fn most_verbose(filter: &Targets) -> LevelFilter {
+    filter
+        .iter()
+        .map(|(_, level)| level)
+        .chain(filter.default_level())
+        .max()
+        .unwrap_or(LevelFilter::OFF)
 }
 
 #[cfg(test)]
@@ -34,5 +51,18 @@ mod tests {
         ));
         assert!(filter.would_enable("wasmtime_wasi_http::p2::http_impl", &tracing::Level::TRACE));
         assert!(filter.would_enable("lever_host::server", &tracing::Level::TRACE));
+        assert_eq!(most_verbose(&filter), LevelFilter::TRACE);
+    }
+
+    #[test]
+    fn the_cap_never_turns_a_quiet_filter_up() {
+        let filter = without_secrets("warn,lever_host=info".parse().unwrap());
+        assert_eq!(most_verbose(&filter), LevelFilter::INFO);
+        assert!(!filter.would_enable("wasmtime_wasi::p2::bindings::x", &tracing::Level::DEBUG));
+        assert!(filter.would_enable("wasmtime_wasi::p2::bindings::x", &tracing::Level::WARN));
+        assert_eq!(
+            most_verbose(&without_secrets("off".parse().unwrap())),
+            LevelFilter::OFF
+        );
     }
 }

@@ -130,7 +130,7 @@ fn init_logs_at(json: bool, default: &str) {
         .unwrap_or_else(|| default.parse().unwrap_or_default());
     let filter = lever_host::logs::without_secrets(filter);
     let builder = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
+        .with_max_level(lever_host::logs::most_verbose(&filter))
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     use tracing_subscriber::layer::SubscriberExt as _;
