@@ -553,6 +553,20 @@ impl ConnStore<'_> {
         }
     }
 
+    /// A JSON value with the bytes it was read from, for a later compare-and-swap.
+    fn get_versioned<T: DeserializeOwned>(
+        &self,
+        suffix: &str,
+    ) -> Result<Option<Versioned<T>>, ConnectorError> {
+        match self.get_raw(suffix)? {
+            None => Ok(None),
+            Some(raw) => Ok(Some(Versioned {
+                value: decode(&self.key(suffix), &raw)?,
+                raw,
+            })),
+        }
+    }
+
     fn set(&self, suffix: &str, value: &[u8]) -> Result<(), ConnectorError> {
         self.kv.set(&self.key(suffix), value).map_err(storage_error)
     }
@@ -595,13 +609,7 @@ impl ConnStore<'_> {
 
     /// The stored credentials, with their bytes for a compare-and-swap.
     pub fn auth(&self) -> Result<Option<Versioned<StoredAuth>>, ConnectorError> {
-        match self.get_raw("auth")? {
-            None => Ok(None),
-            Some(raw) => Ok(Some(Versioned {
-                value: decode(&self.key("auth"), &raw)?,
-                raw,
-            })),
-        }
+        self.get_versioned("auth")
     }
 
     /// Stores credentials unconditionally (a new connection).
@@ -813,14 +821,7 @@ impl ConnStore<'_> {
         &self,
         token: &str,
     ) -> Result<Option<Versioned<OutboxItem>>, ConnectorError> {
-        let suffix = format!("outbox/{}", part(token));
-        match self.get_raw(&suffix)? {
-            None => Ok(None),
-            Some(raw) => Ok(Some(Versioned {
-                value: decode(&self.key(&suffix), &raw)?,
-                raw,
-            })),
-        }
+        self.get_versioned(&format!("outbox/{}", part(token)))
     }
 
     /// Replaces an outbox item if it still holds `seen`.
@@ -1141,14 +1142,7 @@ impl ConnStore<'_> {
         &self,
         partner_candidate_id: &str,
     ) -> Result<Option<Versioned<UploadIntent>>, ConnectorError> {
-        let suffix = format!("upload/{}", part(partner_candidate_id));
-        match self.get_raw(&suffix)? {
-            None => Ok(None),
-            Some(raw) => Ok(Some(Versioned {
-                value: decode(&self.key(&suffix), &raw)?,
-                raw,
-            })),
-        }
+        self.get_versioned(&format!("upload/{}", part(partner_candidate_id)))
     }
 
     /// Replaces an upload intent if it is still `expected` (`None`: absent).
