@@ -688,7 +688,7 @@ impl ConnStore<'_> {
                     })?,
                 )? {
                     Swapped::Done => return Ok(None),
-                    Swapped::Changed(now) => watched = now,
+                    Swapped::Changed(fresh) => watched = fresh,
                 },
             }
         }
@@ -764,7 +764,7 @@ impl ConnStore<'_> {
                     }
                     return Ok(next);
                 }
-                Swapped::Changed(now) => watched = now,
+                Swapped::Changed(fresh) => watched = fresh,
             }
         }
         Err(ConnectorError::Conflict(format!(
@@ -797,7 +797,7 @@ impl ConnStore<'_> {
             }
             match self.swap(watched, &encode(&ids)?)? {
                 Swapped::Done => return Ok(()),
-                Swapped::Changed(now) => watched = now,
+                Swapped::Changed(fresh) => watched = fresh,
             }
         }
         Err(ConnectorError::Conflict(format!(
@@ -1087,7 +1087,7 @@ impl ConnStore<'_> {
             };
             match self.swap(watched, &encode(&roles)?)? {
                 Swapped::Done => return Ok(existed),
-                Swapped::Changed(now) => watched = now,
+                Swapped::Changed(fresh) => watched = fresh,
             }
         }
         Err(ConnectorError::Conflict(
@@ -1229,7 +1229,7 @@ impl ConnStore<'_> {
             }
             match self.swap(watched, &new)? {
                 Swapped::Done => return Ok(Claim::Claimed),
-                Swapped::Changed(now) => watched = now,
+                Swapped::Changed(fresh) => watched = fresh,
             }
         }
         // Others kept winning the race: one of them owns it.
@@ -1576,6 +1576,18 @@ mod tests {
     struct Racing<'a> {
         inner: &'a FakeKv,
         raced: std::cell::Cell<bool>,
+        /// What the other writer does, once, on the store underneath.
+        other: fn(ConnStore<'_>),
+    }
+
+    impl<'a> Racing<'a> {
+        fn new(inner: &'a FakeKv, other: fn(ConnStore<'_>)) -> Self {
+            Self {
+                inner,
+                raced: std::cell::Cell::new(false),
+                other,
+            }
+        }
     }
 
     impl Kv for Racing<'_> {
@@ -1595,13 +1607,7 @@ mod tests {
             new: &[u8],
         ) -> Result<bool, crate::io::BackendError> {
             if !self.raced.replace(true) {
-                let other = Store::new(self.inner).connection(&ConnectionId::parse("a").unwrap());
-                other
-                    .append_activity(
-                        &activity("the other"),
-                        &crate::io::fake::FakeRandom(std::cell::Cell::new(100)),
-                    )
-                    .unwrap();
+                (self.other)(Store::new(self.inner).connection(&ConnectionId::parse("a").unwrap()));
             }
             // Like Spin's Redis store: writes when it should, and always reports a failure.
             self.inner.compare_and_swap(key, expected, new)?;
@@ -1634,10 +1640,12 @@ mod tests {
     #[test]
     fn two_appends_racing_for_one_sequence_number_both_land() {
         let kv = FakeKv::default();
-        let racing = Racing {
-            inner: &kv,
-            raced: std::cell::Cell::new(false),
-        };
+        let racing = Racing::new(&kv, |other| {
+            let random = crate::io::fake::FakeRandom(std::cell::Cell::new(100));
+            other
+                .append_activity(&activity("the other"), &random)
+                .unwrap();
+        });
         let conn = Store::new(&racing).connection(&ConnectionId::parse("a").unwrap());
         // Both writers race for sequence number 1: the loser must see that the head is not
         // its own and take 2, rather than overwrite the winner's entry.
@@ -1649,6 +1657,28 @@ mod tests {
             .unwrap();
         assert_eq!(seq, 2);
         assert_eq!(details(&conn), ["this one", "the other"]);
+    }
+
+    #[test]
+    fn two_instances_taking_a_rate_token_at_the_same_millisecond_take_two() {
+        const LIMIT: crate::config::RateLimit = crate::config::RateLimit {
+            per_sec: 1.0,
+            burst: 5.0,
+        };
+        let kv = FakeKv::default();
+        // The other instance takes a token from the same (empty) state at the same time:
+        // without the writer's nonce both would write the same bytes, and this one would
+        // find "its" bucket in place and count its token as taken from it.
+        let racing = Racing::new(&kv, |other| {
+            let random = crate::io::fake::FakeRandom(std::cell::Cell::new(100));
+            assert_eq!(other.take_rate_token(1_000, LIMIT, &random).unwrap(), None);
+        });
+        let conn = Store::new(&racing).connection(&ConnectionId::parse("a").unwrap());
+        let random = crate::io::fake::FakeRandom::default();
+        assert_eq!(conn.take_rate_token(1_000, LIMIT, &random).unwrap(), None);
+        let bucket: crate::lever::Bucket =
+            serde_json::from_slice(&kv.get("conn/a/rate").unwrap().unwrap()).unwrap();
+        assert_eq!(bucket.tokens, 3.0);
     }
 
     #[test]
