@@ -287,7 +287,7 @@ impl std::fmt::Debug for Watched {
 }
 
 impl Watched {
-    /// What `key` held when read; `handle` is the backend's own (see [`Watched::handle`]).
+    /// What `key` held when read; `handle` is the backend's own (see [`Watched::into_parts`]).
     pub fn new(
         key: &str,
         current: Option<Vec<u8>>,
