@@ -43,7 +43,12 @@ fn serve(request: &IncomingRequest) -> Reply {
         Ok(accepted) => accepted,
         Err(reply) => return reply,
     };
-    let body = match read_body(request, route.max_body_bytes()) {
+    let declared = entries
+        .iter()
+        .filter(|(name, _)| name.eq_ignore_ascii_case("content-length"))
+        .filter_map(|(_, v)| std::str::from_utf8(v).ok()?.trim().parse::<u64>().ok())
+        .max();
+    let body = match read_body(request, declared, route.max_body_bytes()) {
         Ok(body) => body,
         Err(error) => return http_face::error_reply(&error),
     };
@@ -51,14 +56,14 @@ fn serve(request: &IncomingRequest) -> Reply {
         .unwrap_or_else(|error| http_face::error_reply(&error))
 }
 
-fn read_body(request: &IncomingRequest, limit: usize) -> Result<Vec<u8>, ConnectorError> {
+/// The body, refused unread when its declared length (`content-length`, from the headers
+/// already read) is over `limit`, and refused once more than `limit` bytes arrive.
+fn read_body(
+    request: &IncomingRequest,
+    declared: Option<u64>,
+    limit: usize,
+) -> Result<Vec<u8>, ConnectorError> {
     let too_large = ConnectorError::TooLarge(limit as u64);
-    let declared = request
-        .headers()
-        .get("content-length")
-        .into_iter()
-        .filter_map(|v| String::from_utf8(v).ok()?.trim().parse::<u64>().ok())
-        .max();
     if declared.is_some_and(|len| len > limit as u64) {
         return Err(too_large);
     }

@@ -220,12 +220,15 @@ impl Http for WasiHttp {
             write_error.get_or_insert(failed("finishing the body", e));
         }
 
+        // Wait first: the response is never there the moment the request is sent.
+        let ready = future.subscribe();
         let incoming = loop {
-            match future.get() {
-                Some(result) => break result,
-                None => future.subscribe().block(),
+            ready.block();
+            if let Some(result) = future.get() {
+                break result;
             }
         };
+        drop(ready);
         let response = incoming
             .map_err(|()| TransportError::Failed("response already taken".into()))?
             .map_err(|e| match e {
