@@ -123,13 +123,7 @@ impl<'a> Recorder<'a> {
 
     /// The environment to run the flow in: this recorder as its HTTP.
     pub fn env(&self) -> Env<'_> {
-        Env {
-            http: self,
-            kv: self.env.kv,
-            config: self.env.config,
-            clock: self.env.clock,
-            random: self.env.random,
-        }
+        self.env.with_http(self)
     }
 
     /// The write a dry run stopped at, if it did.
@@ -193,13 +187,7 @@ impl<'a> TokenCalls<'a> {
 
     /// `env` with these token calls as its HTTP.
     pub fn env(&self) -> Env<'_> {
-        Env {
-            http: self,
-            kv: self.env.kv,
-            config: self.env.config,
-            clock: self.env.clock,
-            random: self.env.random,
-        }
+        self.env.with_http(self)
     }
 }
 

@@ -361,6 +361,13 @@ pub struct Env<'a> {
     pub random: &'a dyn Random,
 }
 
+impl<'a> Env<'a> {
+    /// The same environment with `http` as its outbound HTTP (a recorder in front of it).
+    pub fn with_http(&self, http: &'a dyn Http) -> Env<'a> {
+        Env { http, ..*self }
+    }
+}
+
 impl std::fmt::Debug for Env<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Env")

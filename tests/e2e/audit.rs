@@ -33,6 +33,20 @@ async fn with_headers(
         .unwrap()
 }
 
+/// A dry run of the partner moving Ada's candidate to "offer": its (successful) answer.
+async fn rehearse_move_to_offer(world: &World) -> lever_host::http_util::ClientResponse {
+    let rehearsal = with_headers(
+        world,
+        "PUT",
+        "/connections/acme/candidates/cand-ada/stage",
+        json!({ "stage": "offer" }),
+        &[("lever-dry-run", "true")],
+    )
+    .await;
+    assert_eq!(rehearsal.status, 200, "{}", rehearsal.text());
+    rehearsal
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn writes_are_audited_per_connection_and_a_dry_run_sends_nothing() {
     let world = World::start().await;
@@ -54,15 +68,7 @@ async fn writes_are_audited_per_connection_and_a_dry_run_sends_nothing() {
         && e["cause"] == "partner call: InstallWebhooks"));
 
     // A dry run of a partner move: the request Lever would get, and no change in Lever.
-    let rehearsal = with_headers(
-        &world,
-        "PUT",
-        "/connections/acme/candidates/cand-ada/stage",
-        json!({ "stage": "offer" }),
-        &[("lever-dry-run", "true")],
-    )
-    .await;
-    assert_eq!(rehearsal.status, 200, "{}", rehearsal.text());
+    let rehearsal = rehearse_move_to_offer(&world).await;
     let dry = &rehearsal.json()["dryRun"];
     assert_eq!(dry["service"], "lever");
     assert_eq!(dry["method"], "PUT");
@@ -162,15 +168,7 @@ async fn oauth_token_calls_are_audited_once_and_a_dry_run_rehearses_the_write_pa
     world
         .connector
         .advance_clock(std::time::Duration::from_secs(3600));
-    let rehearsal = with_headers(
-        &world,
-        "PUT",
-        "/connections/acme/candidates/cand-ada/stage",
-        json!({ "stage": "offer" }),
-        &[("lever-dry-run", "true")],
-    )
-    .await;
-    assert_eq!(rehearsal.status, 200, "{}", rehearsal.text());
+    let rehearsal = rehearse_move_to_offer(&world).await;
     let dry = &rehearsal.json()["dryRun"];
     assert_eq!(dry["method"], "PUT", "{dry}");
     assert!(dry["url"].as_str().unwrap().contains("/stage"), "{dry}");
