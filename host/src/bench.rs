@@ -199,29 +199,43 @@ pub async fn run(wasm: &[u8], sizes: &Sizes, out: &Path, exe: &Path) -> anyhow::
             true,
         )
         .await?;
-        let native = load(
-            &native_served.url(),
-            "/webhooks/lever/acme",
-            deliveries(sizes.deliveries),
-            sizes.concurrency,
-            true,
-        )
-        .await?;
-        let wasm = load(
-            &wasm_served.url(),
-            "/webhooks/lever/acme",
-            deliveries(sizes.deliveries),
-            sizes.concurrency,
-            true,
-        )
-        .await?;
-        figures.insert("e2e_wasm_per_s", json!(round(wasm.per_s, 1)));
-        figures.insert("e2e_native_per_s", json!(round(native.per_s, 1)));
-        figures.insert("e2e_ratio", json!(round(wasm.per_s / native.per_s, 3)));
-        figures.insert("p50_ms", json!(round(wasm.p50_ms, 3)));
-        figures.insert("p99_ms", json!(round(wasm.p99_ms, 3)));
-        figures.insert("native_p50_ms", json!(round(native.p50_ms, 3)));
-        figures.insert("native_p99_ms", json!(round(native.p99_ms, 3)));
+        // Alternating rounds (native first in even rounds, the component first in odd
+        // ones): the store grows with every delivery and the machine's speed drifts, and
+        // both then weigh on each side alike instead of on whichever ran second.
+        let mut native = Load::default();
+        let mut wasm = Load::default();
+        let per_round = sizes.deliveries.div_ceil(ROUNDS);
+        let mut left = sizes.deliveries;
+        for round in 0..ROUNDS {
+            let count = per_round.min(left);
+            left -= count;
+            if count == 0 {
+                break;
+            }
+            for native_turn in turns(round) {
+                let (url, into) = if native_turn {
+                    (native_served.url(), &mut native)
+                } else {
+                    (wasm_served.url(), &mut wasm)
+                };
+                let run = load(
+                    &url,
+                    "/webhooks/lever/acme",
+                    deliveries(count),
+                    sizes.concurrency,
+                    true,
+                )
+                .await?;
+                into.absorb(run);
+            }
+        }
+        figures.insert("e2e_wasm_per_s", json!(round(wasm.per_s(), 1)));
+        figures.insert("e2e_native_per_s", json!(round(native.per_s(), 1)));
+        figures.insert("e2e_ratio", json!(round(wasm.per_s() / native.per_s(), 3)));
+        figures.insert("p50_ms", json!(round(wasm.percentile_ms(0.50), 3)));
+        figures.insert("p99_ms", json!(round(wasm.percentile_ms(0.99), 3)));
+        figures.insert("native_p50_ms", json!(round(native.percentile_ms(0.50), 3)));
+        figures.insert("native_p99_ms", json!(round(native.percentile_ms(0.99), 3)));
     }
 
     // 2. Instantiate and answer /health.
@@ -244,7 +258,7 @@ pub async fn run(wasm: &[u8], sizes: &Sizes, out: &Path, exe: &Path) -> anyhow::
             false,
         )
         .await?;
-        figures.insert("health_per_s", json!(round(health.per_s, 1)));
+        figures.insert("health_per_s", json!(round(health.per_s(), 1)));
     }
 
     // 3. The decision path alone: the same deliveries, upstreams answered in process.
@@ -553,12 +567,43 @@ async fn link_candidates(served: &Served, count: usize, concurrency: usize) -> a
     Ok(())
 }
 
-/// Throughput and latency of one load run.
-#[derive(Debug)]
+/// Rounds each side of a comparison is split into, alternating (see [`turns`]).
+const ROUNDS: usize = 8;
+
+/// Which side goes first in `round`: `true` is native. Even rounds run native first, odd
+/// rounds the component first, so neither always meets the larger store or the later
+/// (hotter, or busier) machine.
+fn turns(round: usize) -> [bool; 2] {
+    let native_first = round.is_multiple_of(2);
+    [native_first, !native_first]
+}
+
+/// Latencies and time spent over one or more load runs.
+#[derive(Debug, Default)]
 struct Load {
-    per_s: f64,
-    p50_ms: f64,
-    p99_ms: f64,
+    latencies: Vec<Duration>,
+    elapsed: Duration,
+}
+
+impl Load {
+    /// Adds another run's requests and time.
+    fn absorb(&mut self, other: Load) {
+        self.latencies.extend(other.latencies);
+        self.latencies.sort();
+        self.elapsed += other.elapsed;
+    }
+
+    fn per_s(&self) -> f64 {
+        self.latencies.len() as f64 / self.elapsed.as_secs_f64()
+    }
+
+    /// The `p` quantile (0 to 1) of the latencies, in ms.
+    fn percentile_ms(&self, p: f64) -> f64 {
+        let index = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
+        self.latencies
+            .get(index)
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    }
 }
 
 /// Sends every body (POST, or GET when empty) to `base` + `path`, `concurrency` at a time
@@ -614,17 +659,7 @@ async fn load(
     }
     let elapsed = started.elapsed();
     latencies.sort();
-    let percentile = |p: f64| {
-        let index = ((latencies.len() as f64 - 1.0) * p).round() as usize;
-        latencies
-            .get(index)
-            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
-    };
-    Ok(Load {
-        per_s: latencies.len() as f64 / elapsed.as_secs_f64(),
-        p50_ms: percentile(0.50),
-        p99_ms: percentile(0.99),
-    })
+    Ok(Load { latencies, elapsed })
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -635,7 +670,7 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 /// with every upstream answered in process: parsing, verifying, claiming, reading the
 /// connection, mapping, signing the partner event, recording.
 ///
-/// Both sides run on one thread with a single-threaded runtime, one after the other. On
+/// Both sides run on one thread with a single-threaded runtime, in alternating rounds. On
 /// the multi-threaded runtime a sequential run wakes an idle worker for each task that
 /// `wasi:http` spawns (two per outbound request) and measures those wake-ups rather than
 /// the component; under load (the full-flow figures) the workers are busy and do not pay
@@ -650,45 +685,70 @@ async fn decision_path(
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
-        let wasm_us = runtime.block_on(async {
-            let (mut store, webhooks) = connector.webhooks().await?;
-            let connection = "acme".to_string();
-            let started = Instant::now();
-            for body in &for_wasm {
-                let receipt = webhooks
-                    .call_handle_lever_webhook(&mut store, &connection, body)
-                    .await?;
-                match receipt {
-                    Ok(r) if matches!(
-                        r.outcome,
-                        crate::runtime::bindings::exports::lever::connector::webhooks::WebhookOutcome::Forwarded(_)
-                    ) => {}
-                    other => anyhow::bail!("the component did not forward: {other:?}"),
-                }
-            }
-            Ok(started.elapsed().as_secs_f64() * 1e6 / for_wasm.len() as f64)
-        })?;
-
         let connection =
             lever_plugin::store::ConnectionId::parse("acme").map_err(|e| anyhow::anyhow!("{e}"))?;
-        let native_us = crate::native::with_env(connector.env(), runtime.handle().clone(), |io| {
-            let started = Instant::now();
-            for body in &for_native {
-                let receipt =
-                    lever_plugin::sync::stage::handle_lever_webhook(io, &connection, body)?;
-                if !matches!(
-                    receipt.outcome,
-                    lever_plugin::sync::stage::Outcome::Forwarded(_)
-                ) {
-                    return Err(lever_plugin::error::ConnectorError::Internal(format!(
-                        "not forwarded: {:?}",
-                        receipt.outcome
-                    )));
+        let (mut store, webhooks) = runtime.block_on(connector.webhooks())?;
+        let wasm_connection = connection.as_str().to_string();
+        let (mut wasm_time, mut native_time) = (Duration::ZERO, Duration::ZERO);
+        let per_round = for_wasm.len().max(for_native.len()).div_ceil(ROUNDS).max(1);
+        let (mut wasm_chunks, mut native_chunks) =
+            (for_wasm.chunks(per_round), for_native.chunks(per_round));
+        // Alternating rounds, as in the full flow: the store grows with every delivery.
+        for round in 0..ROUNDS {
+            for native_turn in turns(round) {
+                if native_turn {
+                    let Some(chunk) = native_chunks.next() else {
+                        continue;
+                    };
+                    native_time += crate::native::with_env(
+                        connector.env(),
+                        runtime.handle().clone(),
+                        |io| {
+                            let started = Instant::now();
+                            for body in chunk {
+                                let receipt = lever_plugin::sync::stage::handle_lever_webhook(
+                                    io,
+                                    &connection,
+                                    body,
+                                )?;
+                                if !matches!(
+                                    receipt.outcome,
+                                    lever_plugin::sync::stage::Outcome::Forwarded(_)
+                                ) {
+                                    return Err(lever_plugin::error::ConnectorError::Internal(
+                                        format!("not forwarded: {:?}", receipt.outcome),
+                                    ));
+                                }
+                            }
+                            Ok(started.elapsed())
+                        },
+                    )
+                    .map_err(|e| anyhow::anyhow!("native decision path: {e}"))?;
+                } else {
+                    let Some(chunk) = wasm_chunks.next() else {
+                        continue;
+                    };
+                    wasm_time += runtime.block_on(async {
+                        let started = Instant::now();
+                        for body in chunk {
+                            let receipt = webhooks
+                                .call_handle_lever_webhook(&mut store, &wasm_connection, body)
+                                .await?;
+                            match receipt {
+                                Ok(r) if matches!(
+                                    r.outcome,
+                                    crate::runtime::bindings::exports::lever::connector::webhooks::WebhookOutcome::Forwarded(_)
+                                ) => {}
+                                other => anyhow::bail!("the component did not forward: {other:?}"),
+                            }
+                        }
+                        anyhow::Ok(started.elapsed())
+                    })?;
                 }
             }
-            Ok(started.elapsed().as_secs_f64() * 1e6 / for_native.len() as f64)
-        })
-        .map_err(|e| anyhow::anyhow!("native decision path: {e}"))?;
+        }
+        let wasm_us = wasm_time.as_secs_f64() * 1e6 / for_wasm.len().max(1) as f64;
+        let native_us = native_time.as_secs_f64() * 1e6 / for_native.len().max(1) as f64;
         Ok((wasm_us, native_us))
     })
     .await?
@@ -885,4 +945,41 @@ fn machine() -> Value {
 /// `target/bench/results.json` under the current directory.
 pub fn default_out() -> PathBuf {
     PathBuf::from("target").join("bench").join("results.json")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rounds_alternate_which_side_goes_first() {
+        let firsts: Vec<bool> = (0..ROUNDS).map(|round| turns(round)[0]).collect();
+        assert_eq!(firsts.iter().filter(|native| **native).count(), ROUNDS / 2);
+        for round in 0..ROUNDS {
+            let [first, second] = turns(round);
+            assert_ne!(first, second, "each side runs once per round");
+            if round > 0 {
+                assert_ne!(first, turns(round - 1)[0]);
+            }
+        }
+    }
+
+    #[test]
+    fn rounds_pool_their_requests_and_time() {
+        let ms = Duration::from_millis;
+        let mut pooled = Load::default();
+        pooled.absorb(Load {
+            latencies: vec![ms(1), ms(3)],
+            elapsed: ms(500),
+        });
+        pooled.absorb(Load {
+            latencies: vec![ms(2), ms(9)],
+            elapsed: ms(1500),
+        });
+        // 4 requests in 2 s of running, whatever happened between the rounds.
+        assert_eq!(pooled.per_s(), 2.0);
+        assert_eq!(pooled.percentile_ms(0.0), 1.0);
+        assert_eq!(pooled.percentile_ms(0.5), 3.0);
+        assert_eq!(pooled.percentile_ms(1.0), 9.0);
+    }
 }
