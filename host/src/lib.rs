@@ -12,6 +12,7 @@ pub use lever_component::COMPONENT;
 pub mod bench;
 pub mod call;
 pub mod demo;
+pub mod drain;
 pub mod http_util;
 pub mod logs;
 pub mod partner_api;

@@ -231,6 +231,9 @@ impl Connector {
     ) -> anyhow::Result<hyper::Response<HyperOutgoingBody>> {
         let mut store = self.runtime.store(&self.env);
         let (sender, receiver) = tokio::sync::oneshot::channel();
+        // A body the component answers without reading is drained after the answer, so the
+        // client gets the answer instead of a reset.
+        let request = request.map(crate::drain::DrainOnDrop::new);
         let incoming = store
             .data_mut()
             .http()

@@ -115,6 +115,47 @@ async fn body_over_one_mebibyte_is_rejected_with_413() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn a_client_that_sends_its_whole_oversized_body_before_reading_still_gets_the_413() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let world = World::start().await;
+    let url = url::Url::parse(&world.webhook_url("acme")).unwrap();
+    let mut stream = tokio::net::TcpStream::connect((url.host_str().unwrap(), url.port().unwrap()))
+        .await
+        .unwrap();
+    // As Python's urllib does: the whole request first (8 MiB, far past the socket buffers),
+    // and only then the answer.
+    let body = vec![b'x'; 8 * 1024 * 1024];
+    let head = format!(
+        "POST {} HTTP/1.1\r\nhost: {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+        url.path(),
+        url.authority(),
+        body.len()
+    );
+    let mut request = head.into_bytes();
+    request.extend_from_slice(&body);
+    tokio::time::timeout(WAIT, stream.write_all(&request))
+        .await
+        .expect("the server reads the body it refused")
+        .expect("the connection stays open while the client sends");
+    let mut answer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        let n = tokio::time::timeout(WAIT, stream.read(&mut chunk))
+            .await
+            .unwrap()
+            .expect("the answer is readable");
+        answer.extend_from_slice(&chunk[..n]);
+        if n == 0 || String::from_utf8_lossy(&answer).contains("too-large") {
+            break;
+        }
+    }
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.starts_with("HTTP/1.1 413"), "{text}");
+    assert!(text.contains("too-large"), "{text}");
+    assert!(world.sims.partner.received().is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn unknown_event_is_acknowledged_as_ignored() {
     let world = World::start().await;
     let response = world

@@ -274,3 +274,25 @@ pub fn error_code(response: &ClientResponse) -> (String, String) {
             .to_string(),
     )
 }
+
+/// Waits for the completed delivery of the stage change that moved `opportunity` to `stage`,
+/// passing over any other delivery still arriving (a late webhook of an earlier change).
+pub async fn stage_change_delivery(
+    deliveries: &mut tokio::sync::broadcast::Receiver<lever_host::sim::lever::DeliveryAttempt>,
+    opportunity: &str,
+    stage: &str,
+) -> lever_host::sim::lever::DeliveryAttempt {
+    loop {
+        let delivery = tokio::time::timeout(WAIT, deliveries.recv())
+            .await
+            .expect("the stage change was delivered in time")
+            .expect("the simulator still runs");
+        let data = &delivery.body["data"];
+        if delivery.event == "candidateStageChange"
+            && data["opportunityId"] == opportunity
+            && data["toStageId"] == stage
+        {
+            return delivery;
+        }
+    }
+}

@@ -15,6 +15,9 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use crate::harness::*;
 use crate::wasm_hosts::{stage_change_reaches_partner, tool};
 
+/// `npm ci` replaces `node_modules`, which the TypeScript check also runs jco from.
+static NODE_MODULES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn example_dir() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/node"))
 }
@@ -36,27 +39,47 @@ fn node_with_jco() -> Option<std::path::PathBuf> {
     Some(node)
 }
 
-/// Transpiles the embedded component into `examples/node/gen` with the example's jco.
-fn transpile(node: &Path) {
-    let dir = example_dir();
-    let wasm = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(wasm.path(), lever_host::COMPONENT).unwrap();
-    let output = std::process::Command::new(node)
-        .current_dir(dir)
-        .arg("node_modules/@bytecodealliance/jco/dist/jco.js")
-        .arg("transpile")
-        .arg(wasm.path())
-        .args(["-o", "gen", "--name", "lever_plugin", "--quiet"])
-        .args(["--map", "wasi:keyvalue/*=../kv.js#*"])
-        .args(["--map", "wasi:config/*=../config.js#*"])
-        .output()
-        .expect("node runs jco");
+/// Stops a process group when dropped (also when the test fails).
+struct KillGroup(u32);
+
+impl Drop for KillGroup {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.0)])
+            .status();
+    }
+}
+
+/// The README's Node.js command (its "Where it runs" row), exactly as a user copies it.
+fn readme_command() -> String {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"))
+        .expect("README.md");
+    let row = readme
+        .lines()
+        .find(|l| l.starts_with("| Node.js (jco) |"))
+        .expect("the README's hosts table has a Node.js row");
+    let command = row.split('`').nth(1).expect("the row gives a command");
     assert!(
-        output.status.success(),
-        "jco transpile: {}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
+        command.starts_with("cd examples/node && npm ci && npm run transpile && node embed.mjs"),
+        "{command}"
     );
+    command.to_string()
+}
+
+/// Puts the component where `cargo plugin` builds it, which is where the example's
+/// `transpile` script reads it (the same package, target and profile as the embedded one).
+fn place_component() {
+    let dir = Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/target/wasm32-wasip2/component"
+    ));
+    std::fs::create_dir_all(dir).unwrap();
+    let path = dir.join("lever_plugin.wasm");
+    if std::fs::read(&path).ok().as_deref() != Some(lever_host::COMPONENT) {
+        let staged = dir.join(format!("lever_plugin.wasm.{}", std::process::id()));
+        std::fs::write(&staged, lever_host::COMPONENT).unwrap();
+        std::fs::rename(&staged, &path).unwrap();
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -64,12 +87,22 @@ async fn a_node_platform_embeds_the_typed_face_and_passes_a_webhook_through() {
     let Some(node) = node_with_jco() else {
         return;
     };
-    transpile(&node);
+    let _node_modules = NODE_MODULES.lock().await;
+    place_component();
     let sims = simulators(LeverSimOptions::default()).await;
-    let mut command = tokio::process::Command::new(&node);
+    // The README's line, run by a shell from the repository root as a user would (`npm ci`,
+    // the package's own `transpile` script, then the example), with `node` first on PATH.
+    let mut command = tokio::process::Command::new("sh");
+    let path = std::env::join_paths(std::iter::once(node.parent().unwrap().to_path_buf()).chain(
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+    ))
+    .unwrap();
     command
-        .current_dir(example_dir())
-        .arg("embed.mjs")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .arg("-c")
+        .arg(readme_command())
+        .env("PATH", path)
+        .env("npm_config_loglevel", "error")
         .env("CONNECTION", "acme")
         .env("LEVER_API_KEY", DEFAULT_API_KEY)
         .env("STAGE_MAP", acme_stage_map().to_string())
@@ -77,6 +110,8 @@ async fn a_node_platform_embeds_the_typed_face_and_passes_a_webhook_through() {
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
+        // Its own process group: the shell's children (npm, node) are stopped with it.
+        .process_group(0)
         .kill_on_drop(true);
     for (key, value) in sims.connector_config("http://unset.invalid") {
         command.env(
@@ -85,14 +120,28 @@ async fn a_node_platform_embeds_the_typed_face_and_passes_a_webhook_through() {
         );
     }
     let mut child = command.spawn().expect("node starts");
+    let _group = KillGroup(child.id().expect("running"));
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    // npm prints its own lines first; the example prints one JSON object per line. The first
+    // waits for `npm ci` and the transpile as well.
+    let mut first = true;
     let mut next = async || -> Value {
-        let line = tokio::time::timeout(WAIT, lines.next_line())
-            .await
-            .expect("node printed in time")
-            .unwrap()
-            .expect("node is still running");
-        serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"))
+        let wait = if std::mem::take(&mut first) {
+            std::time::Duration::from_secs(300)
+        } else {
+            WAIT
+        };
+        loop {
+            let line = tokio::time::timeout(wait, lines.next_line())
+                .await
+                .expect("node printed in time")
+                .unwrap()
+                .expect("node is still running");
+            if line.starts_with('{') {
+                break serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"));
+            }
+            eprintln!("{line}");
+        }
     };
 
     // A wrong key: Lever refuses it and JavaScript gets the typed error.
@@ -134,6 +183,7 @@ fn the_typescript_docs_are_what_jco_types_makes_of_the_wit() {
     let Some(node) = node_with_jco() else {
         return;
     };
+    let _node_modules = NODE_MODULES.blocking_lock();
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = tempfile::tempdir().unwrap();
     let status = std::process::Command::new(&node)

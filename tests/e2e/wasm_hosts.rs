@@ -8,7 +8,7 @@ use std::time::Duration;
 use lever_host::sim::Simulators;
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 
-use crate::harness::{ADA, ONSITE, PHONE, WAIT};
+use crate::harness::{stage_change_delivery, ADA, ONSITE, PHONE};
 
 /// The CLI named by `env_var`, else `name` on PATH, else `None` (the test then says it is
 /// skipped).
@@ -178,10 +178,7 @@ pub async fn stage_change_reaches_partner(
 ) -> Vec<lever_host::sim::partner::ReceivedEvent> {
     let mut deliveries = sims.lever.subscribe();
     sims.lever.move_stage(ADA, PHONE);
-    let delivery = tokio::time::timeout(WAIT, deliveries.recv())
-        .await
-        .unwrap()
-        .unwrap();
+    let delivery = stage_change_delivery(&mut deliveries, ADA, PHONE).await;
     assert_eq!(delivery.status, Some(200), "{}", delivery.response);
     assert_eq!(delivery.url, format!("{public}/webhooks/lever/acme"));
     let events: Vec<_> = sims
