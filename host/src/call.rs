@@ -347,6 +347,7 @@ pub async fn run(
                 "delivered": r.delivered,
                 "rescheduled": r.rescheduled,
                 "deadLettered": r.dead_lettered,
+                "swept": r.swept,
                 "waiting": r.waiting,
             })),
             Err(e) => Err(e),

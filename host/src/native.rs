@@ -114,6 +114,13 @@ impl Kv for NativeKv<'_> {
         }
     }
 
+    fn increment(&self, key: &str, delta: i64) -> Result<i64, BackendError> {
+        self.env
+            .kv
+            .increment(&self.bucket, key, delta)
+            .map_err(BackendError)
+    }
+
     fn list_keys(
         &self,
         cursor: Option<&str>,

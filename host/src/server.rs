@@ -467,6 +467,7 @@ impl Connector {
                 "delivered": r.delivered,
                 "rescheduled": r.rescheduled,
                 "deadLettered": r.dead_lettered,
+                "swept": r.swept,
                 "waiting": r.waiting,
             })
         }))

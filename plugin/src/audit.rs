@@ -17,7 +17,7 @@ use crate::io::{Env, Http, Method, Request, Response, TransportError, UnixMillis
 use crate::store::{ConnectionId, Store};
 
 /// How many entries a connection keeps.
-pub const KEEP: u64 = 500;
+pub const KEEP: u64 = crate::store::keys::AUDIT_KEEP;
 /// The header that asks for a dry run.
 pub const DRY_RUN_HEADER: &str = "lever-dry-run";
 /// The largest body a dry run shows, in bytes.

@@ -164,6 +164,7 @@ impl webhooks::Guest for Component {
             rescheduled: report.rescheduled,
             dead_lettered: report.dead_lettered,
             waiting: report.waiting,
+            swept: report.swept,
         })
     }
 }
@@ -373,7 +374,7 @@ fn wit_reason(r: lever::ArchiveReason) -> setup::ArchiveReason {
 
 impl setup::Guest for Component {
     fn list_connections() -> WitResult<Vec<String>> {
-        with_env(|env| crate::store::Store::new(env.kv).connections())
+        with_env(crate::setup::list_connections)
             .map(|ids| ids.into_iter().map(String::from).collect())
             .map_err(Into::into)
     }

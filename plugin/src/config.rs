@@ -55,6 +55,9 @@ pub const LEVER_RATE_PER_SEC: &str = "lever_rate_per_sec";
 pub const OUTBOX_MAX_ATTEMPTS: &str = "outbox_max_attempts";
 /// The longest wait between two attempts, in seconds (default 3600).
 pub const OUTBOX_MAX_BACKOFF_SECS: &str = "outbox_max_backoff_secs";
+/// How long a delivery record (the replay guard) is kept, in seconds (default 86400); never
+/// shorter than the freshness window plus the claim lease.
+pub const DELIVERY_RETENTION_SECS: &str = "delivery_retention_secs";
 
 /// The default freshness window for webhook deliveries.
 pub const DEFAULT_MAX_AGE_SECS: u64 = 300;
@@ -62,7 +65,7 @@ pub const DEFAULT_MAX_AGE_SECS: u64 = 300;
 pub const DEFAULT_LEASE_SECS: u64 = 60;
 
 /// Every key the connector reads, and whether its value is a secret.
-pub const ALL_KEYS: [(&str, bool); 18] = [
+pub const ALL_KEYS: [(&str, bool); 19] = [
     (LEVER_ENVIRONMENT, false),
     (LEVER_API_BASE, false),
     (LEVER_AUTH_BASE, false),
@@ -81,6 +84,7 @@ pub const ALL_KEYS: [(&str, bool); 18] = [
     (LEVER_RATE_PER_SEC, false),
     (OUTBOX_MAX_ATTEMPTS, false),
     (OUTBOX_MAX_BACKOFF_SECS, false),
+    (DELIVERY_RETENTION_SECS, false),
 ];
 
 /// Lever's hosts for one environment; never mixed with another environment's.
@@ -300,6 +304,24 @@ pub fn webhook_max_age_ms(config: &dyn Config) -> Result<u64, ConnectorError> {
 /// How long a "processing" delivery claim holds, in milliseconds.
 pub fn delivery_lease_ms(config: &dyn Config) -> Result<u64, ConnectorError> {
     seconds(config, DELIVERY_LEASE_SECS, DEFAULT_LEASE_SECS)
+}
+
+/// The default retention of delivery records: a day.
+pub const DEFAULT_RETENTION_SECS: u64 = 24 * 60 * 60;
+
+/// How long a delivery record is kept after its delivery was handled, in milliseconds. A
+/// replay is refused by its record while its `triggeredAt` is fresh, so the record must
+/// outlive the freshness window and a claim's lease: a shorter setting is refused.
+pub fn delivery_retention_ms(config: &dyn Config) -> Result<u64, ConnectorError> {
+    let retention = seconds(config, DELIVERY_RETENTION_SECS, DEFAULT_RETENTION_SECS)?;
+    let floor = webhook_max_age_ms(config)?.saturating_add(delivery_lease_ms(config)?);
+    if retention < floor {
+        return Err(ConnectorError::NotConfigured(format!(
+            "{DELIVERY_RETENTION_SECS} (at least {} seconds: {LEVER_WEBHOOK_MAX_AGE_SECS} plus {DELIVERY_LEASE_SECS}, so a replay inside the freshness window is still refused)",
+            floor / 1000
+        )));
+    }
+    Ok(retention)
 }
 
 /// The default steady rate per connection: 95% of Lever's 10 per second.

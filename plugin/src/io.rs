@@ -238,6 +238,31 @@ pub trait Kv {
         cursor: Option<&str>,
     ) -> Result<(Vec<String>, Option<String>), BackendError>;
 
+    /// Adds `delta` to the number under `key` (0 when absent) atomically and answers the
+    /// sum: of concurrent callers, each gets its own. Hosts keep the number in their own
+    /// form, so it is read back only through this (`delta` 0 reads it).
+    fn increment(&self, key: &str, delta: i64) -> Result<i64, BackendError> {
+        let mut watched = self.watch(key)?;
+        for _ in 0..64 {
+            let current: i64 = match watched.current() {
+                None => 0,
+                Some(bytes) => std::str::from_utf8(bytes)
+                    .ok()
+                    .and_then(|s| s.trim().parse().ok())
+                    .ok_or_else(|| BackendError(format!("{key} does not hold a number")))?,
+            };
+            let next = current.saturating_add(delta);
+            if delta == 0 && watched.current().is_some() {
+                return Ok(next);
+            }
+            match self.swap(watched, next.to_string().as_bytes())? {
+                Swapped::Done => return Ok(next),
+                Swapped::Changed(fresh) => watched = fresh,
+            }
+        }
+        Err(BackendError(format!("{key} kept changing")))
+    }
+
     /// Stores `value` under `key` only if the key holds nothing, atomically.
     fn insert_new(&self, key: &str, value: &[u8]) -> Result<bool, BackendError> {
         self.compare_and_swap(key, None, value)

@@ -54,6 +54,8 @@ pub struct TickReport {
     pub dead_lettered: u32,
     /// Items not yet due, or held by another instance.
     pub waiting: u32,
+    /// Expired guards (and their index entries) swept.
+    pub swept: u32,
 }
 
 /// Whether a failed delivery is kept for retries (the rest are answered with their error):
@@ -126,7 +128,7 @@ pub fn enqueue(
         dead_lettered: false,
     };
     if item.attempts >= config::outbox_max_attempts(env.config)? {
-        dead_letter(env, connection, &store, &item, claim)?;
+        dead_letter(env, connection, &store, &item, claim, false)?;
         queued.dead_lettered = true;
         return Ok(queued);
     }
@@ -139,17 +141,20 @@ pub fn enqueue(
         claim,
         &Outcome::Queued(queued.clone()),
         "",
+        false,
     )?;
     Ok(queued)
 }
 
-/// Moves `item` to the dead letters and records the delivery so.
+/// Moves `item` to the dead letters and records the delivery so (`later`: by a later
+/// attempt than the delivery's own).
 fn dead_letter(
     env: &Env,
     connection: &ConnectionId,
     store: &ConnStore,
     item: &OutboxItem,
     claim: &DeliveryRecord,
+    later: bool,
 ) -> Result<(), ConnectorError> {
     store.put_dead_letter(&OutboxItem {
         lease_until: 0,
@@ -169,28 +174,79 @@ fn dead_letter(
             dead_lettered: true,
         }),
         "",
+        later,
     )
 }
 
-/// Attempts every due item of every connection once.
+/// The most outbox attempts one tick makes.
+pub const ATTEMPTS_PER_TICK: u32 = 50;
+/// The most outbox attempts one tick makes for one connection, so one connection's backlog
+/// never takes another's turn.
+pub const ATTEMPTS_PER_CONNECTION: u32 = 10;
+/// The most outbox items one tick reads for one connection.
+pub const SCANNED_PER_CONNECTION: usize = 100;
+
+/// One round of background work, bounded whatever the store holds: due outbox items of the
+/// connections whose outbox holds any (at most [`ATTEMPTS_PER_TICK`], and
+/// [`ATTEMPTS_PER_CONNECTION`] each, starting at a random connection), then the sweep of
+/// expired guards (see [`crate::store::index`]). Upgrades a store written by 0.2.0 first.
 pub fn tick(env: &Env) -> Result<TickReport, ConnectorError> {
+    crate::store::upgrade::ensure_layout(env)?;
     let mut report = TickReport::default();
-    for connection in Store::new(env.kv).connections()? {
-        tick_connection(env, &connection, &mut report)?;
+    let store = Store::new(env.kv);
+    let active = store.outbox_active()?;
+    let start = random_index(env, active.len());
+    let mut budget = ATTEMPTS_PER_TICK;
+    for i in 0..active.len() {
+        if budget == 0 {
+            break;
+        }
+        let Some(connection) = active.get((start + i) % active.len()) else {
+            continue;
+        };
+        let mut own = budget.min(ATTEMPTS_PER_CONNECTION);
+        let before = own;
+        tick_connection(env, connection, &mut report, &mut own)?;
+        budget -= before - own;
     }
+    let swept = store.sweep(
+        env.clock.now(),
+        &hex::encode(env.random.bytes(8)),
+        random_index(env, usize::MAX) as u64,
+    )?;
+    report.swept = swept.deleted;
     Ok(report)
 }
 
-/// Attempts every due item of one connection once.
+/// A random index below `len` (0 for an empty range).
+fn random_index(env: &Env, len: usize) -> usize {
+    let mut bytes = [0u8; 8];
+    for (slot, byte) in bytes.iter_mut().zip(env.random.bytes(8)) {
+        *slot = byte;
+    }
+    (u64::from_le_bytes(bytes) % (len.max(1) as u64)) as usize
+}
+
+/// Attempts due items of one connection, at most `budget` (what is left stays in it),
+/// reading at most [`SCANNED_PER_CONNECTION`] items from a random place in its outbox.
 pub fn tick_connection(
     env: &Env,
     connection: &ConnectionId,
     report: &mut TickReport,
+    budget: &mut u32,
 ) -> Result<(), ConnectorError> {
     let store = Store::new(env.kv).connection(connection);
-    for token in store.outbox_tokens()? {
+    let tokens = store.outbox_tokens()?;
+    let start = random_index(env, tokens.len());
+    for i in 0..tokens.len().min(SCANNED_PER_CONNECTION) {
+        if *budget == 0 {
+            break;
+        }
+        let Some(token) = tokens.get((start + i) % tokens.len()) else {
+            continue;
+        };
         let now = env.clock.now();
-        let Some(seen) = store.outbox_item(&token)? else {
+        let Some(seen) = store.outbox_item(token)? else {
             continue;
         };
         if seen.value.next_attempt_at > now || seen.value.lease_until > now {
@@ -206,6 +262,7 @@ pub fn tick_connection(
             report.waiting += 1;
             continue;
         }
+        *budget -= 1;
         report.attempted += 1;
         match attempt(env, connection, &store, held)? {
             Attempted::Delivered => report.delivered += 1,
@@ -258,6 +315,7 @@ fn attempt(
                 &claim,
                 &outcome,
                 &format!(" (attempt {attempts})"),
+                true,
             )?;
             store.remove_outbox(&held.token)?;
             Ok(Attempted::Delivered)
@@ -269,7 +327,7 @@ fn attempt(
                 ..held.clone()
             };
             if !keeps(&error) || attempts >= config::outbox_max_attempts(env.config)? {
-                dead_letter(env, connection, store, &failed, &claim)?;
+                dead_letter(env, connection, store, &failed, &claim, true)?;
                 return Ok(Attempted::DeadLettered);
             }
             let next = OutboxItem {

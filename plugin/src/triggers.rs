@@ -99,7 +99,7 @@ pub struct Batch {
 /// At most this many events per poll.
 pub const MAX_BATCH: u64 = 100;
 /// Events kept per trigger.
-const KEEP: u64 = 1_000;
+const KEEP: u64 = crate::store::keys::TRIGGER_KEEP;
 
 /// Enables exactly `kinds` for the connection (triggers are opt-in: a marketplace that only
 /// syncs candidates gets none of these events).
@@ -141,7 +141,11 @@ fn emit(env: &Env, c: &ConnectionId, event: TriggerEvent) -> Result<bool, Connec
     };
     notify(env, &partner_settings, &partner_event)?;
     store.append_trigger(event.kind.as_str(), &event, KEEP, env.random)?;
-    store.mark_trigger_seen(&event.id)?;
+    let until = env
+        .clock
+        .now()
+        .saturating_add(config::delivery_retention_ms(env.config)?);
+    store.mark_trigger_seen(&event.id, until)?;
     Ok(true)
 }
 
@@ -294,7 +298,7 @@ pub fn poll_postings(env: &Env, c: &ConnectionId) -> Result<PostingPoll, Connect
                 _ => report.updated += 1,
             }
         }
-        store.set_posting_seen(&id, updated_at)?;
+        store.set_posting_seen(&id, updated_at, seen.is_none())?;
     }
     store.set_posting_cursor(report.cursor)?;
     Ok(report)

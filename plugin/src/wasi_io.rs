@@ -121,6 +121,9 @@ impl Kv for WasiKv {
             Err(atomics::CasError::StoreError(e)) => Err(kv_error(e)),
         }
     }
+    fn increment(&self, key: &str, delta: i64) -> Result<i64, BackendError> {
+        atomics::increment(&self.0, key, delta).map_err(kv_error)
+    }
     fn list_keys(
         &self,
         cursor: Option<&str>,

@@ -178,6 +178,11 @@ export interface TickReport {
    * Items not yet due, or held by another instance.
    */
   waiting: number,
+  /**
+   * Expired guards (delivery records, trigger-seen markers, portal links and sessions,
+   * OAuth states) and their index entries deleted by this tick's sweep.
+   */
+  swept: number,
 }
 /**
  * What the connector did with an accepted delivery.

@@ -455,7 +455,7 @@ fn open_link(env: &Env, connection: &ConnectionId, token: &str) -> Result<Reply,
         return Ok(link_refused(env, LinkRefusal::Expired));
     }
     let id = hex::encode(env.random.bytes(32));
-    store.set_portal_session(
+    store.start_portal_session(
         &id,
         &PortalSession {
             expires_at: now.saturating_add(SESSION_TTL_MS),

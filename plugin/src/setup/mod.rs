@@ -311,6 +311,13 @@ pub fn list_roles(env: &Env, connection: &ConnectionId) -> Result<Vec<RoleLink>,
         .collect())
 }
 
+/// Every connection that has credentials, in id order (the registry: a fixed number of
+/// reads, whatever the store holds).
+pub fn list_connections(env: &Env) -> Result<Vec<ConnectionId>, ConnectorError> {
+    crate::store::upgrade::ensure_layout(env)?;
+    Store::new(env.kv).connections()
+}
+
 /// What a disconnect did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -334,6 +341,7 @@ pub fn disconnect(
     connection: &ConnectionId,
     purge: bool,
 ) -> Result<Disconnected, ConnectorError> {
+    crate::store::upgrade::ensure_layout(env)?;
     let store = conn_store(env, connection);
     let installed = store.webhooks()?;
     let mut removed = Vec::new();

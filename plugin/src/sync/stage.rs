@@ -205,6 +205,7 @@ pub fn handle_lever_webhook(
         &delivery.token,
         &claim,
         config::delivery_lease_ms(env.config)?,
+        now.saturating_add(config::delivery_retention_ms(env.config)?),
     )? {
         return Ok(receipt(Outcome::Duplicate(existing.state)));
     }
@@ -248,13 +249,16 @@ pub fn handle_lever_webhook(
             &claim,
             &outcome,
             "",
+            false,
         )?;
     }
     Ok(receipt(outcome))
 }
 
 /// Records a delivery's outcome over its claim, and in the connection's activity
-/// (`suffix` is appended to the activity's words, e.g. which attempt it was).
+/// (`suffix` is appended to the activity's words, e.g. which attempt it was). `later`: a
+/// later attempt (the outbox) records it, so its record is kept a retention period from now.
+#[allow(clippy::too_many_arguments)]
 pub fn finish(
     env: &Env,
     connection: &ConnectionId,
@@ -263,6 +267,7 @@ pub fn finish(
     claim: &DeliveryRecord,
     outcome: &Outcome,
     suffix: &str,
+    later: bool,
 ) -> Result<(), ConnectorError> {
     let (state, detail) = match outcome {
         Outcome::Forwarded(f) => (DeliveryState::Forwarded, f.webhook_id.clone()),
@@ -306,6 +311,15 @@ pub fn finish(
             format!("{} (attempt {}; retried later)", q.last_error, q.attempts),
         ),
     };
+    let again_until = if later {
+        Some(
+            env.clock
+                .now()
+                .saturating_add(config::delivery_retention_ms(env.config)?),
+        )
+    } else {
+        None
+    };
     Store::new(env.kv).connection(connection).record_delivery(
         token,
         &DeliveryRecord {
@@ -314,6 +328,7 @@ pub fn finish(
             detail,
             ..claim.clone()
         },
+        again_until,
     )?;
     activity::record(
         env,
@@ -761,7 +776,9 @@ mod tests {
             claim: String::new(),
         };
         assert_eq!(
-            store.claim_delivery("tok-0001", &stale, 60_000).unwrap(),
+            store
+                .claim_delivery("tok-0001", &stale, 60_000, 86_400_000)
+                .unwrap(),
             Claim::Claimed
         );
         // Within the lease: someone is working on it.

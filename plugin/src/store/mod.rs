@@ -1,48 +1,17 @@
 //! The connector's state in the key-value store: the one module that knows the key layout.
 //! No other code builds a key, so no code can reach another connection's state by mistake.
 //!
-//! | key | value |
-//! |---|---|
-//! | `oauth/state/<nonce>` | JSON [`OAuthState`]: which connection an OAuth round trip is for (single use, expires) |
-//! | `conn/<c>/auth` | JSON [`StoredAuth`]: API key or OAuth tokens (each secret sealed), account id, scopes |
-//! | `conn/<c>/rate` | JSON [`crate::lever::Bucket`] and its writer's nonce: the connection's token bucket for Lever calls |
-//! | `conn/<c>/triggers` | JSON list of the triggers the connection's platform enabled |
-//! | `conn/<c>/trigger/<kind>/head` | `<seq>:<nonce>`: the sequence number of the newest event of a trigger |
-//! | `conn/<c>/trigger/<kind>/<seq>` | JSON [`crate::triggers::TriggerEvent`] (the last 1000 kept) |
-//! | `conn/<c>/trigger-seen/<event id>` | an event delivered (each once) |
-//! | `conn/<c>/posting-cursor` | the postings poll's cursor: Unix ms of the newest `updatedAt` read |
-//! | `conn/<c>/posting-seen/<posting id>` | the `updatedAt` last delivered for a posting |
-//! | `conn/<c>/refresh-lock` | JSON [`Lease`]: the one instance refreshing the OAuth token |
-//! | `conn/<c>/perform-as` | the Lever user id writes are attributed to |
-//! | `conn/<c>/stage-map` | JSON object: Lever stage id → partner stage |
-//! | `conn/<c>/upload-stage` | the Lever stage uploads go to (absent: the default rule) |
-//! | `conn/<c>/cache/stages` | JSON `{at, stages}`: Lever's stages as last read (reused for a few minutes by uploads and partner moves) |
-//! | `conn/<c>/roles` | JSON object: partner role id → Lever posting id |
-//! | `conn/<c>/upload-tags` | JSON list of tags every upload gets |
-//! | `conn/<c>/rejection-reason` | the Lever archive reason for partner rejections |
-//! | `conn/<c>/stage-names` | JSON object: mapped Lever stage id → its name when it was mapped |
-//! | `conn/<c>/sync/cursor` | the reconciliation cursor: Unix ms of the newest `updatedAt` read |
-//! | `conn/<c>/upload/<partner candidate id>` | JSON [`UploadIntent`]: an upload claimed, uncertain or done |
-//! | `conn/<c>/webhook/<event>` | JSON [`InstalledWebhook`]: our Lever webhook for an event (signature token sealed) |
-//! | `conn/<c>/webhook-seen/<event>` | Unix ms of the last verified delivery of that event |
-//! | `conn/<c>/delivery/<token>` | JSON [`DeliveryRecord`]: a delivery being handled or handled (the replay guard) |
-//! | `conn/<c>/link/opportunity/<opportunity id>` | the linked partner candidate id |
-//! | `conn/<c>/link/partner/<partner candidate id>` | the linked opportunity id |
-//! | `conn/<c>/sync/reported-stage/<opportunity id>` | the Lever stage last reported to the partner (or set by it) |
-//! | `conn/<c>/sync/reporting/<opportunity id>` | `<Unix ms>:<nonce>`: until when one request holds the right to report a change |
-//! | `conn/<c>/sync/reported-archive/<opportunity id>` | the archive state last reported: `active`, `archived:<reason id>` or `deleted` |
-//! | `conn/<c>/outbox/<token>` | JSON [`OutboxItem`]: an accepted delivery whose effect is still to be delivered |
-//! | `conn/<c>/outbox-index` | JSON list of the tokens in the outbox |
-//! | `conn/<c>/dead/<token>` | JSON [`OutboxItem`]: a delivery that ran out of attempts, with its last error |
-//! | `conn/<c>/dead-index` | JSON list of the tokens in the dead letters |
-//! | `conn/<c>/audit/head` (`<seq>:<nonce>`), `conn/<c>/audit/<seq>` | JSON [`crate::audit::AuditEntry`]: a write to Lever or the partner (the last 500 kept) |
-//! | `conn/<c>/activity/head` | `<seq>:<nonce>`: the sequence number of the newest activity entry |
-//! | `conn/<c>/activity/<seq>` | JSON [`Activity`]: a delivery or partner event and its outcome (the last 100 kept) |
-//! | `conn/<c>/portal/link/<nonce>` | JSON [`PortalLink`]: a connect-portal link (single use, expires) |
-//! | `conn/<c>/portal/session/<id>` | JSON [`PortalSession`]: a connect-portal session (expires) |
+//! The key table is [`keys`]: every key, what it holds, what bounds how many exist, and how
+//! it is found again without listing the bucket ([`index`]). Guards with a lifetime are
+//! swept by `tick` once they expire; a store written by 0.2.0 is upgraded in place on first
+//! use ([`upgrade`]).
 //!
 //! Values are stored under ids that come from outside (tokens, Lever ids); `/` inside one is
 //! percent-encoded so it can never reach another key.
+
+pub mod index;
+pub mod keys;
+pub mod upgrade;
 
 use std::collections::BTreeMap;
 
@@ -424,12 +393,15 @@ impl<'a> Store<'a> {
         ConnStore {
             kv: self.kv,
             prefix: format!("conn/{}/", id.as_str()),
+            id: id.clone(),
         }
     }
 
-    /// Records an OAuth `state` nonce.
+    /// Records an OAuth `state` nonce (swept once it expires).
     pub fn put_oauth_state(&self, nonce: &str, state: &OAuthState) -> Result<(), ConnectorError> {
         let key = format!("oauth/state/{}", part(nonce));
+        self.connection(&state.connection)
+            .expire(std::slice::from_ref(&key), state.expires_at)?;
         if self
             .kv
             .insert_new(&key, &encode(state)?)
@@ -441,32 +413,6 @@ impl<'a> Store<'a> {
                 "OAuth state nonce collision".into(),
             ))
         }
-    }
-
-    /// Every connection that has credentials, in key order.
-    pub fn connections(&self) -> Result<Vec<ConnectionId>, ConnectorError> {
-        let mut found = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let (keys, next) = self
-                .kv
-                .list_keys(cursor.as_deref())
-                .map_err(storage_error)?;
-            for key in keys {
-                let id = key
-                    .strip_prefix("conn/")
-                    .and_then(|rest| rest.strip_suffix("/auth"))
-                    .and_then(|id| ConnectionId::parse(id).ok());
-                found.extend(id);
-            }
-            match next {
-                Some(next) if cursor.as_deref() != Some(next.as_str()) => cursor = Some(next),
-                _ => break,
-            }
-        }
-        found.sort();
-        found.dedup();
-        Ok(found)
     }
 
     /// Uses an OAuth `state` nonce once: `None` when it is unknown or already used (a
@@ -500,6 +446,7 @@ impl<'a> Store<'a> {
 pub struct ConnStore<'a> {
     kv: &'a dyn Kv,
     prefix: String,
+    id: ConnectionId,
 }
 
 impl std::fmt::Debug for ConnStore<'_> {
@@ -614,17 +561,13 @@ impl ConnStore<'_> {
 
     /// Stores credentials unconditionally (a new connection).
     pub fn set_auth(&self, auth: &StoredAuth) -> Result<(), ConnectorError> {
+        Store::new(self.kv).register(&self.id, Some(true))?;
         self.set("auth", &encode(auth)?)
     }
 
     /// Replaces the credentials only if they are still `seen`.
     pub fn swap_auth(&self, seen: &[u8], auth: &StoredAuth) -> Result<bool, ConnectorError> {
         self.cas("auth", Some(seen), &encode(auth)?)
-    }
-
-    /// Forgets the credentials.
-    pub fn delete_auth(&self) -> Result<(), ConnectorError> {
-        self.delete("auth")
     }
 
     /// Takes the refresh lock, or takes over a lapsed one: `true` when the caller holds it.
@@ -715,9 +658,11 @@ impl ConnStore<'_> {
             .is_some())
     }
 
-    /// Marks a trigger event delivered.
-    pub fn mark_trigger_seen(&self, id: &str) -> Result<(), ConnectorError> {
-        self.set(&format!("trigger-seen/{}", part(id)), b"1")
+    /// Marks a trigger event delivered, until `until` (then it is swept).
+    pub fn mark_trigger_seen(&self, id: &str, until: UnixMillis) -> Result<(), ConnectorError> {
+        let suffix = format!("trigger-seen/{}", part(id));
+        self.expire(&[self.key(&suffix)], until)?;
+        self.set(&suffix, b"1")
     }
 
     /// The newest sequence number of a trigger's log (0 when empty).
@@ -778,31 +723,22 @@ impl ConnStore<'_> {
         Ok(self.get_json(name)?.unwrap_or_default())
     }
 
-    /// Adds or removes `id` in the JSON list under `name` (compare-and-swap).
-    fn update_index(&self, name: &str, id: &str, present: bool) -> Result<(), ConnectorError> {
-        let mut watched = self.watch(name)?;
-        for _ in 0..32 {
-            let mut ids: Vec<String> = match watched.current() {
-                Some(bytes) => decode(&self.key(name), bytes)?,
-                None => Vec::new(),
-            };
+    /// Adds or removes `id` in the JSON list under `name` (compare-and-swap); answers how
+    /// many the list holds afterwards.
+    fn update_index(&self, name: &str, id: &str, present: bool) -> Result<usize, ConnectorError> {
+        let ids = index::update(self.kv, &self.key(name), |ids: &mut Vec<String>| {
             let has = ids.iter().any(|i| i == id);
             if has == present {
-                return Ok(());
+                return false;
             }
             if present {
                 ids.push(id.to_string());
             } else {
                 ids.retain(|i| i != id);
             }
-            match self.swap(watched, &encode(&ids)?)? {
-                Swapped::Done => return Ok(()),
-                Swapped::Changed(fresh) => watched = fresh,
-            }
-        }
-        Err(ConnectorError::Conflict(format!(
-            "the {name} kept changing; retry"
-        )))
+            true
+        })?;
+        Ok(ids.len())
     }
 
     /// The tokens in the outbox, oldest first.
@@ -810,9 +746,11 @@ impl ConnStore<'_> {
         self.index("outbox-index")
     }
 
-    /// Puts an item in the outbox (indexed first, so a crash leaves no unlisted item).
+    /// Puts an item in the outbox (indexed first, and the connection marked as having
+    /// work, so a crash leaves no item a tick cannot find).
     pub fn put_outbox(&self, item: &OutboxItem) -> Result<(), ConnectorError> {
         self.update_index("outbox-index", &item.token, true)?;
+        Store::new(self.kv).set_outbox_active(&self.id, true)?;
         self.set(&format!("outbox/{}", part(&item.token)), &encode(item)?)
     }
 
@@ -833,10 +771,18 @@ impl ConnStore<'_> {
         )
     }
 
-    /// Removes an item from the outbox.
+    /// Removes an item from the outbox (and, when it was the last, the connection from the
+    /// active outboxes; an item put meanwhile puts it back).
     pub fn remove_outbox(&self, token: &str) -> Result<(), ConnectorError> {
         self.delete(&format!("outbox/{}", part(token)))?;
-        self.update_index("outbox-index", token, false)
+        if self.update_index("outbox-index", token, false)? == 0 {
+            let store = Store::new(self.kv);
+            store.set_outbox_active(&self.id, false)?;
+            if !self.outbox_tokens()?.is_empty() {
+                store.set_outbox_active(&self.id, true)?;
+            }
+        }
+        Ok(())
     }
 
     /// Moves an item to the dead letters.
@@ -909,7 +855,7 @@ impl ConnStore<'_> {
         entry: &Activity,
         random: &dyn Random,
     ) -> Result<u64, ConnectorError> {
-        self.append_log("activity", entry, 100, random)
+        self.append_log("activity", entry, keys::ACTIVITY_KEEP, random)
     }
 
     /// Up to `max` activity entries, newest first.
@@ -919,8 +865,12 @@ impl ConnStore<'_> {
 
     // ---- connect portal ----
 
-    /// Records a portal link under its nonce.
+    /// Records a portal link under its nonce (swept once it expires).
     pub fn put_portal_link(&self, nonce: &str, link: &PortalLink) -> Result<(), ConnectorError> {
+        self.expire(
+            &[self.key(&format!("portal/link/{}", part(nonce)))],
+            link.expires_at,
+        )?;
         if self.cas(
             &format!("portal/link/{}", part(nonce)),
             None,
@@ -964,6 +914,19 @@ impl ConnStore<'_> {
         self.get_json(&format!("portal/session/{}", part(id)))
     }
 
+    /// Starts a portal session (swept once it expires).
+    pub fn start_portal_session(
+        &self,
+        id: &str,
+        session: &PortalSession,
+    ) -> Result<(), ConnectorError> {
+        self.expire(
+            &[self.key(&format!("portal/session/{}", part(id)))],
+            session.expires_at,
+        )?;
+        self.set_portal_session(id, session)
+    }
+
     /// Stores a portal session.
     pub fn set_portal_session(
         &self,
@@ -1005,9 +968,19 @@ impl ConnStore<'_> {
         self.get_number(&format!("posting-seen/{}", part(id)))
     }
 
-    /// Remembers the `updatedAt` delivered for a posting.
-    pub fn set_posting_seen(&self, id: &str, at: UnixMillis) -> Result<(), ConnectorError> {
-        self.set_number(&format!("posting-seen/{}", part(id)), at)
+    /// Remembers the `updatedAt` delivered for a posting (`first`: never seen before, so
+    /// the owned-key index records it).
+    pub fn set_posting_seen(
+        &self,
+        id: &str,
+        at: UnixMillis,
+        first: bool,
+    ) -> Result<(), ConnectorError> {
+        let suffix = format!("posting-seen/{}", part(id));
+        if first {
+            self.own(&[self.key(&suffix)])?;
+        }
+        self.set_number(&suffix, at)
     }
 
     // ---- settings ----
@@ -1145,13 +1118,17 @@ impl ConnStore<'_> {
         self.get_versioned(&format!("upload/{}", part(partner_candidate_id)))
     }
 
-    /// Replaces an upload intent if it is still `expected` (`None`: absent).
+    /// Replaces an upload intent if it is still `expected` (`None`: absent, and the
+    /// owned-key index records the candidate's keys first).
     pub fn swap_upload_intent(
         &self,
         partner_candidate_id: &str,
         expected: Option<&[u8]>,
         new: &[u8],
     ) -> Result<bool, ConnectorError> {
+        if expected.is_none() {
+            self.own(&self.candidate_keys(partner_candidate_id))?;
+        }
         self.cas(
             &format!("upload/{}", part(partner_candidate_id)),
             expected,
@@ -1208,16 +1185,20 @@ impl ConnStore<'_> {
 
     /// Claims a delivery token before its work starts. A token already handled, or being
     /// handled within `lease_ms`, is a duplicate; a claim older than the lease (its instance
-    /// was stopped) is taken over so the work is redone.
+    /// was stopped) is taken over so the work is redone. The record is kept until
+    /// `keep_until` (recorded in the expiry index before it is written, so a crash leaves
+    /// no record the sweep cannot find).
     pub fn claim_delivery(
         &self,
         token: &str,
         record: &DeliveryRecord,
         lease_ms: u64,
+        keep_until: UnixMillis,
     ) -> Result<Claim, ConnectorError> {
         let suffix = format!("delivery/{}", part(token));
         let new = encode(record)?;
         let mut watched = self.watch(&suffix)?;
+        let mut indexed = false;
         for _ in 0..4 {
             if let Some(bytes) = watched.current() {
                 let existing: DeliveryRecord = decode(&self.key(&suffix), bytes)?;
@@ -1226,6 +1207,9 @@ impl ConnStore<'_> {
                 if !lapsed {
                     return Ok(Claim::Duplicate(existing));
                 }
+            }
+            if !std::mem::replace(&mut indexed, true) {
+                self.expire(&[self.key(&suffix)], keep_until)?;
             }
             match self.swap(watched, &new)? {
                 Swapped::Done => return Ok(Claim::Claimed),
@@ -1244,12 +1228,18 @@ impl ConnStore<'_> {
         self.delete(&format!("delivery/{}", part(token)))
     }
 
-    /// Records a handled delivery (over its claim).
+    /// Records a handled delivery (over its claim). `again_until`: the record is written
+    /// anew by a later attempt (the outbox), after its claim's lifetime may have ended, so
+    /// it is recorded in the expiry index again, until then.
     pub fn record_delivery(
         &self,
         token: &str,
         record: &DeliveryRecord,
+        again_until: Option<UnixMillis>,
     ) -> Result<(), ConnectorError> {
+        if let Some(until) = again_until {
+            self.expire(&[self.key(&format!("delivery/{}", part(token)))], until)?;
+        }
         self.set(&format!("delivery/{}", part(token)), &encode(record)?)
     }
 
@@ -1273,12 +1263,43 @@ impl ConnStore<'_> {
             .map(OpportunityId))
     }
 
-    /// Links a partner candidate and an opportunity both ways.
+    /// The keys a partner candidate's upload and link are kept under.
+    fn candidate_keys(&self, partner_candidate_id: &str) -> Vec<String> {
+        let id = part(partner_candidate_id);
+        vec![
+            self.key(&format!("upload/{id}")),
+            self.key(&format!("link/partner/{id}")),
+        ]
+    }
+
+    /// The keys an opportunity's link and what was reported about it are kept under.
+    fn opportunity_keys(&self, opportunity: &OpportunityId) -> Vec<String> {
+        let id = part(opportunity.as_str());
+        [
+            "link/opportunity",
+            "sync/reported-stage",
+            "sync/reported-archive",
+            "sync/reporting",
+        ]
+        .iter()
+        .map(|k| self.key(&format!("{k}/{id}")))
+        .collect()
+    }
+
+    /// Links a partner candidate and an opportunity both ways (a new link is recorded in
+    /// the owned-key index first, with every key kept for that opportunity and candidate).
     pub fn link(
         &self,
         partner_candidate_id: &str,
         opportunity: &OpportunityId,
     ) -> Result<(), ConnectorError> {
+        let known = self.linked_candidate(opportunity)?.is_some()
+            && self.linked_opportunity(partner_candidate_id)?.as_ref() == Some(opportunity);
+        if !known {
+            let mut keys = self.opportunity_keys(opportunity);
+            keys.extend(self.candidate_keys(partner_candidate_id));
+            self.own(&keys)?;
+        }
         self.set(
             &format!("link/opportunity/{}", part(opportunity.as_str())),
             partner_candidate_id.as_bytes(),
@@ -1429,46 +1450,80 @@ impl ConnStore<'_> {
 
     // ---- disconnect ----
 
-    /// Deletes every key of this connection (`purge`), or only its credentials, webhooks
-    /// and delivery records (keeping links, maps, settings, activity and portal sessions for
-    /// a reconnect).
+    /// Deletes every key of this connection (`purge`), or (a disconnect) the keys whose
+    /// class [`keys::Class::kept_on_disconnect`] says go: credentials, webhooks and caches,
+    /// keeping settings, links, logs, accepted work and guards for a reconnect. Every key is
+    /// found from the key table and the connection's indexes, so this costs what the
+    /// connection holds, whatever other connections hold. Answers how many keys it deleted.
     pub fn clear(&self, purge: bool) -> Result<u64, ConnectorError> {
-        let kept = [
-            "perform-as",
-            "stage-map",
-            "upload-stage",
-            "roles",
-            "link/",
-            "sync/",
-            "activity/",
-            "audit/",
-            "portal/",
-            "dead",
-        ];
-        let mut doomed = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let (keys, next) = self
-                .kv
-                .list_keys(cursor.as_deref())
-                .map_err(storage_error)?;
-            for key in keys {
-                let Some(suffix) = key.strip_prefix(&self.prefix) else {
-                    continue;
-                };
-                if purge || !kept.iter().any(|k| suffix.starts_with(k)) {
-                    doomed.push(key);
-                }
-            }
-            match next {
-                Some(next) if cursor.as_deref() != Some(next.as_str()) => cursor = Some(next),
-                _ => break,
+        let mut doomed: Vec<String> = Vec::new();
+        for spec in keys::CONNECTION_KEYS {
+            if purge || !spec.class.kept_on_disconnect() {
+                doomed.extend(self.expand(spec)?);
             }
         }
+        if purge {
+            doomed.extend(self.owned_keys()?);
+            doomed.extend(self.guard_keys()?);
+        }
+        doomed.sort();
+        doomed.dedup();
+        let mut deleted = 0u64;
         for key in &doomed {
-            self.kv.delete(key).map_err(storage_error)?;
+            if self.kv.get(key).map_err(storage_error)?.is_some() {
+                self.kv.delete(key).map_err(storage_error)?;
+                deleted += 1;
+            }
         }
-        Ok(doomed.len() as u64)
+        let store = Store::new(self.kv);
+        if purge {
+            store.set_outbox_active(&self.id, false)?;
+            store.unregister(&self.id)?;
+        } else {
+            store.register(&self.id, Some(false))?;
+        }
+        Ok(deleted)
+    }
+
+    /// The keys of one row of the key table this connection may hold, found without
+    /// listing the bucket (rows found through the owned-key and expiry indexes answer
+    /// nothing here: see [`Self::owned_keys`] and [`Self::guard_keys`]).
+    fn expand(&self, spec: &keys::KeySpec) -> Result<Vec<String>, ConnectorError> {
+        use keys::Found;
+        let name = |part: &str, value: &str| self.key(&spec.pattern.replace(part, value));
+        Ok(match spec.found {
+            Found::Fixed if !spec.pattern.contains('<') => vec![self.key(spec.pattern)],
+            Found::Fixed | Found::OwnedIndex | Found::ExpiryIndex => Vec::new(),
+            Found::PerWebhookEvent => WEBHOOK_EVENTS
+                .iter()
+                .map(|event| name("<event>", &part(event)))
+                .collect(),
+            Found::PerTrigger if spec.pattern.ends_with("/head") => keys::TRIGGER_LOGS
+                .iter()
+                .map(|kind| name("<kind>", kind))
+                .collect(),
+            Found::PerTrigger => {
+                let mut all = Vec::new();
+                for kind in keys::TRIGGER_LOGS {
+                    all.extend(self.log_entries(&format!("trigger/{kind}"), keys::TRIGGER_KEEP)?);
+                }
+                all
+            }
+            Found::LogEntries { log, keep } => self.log_entries(log, keep)?,
+            Found::TokenList(list) => self
+                .index(list)?
+                .iter()
+                .map(|token| name("<token>", &part(token)))
+                .collect(),
+        })
+    }
+
+    /// The keys of a capped log's entries, from its head back as many as it keeps.
+    fn log_entries(&self, log: &str, keep: u64) -> Result<Vec<String>, ConnectorError> {
+        let head = log_head(self.get_raw(&format!("{log}/head"))?.as_deref());
+        Ok((head.saturating_sub(keep) + 1..=head)
+            .map(|seq| self.key(&format!("{log}/{seq}")))
+            .collect())
     }
 }
 
@@ -1520,24 +1575,27 @@ mod tests {
         let conn = Store::new(&kv).connection(&ConnectionId::parse("a").unwrap());
         let first = record(1_000, DeliveryState::Processing);
         assert_eq!(
-            conn.claim_delivery("t", &first, 60_000).unwrap(),
+            conn.claim_delivery("t", &first, 60_000, 86_400_000)
+                .unwrap(),
             Claim::Claimed
         );
         let soon = record(30_000, DeliveryState::Processing);
         assert!(matches!(
-            conn.claim_delivery("t", &soon, 60_000).unwrap(),
+            conn.claim_delivery("t", &soon, 60_000, 86_400_000).unwrap(),
             Claim::Duplicate(_)
         ));
         let later = record(61_000, DeliveryState::Processing);
         assert_eq!(
-            conn.claim_delivery("t", &later, 60_000).unwrap(),
+            conn.claim_delivery("t", &later, 60_000, 86_400_000)
+                .unwrap(),
             Claim::Claimed
         );
-        conn.record_delivery("t", &record(61_500, DeliveryState::Forwarded))
+        conn.record_delivery("t", &record(61_500, DeliveryState::Forwarded), None)
             .unwrap();
         let much_later = record(999_000, DeliveryState::Processing);
         assert!(matches!(
-            conn.claim_delivery("t", &much_later, 60_000).unwrap(),
+            conn.claim_delivery("t", &much_later, 60_000, 86_400_000)
+                .unwrap(),
             Claim::Duplicate(DeliveryRecord {
                 state: DeliveryState::Forwarded,
                 ..
@@ -1699,28 +1757,158 @@ mod tests {
         assert_eq!(details(&conn), ["new", "old"]);
     }
 
+    /// A store that refuses to be listed: what runs on it never walks the bucket.
+    struct Unlisted<'a>(&'a FakeKv);
+
+    impl Kv for Unlisted<'_> {
+        fn get(&self, key: &str) -> Result<Option<Vec<u8>>, crate::io::BackendError> {
+            self.0.get(key)
+        }
+        fn set(&self, key: &str, value: &[u8]) -> Result<(), crate::io::BackendError> {
+            self.0.set(key, value)
+        }
+        fn delete(&self, key: &str) -> Result<(), crate::io::BackendError> {
+            self.0.delete(key)
+        }
+        fn compare_and_swap(
+            &self,
+            key: &str,
+            expected: Option<&[u8]>,
+            new: &[u8],
+        ) -> Result<bool, crate::io::BackendError> {
+            self.0.compare_and_swap(key, expected, new)
+        }
+        fn list_keys(
+            &self,
+            _cursor: Option<&str>,
+        ) -> Result<(Vec<String>, Option<String>), crate::io::BackendError> {
+            panic!("the bucket was listed")
+        }
+    }
+
+    /// The table's single keys that hold a plain value (not a log head or an index).
+    fn plain_fixed() -> impl Iterator<Item = &'static keys::KeySpec> {
+        use keys::Class::*;
+        keys::CONNECTION_KEYS.iter().filter(|spec| {
+            spec.found == keys::Found::Fixed
+                && !spec.pattern.contains('<')
+                && matches!(spec.class, Credential | Cache | Setting | Cursor)
+        })
+    }
+
+    /// Writes every fixed key of the table, one webhook, a log entry each, an outbox item,
+    /// a link, an upload and a delivery record for `conn`, through the store's own writers
+    /// where the key is indexed.
+    fn fill(conn: &ConnStore<'_>, kv: &dyn Kv) {
+        for spec in plain_fixed() {
+            kv.set(&conn.key(spec.pattern), b"1").unwrap();
+        }
+        kv.set(&conn.key("webhook/candidateStageChange"), b"{}")
+            .unwrap();
+        kv.set(&conn.key("webhook-seen/candidateStageChange"), b"1")
+            .unwrap();
+        let random = crate::io::fake::FakeRandom::default();
+        conn.append_activity(&activity("a"), &random).unwrap();
+        conn.append_trigger("candidate-created", &activity("t"), 1_000, &random)
+            .unwrap();
+        conn.put_outbox(&OutboxItem {
+            token: "tok".into(),
+            event: "candidateStageChange".into(),
+            body: "{}".into(),
+            attempts: 1,
+            accepted_at: 1,
+            next_attempt_at: 1,
+            last_error: String::new(),
+            lease_until: 0,
+            holder: String::new(),
+        })
+        .unwrap();
+        conn.link("cand", &OpportunityId("opp".into())).unwrap();
+        conn.set_reported_stage(&OpportunityId("opp".into()), &StageId("s".into()))
+            .unwrap();
+        conn.swap_upload_intent("cand-2", None, b"{}").unwrap();
+        conn.set_posting_seen("post", 5, true).unwrap();
+        let claim = record(1_000, DeliveryState::Processing);
+        conn.claim_delivery("tok", &claim, 60_000, 86_400_000)
+            .unwrap();
+        conn.mark_trigger_seen("evt", 86_400_000).unwrap();
+    }
+
     #[test]
-    fn disconnect_keeps_settings_unless_purged() {
+    fn a_disconnect_keeps_what_the_key_table_says_and_a_purge_keeps_nothing() {
         let kv = FakeKv::default();
-        let store = Store::new(&kv);
+        let unlisted = Unlisted(&kv);
+        let store = Store::new(&unlisted);
         let a = store.connection(&ConnectionId::parse("a").unwrap());
         let b = store.connection(&ConnectionId::parse("b").unwrap());
-        for conn in [&a, &b] {
-            conn.set_perform_as("u1").unwrap();
-            conn.link("cand", &OpportunityId("opp".into())).unwrap();
-            conn.set_auth(&StoredAuth::ApiKey {
-                api_key: "sealed".into(),
-                connected_at: 1,
-            })
-            .unwrap();
-        }
+        fill(&a, &unlisted);
+        fill(&b, &unlisted);
+        let b_before: Vec<(String, Vec<u8>)> =
+            kv.0.borrow()
+                .iter()
+                .filter(|(k, _)| k.starts_with("conn/b/"))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+
         a.clear(false).unwrap();
-        assert!(a.auth().unwrap().is_none());
-        assert_eq!(a.perform_as().unwrap().as_deref(), Some("u1"));
+        for spec in plain_fixed() {
+            let present = kv.get(&a.key(spec.pattern)).unwrap().is_some();
+            assert_eq!(
+                present,
+                spec.class.kept_on_disconnect(),
+                "{} ({:?})",
+                spec.pattern,
+                spec.class
+            );
+        }
+        for kept in [
+            "activity/head",
+            "activity/1",
+            "trigger/candidate-created/1",
+            "outbox-index",
+        ] {
+            assert!(kv.get(&a.key(kept)).unwrap().is_some(), "{kept}");
+        }
+        // Every setting survives (upload-tags, rejection-reason and triggers among them).
+        for setting in ["upload-tags", "rejection-reason", "triggers", "stage-map"] {
+            assert!(kv.get(&a.key(setting)).unwrap().is_some(), "{setting}");
+        }
+        assert!(kv
+            .get(&a.key("webhook/candidateStageChange"))
+            .unwrap()
+            .is_none());
+        assert!(kv.get(&a.key("link/opportunity/opp")).unwrap().is_some());
+        assert!(kv.get(&a.key("delivery/tok")).unwrap().is_some());
+        assert!(kv.get(&a.key("outbox/tok")).unwrap().is_some());
+        assert!(store
+            .connections()
+            .unwrap()
+            .iter()
+            .all(|c| c.as_str() != "a"));
+
         a.clear(true).unwrap();
-        assert!(a.perform_as().unwrap().is_none());
-        assert!(a.linked_opportunity("cand").unwrap().is_none());
-        assert!(b.auth().unwrap().is_some());
-        assert_eq!(b.perform_as().unwrap().as_deref(), Some("u1"));
+        let left: Vec<String> =
+            kv.0.borrow()
+                .keys()
+                .filter(|k| k.starts_with("conn/a/"))
+                .cloned()
+                .collect();
+        assert!(left.is_empty(), "{left:?}");
+        assert!(!store
+            .registered()
+            .unwrap()
+            .keys()
+            .any(|c| c.as_str() == "a"));
+        assert_eq!(
+            store.outbox_active().unwrap(),
+            [ConnectionId::parse("b").unwrap()]
+        );
+        let b_after: Vec<(String, Vec<u8>)> =
+            kv.0.borrow()
+                .iter()
+                .filter(|(k, _)| k.starts_with("conn/b/"))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+        assert_eq!(b_before, b_after);
     }
 }

@@ -1,0 +1,242 @@
+//! The key table: every key the connector writes, what it holds, what bounds how many of it
+//! exist, and how it is found again without listing the bucket. A disconnect, a purge and
+//! the README's table are all read from here; nothing else lists the layout a second time.
+
+/// What a key is for; it decides what a disconnect keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    /// Credentials and what only they make sense with (webhooks and their signature
+    /// tokens, the refresh lock): dropped by every disconnect.
+    Credential,
+    /// Read from Lever or kept for speed, reread when missing: dropped by every disconnect.
+    Cache,
+    /// A choice the partner or the admin made: kept unless purged.
+    Setting,
+    /// What the user's work made (links, upload intents, what was reported): kept unless
+    /// purged.
+    Owned,
+    /// A capped log (activity, audit, trigger events): kept unless purged.
+    Log,
+    /// Accepted work (the outbox, the dead letters): kept unless purged, so nothing
+    /// accepted is lost by a disconnect.
+    Work,
+    /// A guard with a lifetime (replay guards, single-use links, sessions): removed by
+    /// the sweep once it has expired, kept by a disconnect, dropped by a purge.
+    Guard,
+    /// A cursor of a periodic read: kept unless purged.
+    Cursor,
+    /// An index that finds the keys above without listing the bucket.
+    Index,
+}
+
+impl Class {
+    /// Whether a disconnect without purge keeps keys of this class.
+    pub fn kept_on_disconnect(self) -> bool {
+        !matches!(self, Class::Credential | Class::Cache)
+    }
+}
+
+/// How the keys of one row are found without listing the bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Found {
+    /// The pattern is the key.
+    Fixed,
+    /// One per event in [`super::WEBHOOK_EVENTS`] (`<event>` in the pattern).
+    PerWebhookEvent,
+    /// One per trigger in [`TRIGGER_LOGS`] (`<kind>` in the pattern).
+    PerTrigger,
+    /// The entries of a capped log (`<log>/<seq>`), from its head back as many as it keeps.
+    LogEntries {
+        /// The log (`audit`, `activity`, `trigger/<kind>`).
+        log: &'static str,
+        /// How many it keeps.
+        keep: u64,
+    },
+    /// Named by the JSON list of tokens under this key (`<token>` in the pattern).
+    TokenList(&'static str),
+    /// Recorded in the connection's owned-key index (`keys/...`) when first written.
+    OwnedIndex,
+    /// Recorded in the connection's expiry index (`expiry/...`) with its lifetime.
+    ExpiryIndex,
+}
+
+/// One row of the key table.
+#[derive(Debug, Clone, Copy)]
+pub struct KeySpec {
+    /// The key below `conn/<c>/` (for [`CONNECTION_KEYS`]) or the bucket's root (for
+    /// [`GLOBAL_KEYS`]); `<...>` marks a part.
+    pub pattern: &'static str,
+    /// What it is for.
+    pub class: Class,
+    /// How its keys are found again.
+    pub found: Found,
+    /// What it holds.
+    pub holds: &'static str,
+    /// What bounds how many exist.
+    pub bound: &'static str,
+}
+
+/// The triggers whose events are logged (`trigger/<kind>/...`).
+pub const TRIGGER_LOGS: [&str; 4] = [
+    "candidate-created",
+    "candidate-updated",
+    "posting-created",
+    "posting-updated",
+];
+
+/// Events kept per trigger log.
+pub const TRIGGER_KEEP: u64 = 1_000;
+/// Audit entries kept per connection.
+pub const AUDIT_KEEP: u64 = 500;
+/// Activity entries kept per connection.
+pub const ACTIVITY_KEEP: u64 = 100;
+
+const fn row(
+    pattern: &'static str,
+    class: Class,
+    found: Found,
+    holds: &'static str,
+    bound: &'static str,
+) -> KeySpec {
+    KeySpec {
+        pattern,
+        class,
+        found,
+        holds,
+        bound,
+    }
+}
+
+use Class::*;
+use Found::*;
+
+/// Every key under `conn/<c>/`.
+pub const CONNECTION_KEYS: &[KeySpec] = &[
+    row("auth", Credential, Fixed, "API key or OAuth tokens (each secret sealed), account id, scopes", "one"),
+    row("refresh-lock", Credential, Fixed, "the one instance refreshing the OAuth token (a lease)", "one"),
+    row("webhook/<event>", Credential, PerWebhookEvent, "our Lever webhook for an event (signature token sealed)", "one per subscribed event (7)"),
+    row("webhook-seen/<event>", Credential, PerWebhookEvent, "Unix ms of the event's last verified delivery (to the minute)", "one per subscribed event (7)"),
+    row("rate", Cache, Fixed, "the token bucket for Lever calls and its writer's nonce", "one"),
+    row("cache/stages", Cache, Fixed, "Lever's stages as last read, with when", "one"),
+    row("posting-cursor", Cache, Fixed, "the postings poll's cursor (Unix ms of the newest `updatedAt` read)", "one"),
+    row("triggers", Setting, Fixed, "the triggers the platform enabled", "one"),
+    row("perform-as", Setting, Fixed, "the Lever user writes are attributed to", "one"),
+    row("stage-map", Setting, Fixed, "Lever stage id → partner stage", "one"),
+    row("upload-stage", Setting, Fixed, "the Lever stage uploads go to", "one"),
+    row("roles", Setting, Fixed, "partner role id → Lever posting id", "one"),
+    row("upload-tags", Setting, Fixed, "tags every upload gets", "one"),
+    row("rejection-reason", Setting, Fixed, "the archive reason partner rejections use", "one"),
+    row("stage-names", Setting, Fixed, "mapped Lever stage id → its name when mapped", "one"),
+    row("sync/cursor", Cursor, Fixed, "the reconciliation cursor (Unix ms of the newest `updatedAt` read)", "one"),
+    row("trigger/<kind>/head", Log, PerTrigger, "`<seq>:<nonce>`: the newest event's sequence number", "one per trigger (4)"),
+    row("trigger/<kind>/<seq>", Log, PerTrigger, "a trigger event", "the last 1,000 per trigger"),
+    row("audit/head", Log, Fixed, "`<seq>:<nonce>`: the newest audit entry's sequence number", "one"),
+    row("audit/<seq>", Log, LogEntries { log: "audit", keep: AUDIT_KEEP }, "a write to Lever or the partner", "the last 500"),
+    row("activity/head", Log, Fixed, "`<seq>:<nonce>`: the newest activity entry's sequence number", "one"),
+    row("activity/<seq>", Log, LogEntries { log: "activity", keep: ACTIVITY_KEEP }, "a delivery or partner call and its outcome", "the last 100"),
+    row("link/opportunity/<opportunity>", Owned, OwnedIndex, "the linked partner candidate", "one per linked opportunity"),
+    row("link/partner/<candidate>", Owned, OwnedIndex, "the linked opportunity", "one per linked partner candidate"),
+    row("upload/<candidate>", Owned, OwnedIndex, "an upload claimed, uncertain or done", "one per submitted partner candidate"),
+    row("sync/reported-stage/<opportunity>", Owned, OwnedIndex, "the Lever stage last reported to the partner", "one per linked opportunity"),
+    row("sync/reported-archive/<opportunity>", Owned, OwnedIndex, "the archive state last reported", "one per linked opportunity"),
+    row("sync/reporting/<opportunity>", Owned, OwnedIndex, "`<Unix ms>:<nonce>`: who holds the right to report a change", "one per linked opportunity"),
+    row("posting-seen/<posting>", Owned, OwnedIndex, "the `updatedAt` last delivered for a posting", "one per posting the polls have seen"),
+    row("keys/n", Index, Fixed, "how many owned-key index entries were written", "one"),
+    row("keys/<i>", Index, Fixed, "the owned keys one link, upload or new posting wrote", "one per link, upload or posting seen"),
+    row("outbox/<token>", Work, TokenList("outbox-index"), "an accepted delivery still to be delivered", "accepted deliveries whose work failed, each until done or out of attempts (`outbox_max_attempts`)"),
+    row("outbox-index", Work, Fixed, "the tokens in the outbox", "one"),
+    row("dead/<token>", Work, TokenList("dead-index"), "a delivery that ran out of attempts, with its last error", "one per dead letter, until replayed or purged"),
+    row("dead-index", Work, Fixed, "the tokens in the dead letters", "one"),
+    row("delivery/<token>", Guard, ExpiryIndex, "a delivery being handled or handled (the replay guard)", "deliveries of the last `delivery_retention_secs` (24 h)"),
+    row("trigger-seen/<event id>", Guard, ExpiryIndex, "a trigger event delivered", "trigger events of the last `delivery_retention_secs`"),
+    row("portal/link/<nonce>", Guard, ExpiryIndex, "a connect-portal link (single use)", "links issued in the last hour (their longest life)"),
+    row("portal/session/<id>", Guard, ExpiryIndex, "a connect-portal session", "sessions started in the last hour"),
+    row("expiry", Index, Fixed, "the expiry buckets holding entries, and how far each was swept", "one"),
+    row("expiry/<bucket>/n", Index, Fixed, "how many entries a bucket has", "one per 10-minute bucket in the retention window (145 at 24 h)"),
+    row("expiry/<bucket>/<i>", Index, Fixed, "a guard's key (or a list of them) expiring in that bucket", "one per live guard"),
+];
+
+/// Every key outside `conn/`.
+pub const GLOBAL_KEYS: &[KeySpec] = &[
+    row(
+        "layout",
+        Index,
+        Fixed,
+        "the store's layout version (`2`)",
+        "one",
+    ),
+    row(
+        "layout/upgrade-lease",
+        Index,
+        Fixed,
+        "the one instance upgrading a store written by 0.2.0",
+        "one",
+    ),
+    row(
+        "registry/<slot>",
+        Index,
+        Fixed,
+        "connection id → whether it has credentials, for the connections hashed to the slot",
+        "16 slots; one entry per connection with state",
+    ),
+    row(
+        "oauth/state/<nonce>",
+        Guard,
+        ExpiryIndex,
+        "which connection an OAuth round trip is for (single use)",
+        "OAuth starts of the last 10 minutes",
+    ),
+    row(
+        "outbox/active",
+        Index,
+        Fixed,
+        "the connections whose outbox holds something",
+        "one; one entry per such connection",
+    ),
+    row(
+        "sweep/<bucket>",
+        Index,
+        Fixed,
+        "the connections with guards expiring in a 10-minute bucket",
+        "one per bucket in the retention window",
+    ),
+    row(
+        "sweep/cursor",
+        Index,
+        Fixed,
+        "the newest bucket swept",
+        "one",
+    ),
+    row(
+        "sweep/lease",
+        Index,
+        Fixed,
+        "the one instance sweeping",
+        "one",
+    ),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_pattern_is_listed_once() {
+        let mut seen = std::collections::BTreeSet::new();
+        for spec in CONNECTION_KEYS.iter().chain(GLOBAL_KEYS) {
+            assert!(seen.insert(spec.pattern), "{} twice", spec.pattern);
+            assert!(!spec.bound.is_empty() && !spec.holds.is_empty());
+        }
+    }
+
+    #[test]
+    fn the_trigger_logs_are_the_triggers() {
+        let kinds = [
+            crate::triggers::Kind::CandidateCreated,
+            crate::triggers::Kind::CandidateUpdated,
+            crate::triggers::Kind::PostingCreated,
+            crate::triggers::Kind::PostingUpdated,
+        ];
+        assert_eq!(kinds.map(|k| k.as_str()), TRIGGER_LOGS);
+    }
+}
