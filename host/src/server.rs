@@ -391,69 +391,88 @@ impl Connector {
             .await?)
     }
 
-    /// Reconciles every connection once (the typed face's `list-connections` and
-    /// `reconcile`) and polls postings where posting triggers are enabled; answers each
-    /// connection's report or error, as JSON.
-    pub async fn reconcile_all(&self) -> anyhow::Result<Vec<(String, serde_json::Value)>> {
+    /// Every connection with credentials (the typed face's `list-connections`: the
+    /// registry, never a walk of the store).
+    pub async fn list_connections(&self) -> anyhow::Result<Vec<String>> {
         let (mut store, instance) = self.typed().await?;
-        let connections = match instance
+        match instance
             .lever_connector_setup()
             .call_list_connections(&mut store)
             .await?
         {
-            Ok(connections) => connections,
+            Ok(connections) => Ok(connections),
             Err(e) => anyhow::bail!("listing connections: {}", crate::wire::error(&e)),
-        };
-        let mut reports = Vec::new();
-        for connection in connections {
-            let (mut store, instance) = self.typed().await?;
-            let result = instance
-                .lever_connector_partner()
-                .call_reconcile(&mut store, &connection)
-                .await?;
-            let mut report = match result {
-                Ok(r) => serde_json::json!({
-                    "changed": r.changed, "tracked": r.tracked, "fixed": r.fixed, "cursor": r.cursor
-                }),
-                Err(e) => crate::wire::error(&e).to_json(),
-            };
-            // Posting triggers poll on the same interval, where enabled.
-            let (mut store, instance) = self.typed().await?;
-            match instance
-                .lever_connector_triggers()
-                .call_poll_postings(&mut store, &connection)
-                .await?
-            {
-                Ok(p) => {
-                    report["postings"] =
-                        serde_json::json!({ "created": p.created, "updated": p.updated });
-                }
-                Err(ConnectorError::NotConfigured(_)) => {}
-                Err(e) => report["postings"] = crate::wire::error(&e).to_json(),
-            }
-            reports.push((connection, report));
         }
-        Ok(reports)
     }
 
-    /// Reconciles every connection every `every`, logging counts, until dropped.
+    /// Reconciles one connection (the typed face's `reconcile`) and polls its postings
+    /// where posting triggers are enabled; answers its report or error, as JSON.
+    pub async fn reconcile_one(&self, connection: &str) -> anyhow::Result<serde_json::Value> {
+        let connection = connection.to_string();
+        let (mut store, instance) = self.typed().await?;
+        let result = instance
+            .lever_connector_partner()
+            .call_reconcile(&mut store, &connection)
+            .await?;
+        let mut report = match result {
+            Ok(r) => serde_json::json!({
+                "changed": r.changed, "tracked": r.tracked, "fixed": r.fixed, "cursor": r.cursor
+            }),
+            Err(e) => crate::wire::error(&e).to_json(),
+        };
+        // Posting triggers poll on the same interval, where enabled.
+        let (mut store, instance) = self.typed().await?;
+        match instance
+            .lever_connector_triggers()
+            .call_poll_postings(&mut store, &connection)
+            .await?
+        {
+            Ok(p) => {
+                report["postings"] =
+                    serde_json::json!({ "created": p.created, "updated": p.updated });
+            }
+            Err(ConnectorError::NotConfigured(_)) => {}
+            Err(e) => report["postings"] = crate::wire::error(&e).to_json(),
+        }
+        Ok(report)
+    }
+
+    /// Reconciles every connection (and polls its postings) once every `every`, each at
+    /// its own offset in the interval (from a hash of its id), so a thousand connections
+    /// are spread over the interval instead of fired at once; logs each report. Stops
+    /// when dropped.
     pub fn spawn_reconciler(&self, every: std::time::Duration) -> JoinHandle<()> {
         let connector = self.clone();
         tokio::spawn(async move {
-            let mut ticks = tokio::time::interval(every);
-            ticks.tick().await;
+            let mut cycle = tokio::time::Instant::now() + every;
             loop {
-                ticks.tick().await;
-                match connector.reconcile_all().await {
-                    Ok(reports) => {
-                        for (connection, report) in reports {
-                            tracing::info!(%connection, %report, "reconciled");
-                        }
-                    }
+                tokio::time::sleep_until(cycle).await;
+                let connections = match connector.list_connections().await {
+                    Ok(connections) => connections,
                     Err(error) => {
-                        tracing::warn!(error = %format!("{error:#}"), "reconciliation failed")
+                        tracing::warn!(error = %format!("{error:#}"), "reconciliation failed");
+                        Vec::new()
+                    }
+                };
+                let mut scheduled: Vec<(std::time::Duration, String)> = connections
+                    .into_iter()
+                    .map(|c| (offset_in(&c, every), c))
+                    .collect();
+                scheduled.sort();
+                for (offset, connection) in scheduled {
+                    tokio::time::sleep_until(cycle + offset).await;
+                    match connector.reconcile_one(&connection).await {
+                        Ok(report) => tracing::info!(%connection, %report, "reconciled"),
+                        Err(error) => tracing::warn!(
+                            %connection,
+                            error = %format!("{error:#}"),
+                            "reconciliation failed"
+                        ),
                     }
                 }
+                cycle += every;
+                // A cycle that overran its interval starts the next one now.
+                cycle = cycle.max(tokio::time::Instant::now());
             }
         })
     }
@@ -538,6 +557,18 @@ impl Connector {
     }
 }
 
+/// Where in an interval of `every` a connection's periodic work falls: FNV-1a of its id,
+/// so each connection keeps its own offset from one interval to the next.
+pub fn offset_in(connection: &str, every: std::time::Duration) -> std::time::Duration {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in connection.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    let span = u64::try_from(every.as_micros()).unwrap_or(u64::MAX).max(1);
+    std::time::Duration::from_micros(hash % span)
+}
+
 /// A running server; dropping it stops accepting connections.
 #[derive(Debug)]
 pub struct Served {
@@ -561,5 +592,28 @@ impl Served {
 impl Drop for Served {
     fn drop(&mut self) {
         self.task.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::offset_in;
+    use std::time::Duration;
+
+    #[test]
+    fn a_thousand_connections_spread_over_the_interval() {
+        let every = Duration::from_secs(300);
+        let mut per_tenth = [0u32; 10];
+        for i in 0..1000 {
+            let offset = offset_in(&format!("customer-{i}"), every);
+            assert!(offset < every);
+            assert_eq!(offset, offset_in(&format!("customer-{i}"), every), "stable");
+            per_tenth[(offset.as_secs() / 30) as usize] += 1;
+        }
+        // Every tenth of the interval gets its share (100 ± 40), none gets them all.
+        assert!(
+            per_tenth.iter().all(|n| (60..=140).contains(n)),
+            "{per_tenth:?}"
+        );
     }
 }

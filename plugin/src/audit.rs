@@ -317,6 +317,7 @@ mod tests {
             ],
             body: Some(br#"{"stage":"x"}"#.to_vec()),
             bucket: None,
+            background: false,
         }
     }
 

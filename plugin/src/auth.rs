@@ -253,6 +253,7 @@ fn token_request(
         ],
         body: Some(body.into_bytes()),
         bucket: None,
+        background: false,
     }
 }
 

@@ -138,6 +138,9 @@ pub struct Request {
     pub body: Option<Vec<u8>>,
     /// The rate-limit bucket this request counts against (a Lever connection), if any.
     pub bucket: Option<String>,
+    /// Background work (reconciliation, postings polls): it takes tokens only from the
+    /// upper half of the bucket, so deliveries and partner calls always find room.
+    pub background: bool,
 }
 
 impl fmt::Debug for Request {
@@ -155,6 +158,7 @@ impl fmt::Debug for Request {
             )
             .field("body_bytes", &self.body.as_ref().map(Vec::len))
             .field("bucket", &self.bucket)
+            .field("background", &self.background)
             .finish()
     }
 }
@@ -426,6 +430,7 @@ mod tests {
             headers: vec![("authorization".into(), "Bearer planted-token".into())],
             body: Some(b"client_secret=planted-secret".to_vec()),
             bucket: None,
+            background: false,
         };
         let printed = format!("{request:?}");
         assert!(!printed.contains("planted"), "{printed}");

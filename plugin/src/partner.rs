@@ -183,6 +183,7 @@ pub fn delivery_request<T: Serialize>(
         ],
         body: Some(body),
         bucket: None,
+        background: false,
     })
 }
 

@@ -243,7 +243,7 @@ pub fn poll_postings(env: &Env, c: &ConnectionId) -> Result<PostingPoll, Connect
             "triggers (connection {c} has neither posting-created nor posting-updated enabled)"
         )));
     }
-    let api = auth::lever_api(env, c)?;
+    let api = auth::lever_api(env, c)?.background();
     let store = Store::new(env.kv).connection(c);
     let Some(cursor) = store.posting_cursor()? else {
         let now = env.clock.now();

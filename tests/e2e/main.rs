@@ -15,6 +15,7 @@ mod serve;
 mod simulators;
 mod spin;
 mod stage_sync;
+mod store_upgrade;
 mod version_reach;
 mod wasm_hosts;
 mod wasmtime_serve;

@@ -168,6 +168,7 @@ pub struct LeverApi {
     api_base: HttpUrl,
     credential: Credential,
     bucket: Option<String>,
+    background: bool,
 }
 
 /// The user agent the connector sends.
@@ -180,12 +181,21 @@ impl LeverApi {
             api_base,
             credential,
             bucket: None,
+            background: false,
         }
     }
 
     /// The same client, its requests counted against the connection's rate-limit bucket.
     pub fn throttled(mut self, connection: &str) -> Self {
         self.bucket = Some(connection.to_string());
+        self
+    }
+
+    /// The same client for background work (reconciliation, polls): its requests take
+    /// tokens only from the upper half of the connection's bucket, leaving the rest for
+    /// deliveries and partner calls.
+    pub fn background(mut self) -> Self {
+        self.background = true;
         self
     }
 
@@ -230,6 +240,7 @@ impl LeverApi {
             headers,
             body,
             bucket: self.bucket.clone(),
+            background: self.background,
         }
     }
 
@@ -348,7 +359,7 @@ pub fn send(env: &Env, request: Request) -> Result<Response, ConnectorError> {
     let mut attempt = 1;
     loop {
         if let Some(bucket) = &request.bucket {
-            throttle(env, bucket)?;
+            throttle(env, bucket, request.background)?;
         }
         let response = env
             .http
@@ -380,12 +391,14 @@ pub struct Bucket {
     pub at: UnixMillis,
 }
 
-/// Takes one token from `bucket` at `now` under `limit`: the bucket after, or how long to
-/// wait (ms) for the next token. Pure.
+/// Takes one token from `bucket` at `now` under `limit`, leaving at least `reserve` tokens
+/// (background work leaves room for the rest): the bucket after, or how long to wait (ms)
+/// until it may. Pure.
 pub fn take_token(
     bucket: Option<Bucket>,
     now: UnixMillis,
     limit: RateLimit,
+    reserve: f64,
 ) -> Result<Bucket, u64> {
     let current = bucket.unwrap_or(Bucket {
         tokens: limit.burst,
@@ -393,29 +406,33 @@ pub fn take_token(
     });
     let elapsed = now.saturating_sub(current.at) as f64 / 1000.0;
     let tokens = (current.tokens + elapsed * limit.per_sec).min(limit.burst);
-    if tokens >= 1.0 {
+    let needed = 1.0 + reserve.clamp(0.0, (limit.burst - 1.0).max(0.0));
+    if tokens >= needed {
         Ok(Bucket {
             tokens: tokens - 1.0,
             at: now.max(current.at),
         })
     } else {
-        Err((((1.0 - tokens) / limit.per_sec) * 1000.0).ceil().max(1.0) as u64)
+        Err((((needed - tokens) / limit.per_sec) * 1000.0)
+            .ceil()
+            .max(1.0) as u64)
     }
 }
 
 /// Waits for a token of the connection's bucket, shared by every instance through the
 /// key-value store (compare-and-swap), so a connection stays under Lever's limit however
 /// many requests run at once, and never touches another connection's bucket.
-fn throttle(env: &Env, connection: &str) -> Result<(), ConnectorError> {
+fn throttle(env: &Env, connection: &str, background: bool) -> Result<(), ConnectorError> {
     let Ok(id) = crate::store::ConnectionId::parse(connection) else {
         return Ok(());
     };
     let store = crate::store::Store::new(env.kv).connection(&id);
     let limit = crate::config::lever_rate(env.config)?;
+    let reserve = if background { limit.burst / 2.0 } else { 0.0 };
     let started = env.clock.now();
     loop {
         let now = env.clock.now();
-        match store.take_rate_token(now, limit, env.random)? {
+        match store.take_rate_token(now, limit, reserve, env.random)? {
             None => return Ok(()),
             Some(wait) if now.saturating_sub(started) + wait > MAX_THROTTLE_WAIT_MS => {
                 return Err(ConnectorError::RateLimited {
@@ -671,14 +688,34 @@ mod tests {
         assert_eq!(limit.burst, 16.0);
         let mut bucket = None;
         for _ in 0..16 {
-            bucket = Some(take_token(bucket, 1_000, limit).unwrap());
+            bucket = Some(take_token(bucket, 1_000, limit, 0.0).unwrap());
         }
-        let wait = take_token(bucket, 1_000, limit).unwrap_err();
+        let wait = take_token(bucket, 1_000, limit, 0.0).unwrap_err();
         assert_eq!(wait, 100, "1/10 s for the next token");
-        assert!(take_token(bucket, 1_000 + 100, limit).is_ok());
+        assert!(take_token(bucket, 1_000 + 100, limit, 0.0).is_ok());
         // Idle time refills, up to the burst.
-        let refilled = take_token(bucket, 60_000, limit).unwrap();
+        let refilled = take_token(bucket, 60_000, limit, 0.0).unwrap();
         assert!((refilled.tokens - (limit.burst - 1.0)).abs() < 1e-9);
+    }
+
+    #[test]
+    fn background_work_leaves_half_the_bucket_to_deliveries() {
+        let limit = RateLimit::per_second(10.0);
+        let reserve = limit.burst / 2.0;
+        let mut bucket = None;
+        let mut background = 0;
+        while let Ok(next) = take_token(bucket, 1_000, limit, reserve) {
+            bucket = Some(next);
+            background += 1;
+        }
+        assert_eq!(background, 8, "background takes the upper half of 16");
+        // Deliveries still find the lower half at once.
+        for _ in 0..8 {
+            bucket = Some(take_token(bucket, 1_000, limit, 0.0).unwrap());
+        }
+        assert!(take_token(bucket, 1_000, limit, 0.0).is_err());
+        // Background waits for the bucket to refill above the reserve: 0.9 s at 10/s.
+        assert_eq!(take_token(bucket, 1_000, limit, reserve).unwrap_err(), 900);
     }
 
     #[test]

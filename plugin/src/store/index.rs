@@ -526,7 +526,8 @@ mod tests {
         for (conn, n) in [(&a, 3), (&b, 2)] {
             for i in 0..n {
                 let key = conn.key(&format!("delivery/t{i}"));
-                conn.expire(std::slice::from_ref(&key), 1_000 + day).unwrap();
+                conn.expire(std::slice::from_ref(&key), 1_000 + day)
+                    .unwrap();
                 kv.set(&key, b"x").unwrap();
             }
         }

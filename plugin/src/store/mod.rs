@@ -603,6 +603,7 @@ impl ConnStore<'_> {
         &self,
         now: UnixMillis,
         limit: crate::config::RateLimit,
+        reserve: f64,
         random: &dyn Random,
     ) -> Result<Option<u64>, ConnectorError> {
         /// The bucket as written: with the writer's nonce, so two instances taking a token
@@ -620,7 +621,7 @@ impl ConnStore<'_> {
                 None => None,
                 Some(bytes) => Some(decode(&self.key("rate"), bytes)?),
             };
-            match crate::lever::take_token(bucket, now, limit) {
+            match crate::lever::take_token(bucket, now, limit, reserve) {
                 Err(wait) => return Ok(Some(wait)),
                 Ok(next) => match self.swap(
                     watched,
@@ -1729,11 +1730,17 @@ mod tests {
         // find "its" bucket in place and count its token as taken from it.
         let racing = Racing::new(&kv, |other| {
             let random = crate::io::fake::FakeRandom(std::cell::Cell::new(100));
-            assert_eq!(other.take_rate_token(1_000, LIMIT, &random).unwrap(), None);
+            assert_eq!(
+                other.take_rate_token(1_000, LIMIT, 0.0, &random).unwrap(),
+                None
+            );
         });
         let conn = Store::new(&racing).connection(&ConnectionId::parse("a").unwrap());
         let random = crate::io::fake::FakeRandom::default();
-        assert_eq!(conn.take_rate_token(1_000, LIMIT, &random).unwrap(), None);
+        assert_eq!(
+            conn.take_rate_token(1_000, LIMIT, 0.0, &random).unwrap(),
+            None
+        );
         let bucket: crate::lever::Bucket =
             serde_json::from_slice(&kv.get("conn/a/rate").unwrap().unwrap()).unwrap();
         assert_eq!(bucket.tokens, 3.0);

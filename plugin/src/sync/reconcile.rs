@@ -32,7 +32,7 @@ pub struct Reconciled {
 /// Reconciles one connection.
 pub fn reconcile(env: &Env, c: &ConnectionId) -> Result<Reconciled, ConnectorError> {
     let partner_settings = config::partner(env.config)?;
-    let api = auth::lever_api(env, c)?;
+    let api = auth::lever_api(env, c)?.background();
     let store = Store::new(env.kv).connection(c);
     let cursor = store.reconcile_cursor()?.unwrap_or(0);
     let since = cursor.to_string();

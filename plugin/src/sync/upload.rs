@@ -300,6 +300,7 @@ fn resume_bytes(env: &Env, resume: &Resume) -> Result<Vec<u8>, ConnectorError> {
                     headers: vec![("user-agent".into(), lever::USER_AGENT.into())],
                     body: None,
                     bucket: None,
+                    background: false,
                 })
                 .map_err(|e| ConnectorError::InvalidInput(format!("fetching the resume: {e}")))?;
             if !(200..300).contains(&response.status) {
