@@ -103,6 +103,18 @@ impl KvStore {
         })
     }
 
+    /// How many keys `bucket` holds (for benchmarks and tests; the connector never asks).
+    pub fn count(&self, bucket: &str) -> Result<u64, String> {
+        self.with(|c| {
+            c.query_row(
+                "SELECT COUNT(*) FROM kv WHERE bucket = ?1",
+                params![bucket],
+                |row| row.get::<_, i64>(0),
+            )
+        })
+        .map(|n| u64::try_from(n).unwrap_or(0))
+    }
+
     /// Up to [`LIST_PAGE`] keys after `cursor`, in order, and the cursor for the next page.
     pub fn list_keys(
         &self,

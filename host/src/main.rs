@@ -68,7 +68,8 @@ enum Command {
         /// Where to write the figures as JSON.
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Run only these parts (e2e, health, decision, instantiate, restart, bulk).
+        /// Run only these parts (e2e, health, decision, instantiate, restart, bulk,
+        /// endurance).
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
         /// Calls in the in-process decision-path comparison (each side).
@@ -80,6 +81,12 @@ enum Command {
         /// Fresh instances per allocation strategy (more, to profile instantiation).
         #[arg(long)]
         instances: Option<usize>,
+        /// Connections in the endurance run.
+        #[arg(long)]
+        endurance_connections: Option<usize>,
+        /// Deliveries in the endurance run (through the native build of the logic).
+        #[arg(long)]
+        endurance_deliveries: Option<usize>,
         /// Keep the state in this SQLite file (created fresh), as `serve` does by default,
         /// instead of in memory.
         #[arg(long)]
@@ -248,6 +255,8 @@ async fn main() -> anyhow::Result<()> {
             decisions,
             deliveries,
             instances,
+            endurance_connections,
+            endurance_deliveries,
             kv_file,
             component,
         } => {
@@ -267,6 +276,12 @@ async fn main() -> anyhow::Result<()> {
             }
             if let Some(instances) = instances {
                 sizes.instances = instances;
+            }
+            if let Some(connections) = endurance_connections {
+                sizes.endurance.connections = connections;
+            }
+            if let Some(deliveries) = endurance_deliveries {
+                sizes.endurance.deliveries = deliveries;
             }
             if let Some(path) = kv_file {
                 // A fresh store: the figures must not depend on what an earlier run left.

@@ -39,8 +39,9 @@ pub const PARTNER_API_KEY: &str = "partner_api_key";
 pub const ENCRYPTION_KEY: &str = "encryption_key";
 /// How far `triggeredAt` may be from now, in seconds (default 300).
 pub const LEVER_WEBHOOK_MAX_AGE_SECS: &str = "lever_webhook_max_age_secs";
-/// How long a delivery claim may stay "processing" before a retry takes it over, in
-/// seconds (default 60).
+/// How long a claim on work in progress holds before another request or instance may take
+/// it over, in seconds (default 60): a delivery "processing", an outbox attempt, an upload
+/// being created, a report to the partner.
 pub const DELIVERY_LEASE_SECS: &str = "delivery_lease_secs";
 /// The wasi:keyvalue bucket to open (default `default`).
 pub const KV_BUCKET: &str = "kv_bucket";

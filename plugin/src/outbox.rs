@@ -23,8 +23,6 @@ use crate::sync::stage::{self, Outcome};
 pub const BASE_BACKOFF_MS: u64 = 2_000;
 /// The longest wait between attempts unless `outbox_max_backoff_secs` says otherwise.
 pub const MAX_BACKOFF_MS: u64 = 60 * 60 * 1000;
-/// How long an attempt holds its item.
-pub const LEASE_MS: u64 = 60 * 1000;
 
 /// A delivery accepted into the outbox.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -254,7 +252,7 @@ pub fn tick_connection(
             continue;
         }
         let held = OutboxItem {
-            lease_until: now.saturating_add(LEASE_MS),
+            lease_until: now.saturating_add(config::delivery_lease_ms(env.config)?),
             holder: hex::encode(env.random.bytes(8)),
             ..seen.value.clone()
         };
@@ -383,7 +381,7 @@ pub fn replay(
     let held = OutboxItem {
         attempts: 0,
         next_attempt_at: now,
-        lease_until: now.saturating_add(LEASE_MS),
+        lease_until: now.saturating_add(config::delivery_lease_ms(env.config)?),
         holder: hex::encode(env.random.bytes(8)),
         ..item
     };

@@ -27,8 +27,6 @@ use crate::store::{ConnStore, ConnectionId, Store, UploadIntent, UploadState};
 pub const RESUME_TYPES: [&str; 6] = ["pdf", "doc", "docx", "txt", "png", "jpg"];
 /// Lever's file size limit.
 pub const MAX_RESUME_BYTES: usize = 30 * 1024 * 1024;
-/// How long an upload in progress holds its intent before another attempt may take over.
-pub const UPLOAD_LEASE_MS: u64 = 60 * 1000;
 /// How far before an attempt began a found opportunity's `createdAt` may be (clock skew).
 const FIND_SKEW_MS: u64 = 60 * 1000;
 
@@ -575,7 +573,7 @@ fn submit_once(
     let mut intent = UploadIntent {
         state: UploadState::Creating,
         started_at: now,
-        lease_until: now.saturating_add(UPLOAD_LEASE_MS),
+        lease_until: now.saturating_add(config::delivery_lease_ms(env.config)?),
         opportunity_id: None,
         url: None,
         posting_id: plan.posting_id.clone(),

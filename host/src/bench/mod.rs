@@ -29,11 +29,13 @@ use crate::settings::Settings;
 use crate::sim::lever::{ACME, DEFAULT_API_KEY};
 use crate::sim::{partner, LeverSimOptions, Simulators};
 
+pub mod endurance;
+
 /// How much work each part does.
 #[derive(Debug, Clone)]
 pub struct Sizes {
     /// Run only these parts (`e2e`, `health`, `decision`, `instantiate`, `restart`,
-    /// `bulk`); empty: all.
+    /// `bulk`, `endurance`); empty: all.
     pub only: Vec<String>,
     /// Deliveries per throughput run (each mode).
     pub deliveries: usize,
@@ -50,6 +52,8 @@ pub struct Sizes {
     /// Keep the connector's state in this SQLite file (WAL), as `lever-host serve` does by
     /// default, instead of in memory (`None`), which leaves out the storage's cost.
     pub kv_file: Option<std::path::PathBuf>,
+    /// The endurance run's sizes.
+    pub endurance: endurance::Sizes,
 }
 
 impl Sizes {
@@ -68,6 +72,7 @@ impl Sizes {
             instances: 2000,
             uploads: 500,
             kv_file: None,
+            endurance: endurance::Sizes::full(),
         }
     }
 
@@ -82,16 +87,17 @@ impl Sizes {
             instances: 200,
             uploads: 20,
             kv_file: None,
+            endurance: endurance::Sizes::quick(),
         }
     }
 }
 
 /// The opportunity the stub answers for every id (the simulator's Ada, id replaced).
-const TEMPLATE_ID: &str = "250d8f03-738a-4bba-a671-8a3d73477145";
+pub(crate) const TEMPLATE_ID: &str = "250d8f03-738a-4bba-a671-8a3d73477145";
 /// Ada's stage in the simulator, which Acme's stage map maps.
-const ONSITE: &str = "9f1c2a22-onsite";
-const PHONE: &str = "9f1c2a21-phone";
-const STAGE_MAP: [(&str, &str); 3] = [
+pub(crate) const ONSITE: &str = "9f1c2a22-onsite";
+pub(crate) const PHONE: &str = "9f1c2a21-phone";
+pub(crate) const STAGE_MAP: [(&str, &str); 3] = [
     ("9f1c2a21-phone", "interviewing"),
     ("9f1c2a22-onsite", "onsite"),
     ("9f1c2a23-offer", "offer"),
@@ -321,6 +327,20 @@ pub async fn run(wasm: &[u8], sizes: &Sizes, out: &Path, exe: &Path) -> anyhow::
         figures.insert("bulk_lever_429", json!(refused));
     }
 
+    // 7. A thousand accounts over several retention periods.
+    if sizes.wants("endurance") {
+        let file = sizes
+            .kv_file
+            .as_ref()
+            .map(|path| PathBuf::from(format!("{}.endurance", path.display())));
+        if let Some(path) = &file {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+        }
+        endurance::run(&runtime, &sizes.endurance, file.as_deref(), &mut figures).await?;
+    }
+
     let results = json!({
         "machine": machine(),
         "sizes": {
@@ -420,18 +440,65 @@ pub fn print_table(results: &Value, out: &Path) {
             refused.to_string()
         );
     }
+    let endurance: [(&str, &str, Option<&str>); 12] = [
+        ("endurance_connections", "endurance: connections", None),
+        ("endurance_deliveries", "  deliveries", None),
+        ("endurance_keys_peak", "  store keys, peak", None),
+        ("endurance_keys_end", "  store keys, end", Some("≤ bound")),
+        ("endurance_keys_bound", "  bound for these objects", None),
+        (
+            "endurance_tick_ms_first",
+            "  sweeping tick, first day it sweeps, ms",
+            None,
+        ),
+        (
+            "endurance_tick_ms_last",
+            "  sweeping tick, last day, ms",
+            Some("≤ 1.5 × first"),
+        ),
+        (
+            "endurance_list_connections_ms",
+            "  list-connections, ms",
+            None,
+        ),
+        (
+            "endurance_disconnect_ms",
+            "  purge among ≥ 1 M keys, ms",
+            Some("≤ 50"),
+        ),
+        (
+            "endurance_p99_ms_first",
+            "  delivery p99 at the start, ms",
+            None,
+        ),
+        (
+            "endurance_p99_ms_last",
+            "  delivery p99 at the end, ms",
+            Some("≤ 1.5 × first"),
+        ),
+        ("endurance_lost", "  deliveries lost", Some("= 0")),
+    ];
+    for (key, label, target) in endurance {
+        if let Some(value) = results.get(key) {
+            println!(
+                "{label:<44} {:>14}  {}",
+                value.to_string(),
+                target.unwrap_or("")
+            );
+        }
+    }
     if let Some(kv) = results["sizes"].get("kv").and_then(Value::as_str) {
         println!("{:<44} {:>14}", "connector state kept in", kv);
     }
     println!("\nwritten to {}", out.display());
 }
 
-fn round(value: f64, places: i32) -> f64 {
+pub(crate) fn round(value: f64, places: i32) -> f64 {
     let factor = 10f64.powi(places);
     (value * factor).round() / factor
 }
 
-fn loopback() -> SocketAddr {
+pub(crate) fn loopback() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 0))
 }
 
@@ -472,7 +539,7 @@ async fn set_up(api: &PartnerApi) -> anyhow::Result<()> {
 }
 
 /// The simulator's opportunity as Lever returns it, the stub's answer for every id.
-async fn opportunity_template(sims: &Simulators) -> anyhow::Result<String> {
+pub(crate) async fn opportunity_template(sims: &Simulators) -> anyhow::Result<String> {
     let opportunity = sims
         .lever
         .opportunity(TEMPLATE_ID)
@@ -482,7 +549,7 @@ async fn opportunity_template(sims: &Simulators) -> anyhow::Result<String> {
 
 /// What the stub answers: the template for an opportunity (its id swapped in), `{}` for
 /// anything else.
-fn stub_answer(template: &str, method: &str, path: &str) -> (u16, Bytes) {
+pub(crate) fn stub_answer(template: &str, method: &str, path: &str) -> (u16, Bytes) {
     if method == "GET" {
         if let Some(id) = path.strip_prefix("/v1/opportunities/") {
             return (200, Bytes::from(template.replace(TEMPLATE_ID, id)));
@@ -580,7 +647,7 @@ fn turns(round: usize) -> [bool; 2] {
 
 /// Latencies and time spent over one or more load runs.
 #[derive(Debug, Default)]
-struct Load {
+pub(crate) struct Load {
     latencies: Vec<Duration>,
     elapsed: Duration,
 }
@@ -593,12 +660,12 @@ impl Load {
         self.elapsed += other.elapsed;
     }
 
-    fn per_s(&self) -> f64 {
+    pub(crate) fn per_s(&self) -> f64 {
         self.latencies.len() as f64 / self.elapsed.as_secs_f64()
     }
 
     /// The `p` quantile (0 to 1) of the latencies, in ms.
-    fn percentile_ms(&self, p: f64) -> f64 {
+    pub(crate) fn percentile_ms(&self, p: f64) -> f64 {
         let index = ((self.latencies.len() as f64 - 1.0) * p).round() as usize;
         self.latencies
             .get(index)
@@ -608,7 +675,7 @@ impl Load {
 
 /// Sends every body (POST, or GET when empty) to `base` + `path`, `concurrency` at a time
 /// over kept-alive connections; every answer must be 200 (and, for deliveries, forwarded).
-async fn load(
+pub(crate) async fn load(
     base: &str,
     path: &str,
     bodies: Vec<Bytes>,
