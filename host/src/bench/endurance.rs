@@ -53,15 +53,15 @@ pub struct Sizes {
 }
 
 impl Sizes {
-    /// The README's run: 1,000 connections, a million deliveries, four days.
+    /// The README's run: 1,000 connections, a million deliveries, three days.
     pub fn full() -> Self {
         Self {
             connections: 1_000,
             deliveries: 1_000_000,
             component_deliveries: 20_000,
-            periods: 4,
-            steps_per_period: 12,
-            links: 20,
+            periods: 3,
+            steps_per_period: 16,
+            links: 30,
             concurrency: 8,
         }
     }
@@ -95,12 +95,26 @@ fn opportunity(i: usize, j: usize) -> String {
     format!("endurance-opp-{i:04}-{j:03}")
 }
 
+/// The `k`th opportunity of connection `i` that the component's deliveries in `phase` move
+/// (each moved once, so the start and the end do the same work: a first report).
+fn component_opportunity(phase: usize, i: usize, k: usize) -> String {
+    format!("endurance-component-{phase}-{i:04}-{k:05}")
+}
+
+/// Connections the component's deliveries go to.
+const COMPONENT_CONNECTIONS: usize = 10;
+
 /// A signed stage change for connection `i`'s `j`th opportunity at `at`.
 fn delivery(i: usize, j: usize, at: u64, stage: &str) -> Vec<u8> {
+    signed(i, &opportunity(i, j), at, stage)
+}
+
+/// A signed stage change of `opportunity` for connection `i` at `at`.
+fn signed(i: usize, opportunity: &str, at: u64, stage: &str) -> Vec<u8> {
     crate::signing::lever_delivery(
         &signature_token(i),
         "candidateStageChange",
-        json!({ "opportunityId": opportunity(i, j), "toStageId": stage }),
+        json!({ "opportunityId": opportunity, "toStageId": stage }),
         at,
         &crate::signing::random_token(48),
     )
@@ -189,6 +203,8 @@ pub async fn run(
         sizes.connections
     );
     let (n, links) = (sizes.connections, sizes.links);
+    let per_connection = (sizes.component_deliveries / 2).div_ceil(n.min(COMPONENT_CONNECTIONS));
+    let per_connection_component = per_connection;
     natively(&connector, move |io| {
         let sealer = lever_plugin::config::sealer(io.config)?;
         let map: BTreeMap<String, String> = STAGE_MAP
@@ -215,6 +231,16 @@ pub async fn run(
             for j in 0..links {
                 store.link(&format!("cand-{j}"), &OpportunityId(opportunity(i, j)))?;
             }
+            if i < COMPONENT_CONNECTIONS {
+                for phase in 0..2 {
+                    for k in 0..per_connection {
+                        store.link(
+                            &format!("cand-component-{phase}-{k}"),
+                            &OpportunityId(component_opportunity(phase, i, k)),
+                        )?;
+                    }
+                }
+            }
         }
         Ok(())
     })
@@ -226,19 +252,14 @@ pub async fn run(
     let mut component_done = 0usize;
     let served = connector.bind(loopback()).await?;
     let path_of = |i: usize| format!("/webhooks/lever/{}", connection(i));
-    let component_half = sizes.component_deliveries / 2;
-    let through_component = |connector: &Connector, offset: usize| {
+    let through_component = |connector: &Connector, phase: usize| {
         let shift = connector.env().clock_shift.get();
         let at = crate::http_util::now_ms() + u64::try_from(shift.as_millis()).unwrap_or(0);
         // Grouped per connection (the load generator posts to one URL per run).
-        let per_connection = component_half.div_ceil(n.min(10));
-        (0..n.min(10))
+        (0..n.min(COMPONENT_CONNECTIONS))
             .map(|i| {
                 let bodies: Vec<Bytes> = (0..per_connection)
-                    .map(|k| {
-                        let stage = if (k + offset).is_multiple_of(2) { ONSITE } else { PHONE };
-                        Bytes::from(delivery(i, k % links, at, stage))
-                    })
+                    .map(|k| Bytes::from(signed(i, &component_opportunity(phase, i, k), at, ONSITE)))
                     .collect();
                 (i, bodies)
             })
@@ -256,7 +277,7 @@ pub async fn run(
     let mut first = super::Load::default();
     for (i, bodies) in through_component(&connector, 0) {
         component_done += bodies.len();
-        first.absorb(load(&served.url(), &path_of(i), bodies, sizes.concurrency, false).await?);
+        first.absorb(load(&served.url(), &path_of(i), bodies, sizes.concurrency, true).await?);
     }
 
     // 3. The timeline: the clock moves a step at a time across the retention periods;
@@ -331,7 +352,7 @@ pub async fn run(
     let mut last = super::Load::default();
     for (i, bodies) in through_component(&connector, 1) {
         component_done += bodies.len();
-        last.absorb(load(&served.url(), &path_of(i), bodies, sizes.concurrency, false).await?);
+        last.absorb(load(&served.url(), &path_of(i), bodies, sizes.concurrency, true).await?);
     }
 
     // 5. The last thousand deliveries, replayed: each is still refused as a replay (its
@@ -391,7 +412,9 @@ pub async fn run(
         + keys::ACTIVITY_KEEP
         + 7 * links as u64 // a link's keys and its index entry
         + buckets; // a counter per expiry bucket
+    let component_links = 2 * per_connection_component as u64 * n.min(COMPONENT_CONNECTIONS) as u64;
     let keys_bound = n as u64 * per_connection
+        + 7 * component_links // the opportunities the component's deliveries move
         + 2 * guards_in_window as u64 // a record and its index entry
         + buckets // the sweep schedule
         + 32; // the registry, the cursors, the layout

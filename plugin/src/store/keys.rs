@@ -216,9 +216,54 @@ pub const GLOBAL_KEYS: &[KeySpec] = &[
     ),
 ];
 
+impl Class {
+    /// Its name in the README's key table.
+    pub fn name(self) -> &'static str {
+        match self {
+            Class::Credential => "credential",
+            Class::Cache => "cache",
+            Class::Setting => "setting",
+            Class::Owned => "owned",
+            Class::Log => "log",
+            Class::Work => "work",
+            Class::Guard => "guard",
+            Class::Cursor => "cursor",
+            Class::Index => "index",
+        }
+    }
+}
+
+/// The key table as the README shows it (a test keeps the two equal).
+pub fn markdown() -> String {
+    let mut out = String::from("| key | class | holds | how many |\n|---|---|---|---|\n");
+    let rows = CONNECTION_KEYS
+        .iter()
+        .map(|spec| (format!("conn/<c>/{}", spec.pattern), spec))
+        .chain(GLOBAL_KEYS.iter().map(|spec| (spec.pattern.to_string(), spec)));
+    for (key, spec) in rows {
+        out.push_str(&format!(
+            "| `{key}` | {} | {} | {} |\n",
+            spec.class.name(),
+            spec.holds,
+            spec.bound
+        ));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_readme_shows_the_key_table() {
+        let readme = include_str!("../../../README.md");
+        let table = markdown();
+        assert!(
+            readme.contains(&table),
+            "README.md's key table differs from store/keys.rs; it should read:\n{table}"
+        );
+    }
 
     #[test]
     fn every_pattern_is_listed_once() {
