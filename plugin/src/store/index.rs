@@ -377,12 +377,12 @@ impl ConnStore<'_> {
     /// connection is on the sweep schedule of their bucket, and an entry names them.
     pub(crate) fn expire(&self, keys: &[String], at: UnixMillis) -> Result<(), ConnectorError> {
         let b = bucket_of(at);
-        let buckets: Vec<Bucket> = self.get_json("expiry")?.unwrap_or_default();
-        if !buckets.iter().any(|x| x.b == b) {
+        // One read whatever the number of buckets: a bucket's counter exists once the bucket
+        // is on the list and the schedule (the first writer of a bucket puts it there; two
+        // first writers both do, harmlessly).
+        if self.get_raw(&format!("expiry/{b}/n"))?.is_none() {
             let store = Store::new(self.kv);
-            if buckets.is_empty() {
-                store.register(&self.id, None)?;
-            }
+            store.register(&self.id, None)?;
             store.schedule_sweep(b, &self.id)?;
             update(self.kv, &self.key("expiry"), |list: &mut Vec<Bucket>| {
                 if list.iter().any(|x| x.b == b) {

@@ -239,7 +239,11 @@ pub fn markdown() -> String {
     let rows = CONNECTION_KEYS
         .iter()
         .map(|spec| (format!("conn/<c>/{}", spec.pattern), spec))
-        .chain(GLOBAL_KEYS.iter().map(|spec| (spec.pattern.to_string(), spec)));
+        .chain(
+            GLOBAL_KEYS
+                .iter()
+                .map(|spec| (spec.pattern.to_string(), spec)),
+        );
     for (key, spec) in rows {
         out.push_str(&format!(
             "| `{key}` | {} | {} | {} |\n",

@@ -1455,7 +1455,8 @@ impl ConnStore<'_> {
     /// class [`keys::Class::kept_on_disconnect`] says go: credentials, webhooks and caches,
     /// keeping settings, links, logs, accepted work and guards for a reconnect. Every key is
     /// found from the key table and the connection's indexes, so this costs what the
-    /// connection holds, whatever other connections hold. Answers how many keys it deleted.
+    /// connection holds, whatever other connections hold. Answers how many keys it named
+    /// (each deleted, or already gone).
     pub fn clear(&self, purge: bool) -> Result<u64, ConnectorError> {
         let mut doomed: Vec<String> = Vec::new();
         for spec in keys::CONNECTION_KEYS {
@@ -1469,12 +1470,8 @@ impl ConnStore<'_> {
         }
         doomed.sort();
         doomed.dedup();
-        let mut deleted = 0u64;
         for key in &doomed {
-            if self.kv.get(key).map_err(storage_error)?.is_some() {
-                self.kv.delete(key).map_err(storage_error)?;
-                deleted += 1;
-            }
+            self.kv.delete(key).map_err(storage_error)?;
         }
         let store = Store::new(self.kv);
         if purge {
@@ -1483,7 +1480,7 @@ impl ConnStore<'_> {
         } else {
             store.register(&self.id, Some(false))?;
         }
-        Ok(deleted)
+        Ok(doomed.len() as u64)
     }
 
     /// The keys of one row of the key table this connection may hold, found without
