@@ -1,6 +1,8 @@
 /** @module Interface lever:connector/setup@0.2.0 **/
 /**
- * Every connection with credentials (for hosts that drive reconciliation).
+ * Every connection with credentials, in id order (for hosts that drive
+ * reconciliation). Read from the connection registry: a fixed number of reads, never a
+ * listing of the store. A store written by 0.2.0 is upgraded first (once).
  */
 export function listConnections(): Array<ConnectionId>;
 /**

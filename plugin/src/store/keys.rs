@@ -204,7 +204,7 @@ pub const GLOBAL_KEYS: &[KeySpec] = &[
         "sweep/cursor",
         Index,
         Fixed,
-        "the newest bucket swept",
+        "the oldest bucket not yet swept",
         "one",
     ),
     row(
