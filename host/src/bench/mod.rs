@@ -160,15 +160,26 @@ pub async fn run(wasm: &[u8], sizes: &Sizes, out: &Path, exe: &Path) -> anyhow::
         .with_native_http_face()
         .bind(loopback())
         .await?;
+    // The hand-written Node.js handler of the same flow, when `node` is on PATH.
+    let node_bin = if sizes.wants("e2e") {
+        NodeHandler::find()
+    } else {
+        None
+    };
+    let sides = if node_bin.is_some() { 3 } else { 2 };
     let mut links = 0;
     if sizes.wants("e2e") {
-        links += 2 * (sizes.deliveries + sizes.concurrency * 2);
+        links += sides * (sizes.deliveries + sizes.concurrency * 2);
     }
     if sizes.wants("decision") {
         links += 2 * sizes.decisions;
     }
     let links = links.max(64);
     link_candidates(&wasm_served, links, sizes.concurrency).await?;
+    let node = match node_bin {
+        Some(bin) => Some(NodeHandler::start(&bin, &stub, &token, links).await?),
+        None => None,
+    };
     let mut next_opportunity = 0;
     let mut deliveries = |count: usize| {
         assert!(
@@ -205,6 +216,17 @@ pub async fn run(wasm: &[u8], sizes: &Sizes, out: &Path, exe: &Path) -> anyhow::
             true,
         )
         .await?;
+        if let Some(node) = &node {
+            load(
+                &node.url(),
+                "/webhooks/lever/acme",
+                deliveries(warm),
+                sizes.concurrency,
+                true,
+            )
+            .await?;
+        }
+        let mut by_node = Load::default();
         // Alternating rounds (native first in even rounds, the component first in odd
         // ones): the store grows with every delivery and the machine's speed drifts, and
         // both then weigh on each side alike instead of on whichever ran second.
@@ -217,6 +239,19 @@ pub async fn run(wasm: &[u8], sizes: &Sizes, out: &Path, exe: &Path) -> anyhow::
             left -= count;
             if count == 0 {
                 break;
+            }
+            // Node.js, when there, goes last in even rounds and first in odd ones.
+            let node_first = !round.is_multiple_of(2);
+            if let (Some(node), true) = (&node, node_first) {
+                let run = load(
+                    &node.url(),
+                    "/webhooks/lever/acme",
+                    deliveries(count),
+                    sizes.concurrency,
+                    true,
+                )
+                .await?;
+                by_node.absorb(run);
             }
             for native_turn in turns(round) {
                 let (url, into) = if native_turn {
@@ -234,6 +269,17 @@ pub async fn run(wasm: &[u8], sizes: &Sizes, out: &Path, exe: &Path) -> anyhow::
                 .await?;
                 into.absorb(run);
             }
+            if let (Some(node), false) = (&node, node_first) {
+                let run = load(
+                    &node.url(),
+                    "/webhooks/lever/acme",
+                    deliveries(count),
+                    sizes.concurrency,
+                    true,
+                )
+                .await?;
+                by_node.absorb(run);
+            }
         }
         figures.insert("e2e_wasm_per_s", json!(round(wasm.per_s(), 1)));
         figures.insert("e2e_native_per_s", json!(round(native.per_s(), 1)));
@@ -242,6 +288,14 @@ pub async fn run(wasm: &[u8], sizes: &Sizes, out: &Path, exe: &Path) -> anyhow::
         figures.insert("p99_ms", json!(round(wasm.percentile_ms(0.99), 3)));
         figures.insert("native_p50_ms", json!(round(native.percentile_ms(0.50), 3)));
         figures.insert("native_p99_ms", json!(round(native.percentile_ms(0.99), 3)));
+        if node.is_some() {
+            figures.insert("e2e_node_per_s", json!(round(by_node.per_s(), 1)));
+            figures.insert(
+                "e2e_node_ratio",
+                json!(round(wasm.per_s() / by_node.per_s(), 3)),
+            );
+            figures.insert("node_p99_ms", json!(round(by_node.percentile_ms(0.99), 3)));
+        }
     }
 
     // 2. Instantiate and answer /health.
@@ -364,7 +418,7 @@ pub async fn run(wasm: &[u8], sizes: &Sizes, out: &Path, exe: &Path) -> anyhow::
 
 /// Prints `results` as a table.
 pub fn print_table(results: &Value, out: &Path) {
-    let rows: [(&str, &str, Option<&str>); 17] = [
+    let rows: [(&str, &str, Option<&str>); 19] = [
         (
             "wasm_native_ratio",
             "decision path, component ÷ native time",
@@ -379,6 +433,12 @@ pub fn print_table(results: &Value, out: &Path) {
         ),
         ("e2e_wasm_per_s", "  component, deliveries/s", None),
         ("e2e_native_per_s", "  native, deliveries/s", None),
+        (
+            "e2e_node_ratio",
+            "full flow, component ÷ hand-written Node.js",
+            Some("≥ 1.0"),
+        ),
+        ("e2e_node_per_s", "  Node.js, deliveries/s", None),
         ("p50_ms", "  component p50, ms", None),
         ("p99_ms", "  component p99, ms", None),
         ("health_per_s", "instantiate + /health, requests/s", None),
@@ -556,6 +616,95 @@ pub(crate) fn stub_answer(template: &str, method: &str, path: &str) -> (u16, Byt
         }
     }
     (200, Bytes::from_static(b"{}"))
+}
+
+/// The hand-written Node.js handler (`node_handler.mjs`), run with the `node` on PATH
+/// against the same stub upstreams; stopped when dropped.
+struct NodeHandler {
+    child: tokio::process::Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl NodeHandler {
+    /// `node` (`NODE_BIN`, else on PATH), or `None`, saying that the handler is skipped.
+    fn find() -> Option<std::ffi::OsString> {
+        let node = std::env::var_os("NODE_BIN").unwrap_or_else(|| "node".into());
+        let present = std::process::Command::new(&node)
+            .arg("--version")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !present {
+            eprintln!(
+                "bench: no `node` on PATH: the Node.js handler is skipped (no e2e_node_* figures)"
+            );
+        }
+        present.then_some(node)
+    }
+
+    /// Starts it with the first `links` bench opportunities linked, as the connector's are.
+    async fn start(
+        node: &std::ffi::OsStr,
+        stub: &Stub,
+        signature_token: &str,
+        links: usize,
+    ) -> anyhow::Result<Self> {
+        use tokio::io::AsyncBufReadExt as _;
+        let dir = tempfile::tempdir()?;
+        let script = dir.path().join("handler.mjs");
+        std::fs::write(&script, include_str!("node_handler.mjs"))?;
+        let linked: serde_json::Map<String, Value> = (0..links)
+            .map(|i| (opportunity_id(i), json!(format!("bench-cand-{i:06}"))))
+            .collect();
+        std::fs::write(
+            dir.path().join("links.json"),
+            Value::Object(linked).to_string(),
+        )?;
+        let map: serde_json::Map<String, Value> = STAGE_MAP
+            .iter()
+            .map(|(stage, partner)| (stage.to_string(), json!(partner)))
+            .collect();
+        let mut child = tokio::process::Command::new(node)
+            .arg(&script)
+            .env("LEVER_API_BASE", format!("{}/v1", stub.url()))
+            .env("LEVER_API_KEY", DEFAULT_API_KEY)
+            .env("SIGNATURE_TOKEN", signature_token)
+            .env("PARTNER_CALLBACK_URL", format!("{}/hooks", stub.url()))
+            .env("PARTNER_SECRET", partner::DEFAULT_SECRET)
+            .env("STAGE_MAP", Value::Object(map).to_string())
+            .env("LINKS_FILE", dir.path().join("links.json"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()?;
+        let stdout = child.stdout.take().context("node's stdout")?;
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+            .await
+            .context("node did not start")??
+            .context("node exited")?;
+        let port = line
+            .strip_prefix("listening ")
+            .and_then(|p| p.trim().parse().ok())
+            .with_context(|| format!("node printed {line:?}"))?;
+        Ok(Self {
+            child,
+            port,
+            _dir: dir,
+        })
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for NodeHandler {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
 }
 
 /// A fast stub upstream on 127.0.0.1: Lever's opportunity reads and the partner callback.
