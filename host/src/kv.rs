@@ -29,6 +29,24 @@ pub const LIST_PAGE: usize = 1000;
 #[derive(Clone)]
 pub struct KvStore {
     conn: Arc<Mutex<Connection>>,
+    ops: Arc<Ops>,
+}
+
+/// How many operations a store has served (for the benchmark's per-delivery counts).
+#[derive(Debug, Default)]
+struct Ops {
+    all: std::sync::atomic::AtomicU64,
+    writes: std::sync::atomic::AtomicU64,
+}
+
+/// Operations served so far: every call, and of those the ones that write (set, delete,
+/// compare-and-swap, increment: each its own transaction, as on Spin's SQLite store).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OpCounts {
+    /// Every operation.
+    pub all: u64,
+    /// Writes.
+    pub writes: u64,
 }
 
 impl std::fmt::Debug for KvStore {
@@ -88,7 +106,25 @@ impl KvStore {
         )?;
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
+            ops: Arc::default(),
         })
+    }
+
+    /// Operations served so far.
+    pub fn op_counts(&self) -> OpCounts {
+        use std::sync::atomic::Ordering::Relaxed;
+        OpCounts {
+            all: self.ops.all.load(Relaxed),
+            writes: self.ops.writes.load(Relaxed),
+        }
+    }
+
+    fn counted(&self, write: bool) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.ops.all.fetch_add(1, Relaxed);
+        if write {
+            self.ops.writes.fetch_add(1, Relaxed);
+        }
     }
 
     fn with<T>(&self, f: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T, String> {
@@ -101,16 +137,19 @@ impl KvStore {
 
     /// The value under `key`.
     pub fn get(&self, bucket: &str, key: &str) -> Result<Option<Vec<u8>>, String> {
+        self.counted(false);
         self.with(|c| read(c, bucket, key))
     }
 
     /// Stores `value` under `key`.
     pub fn set(&self, bucket: &str, key: &str, value: &[u8]) -> Result<(), String> {
+        self.counted(true);
         self.with(|c| write(c, bucket, key, value))
     }
 
     /// Removes `key`.
     pub fn delete(&self, bucket: &str, key: &str) -> Result<(), String> {
+        self.counted(true);
         self.with(|c| {
             c.prepare_cached("DELETE FROM kv WHERE bucket = ?1 AND key = ?2")?
                 .execute(params![bucket, key])
@@ -136,6 +175,7 @@ impl KvStore {
         bucket: &str,
         cursor: Option<&str>,
     ) -> Result<(Vec<String>, Option<String>), String> {
+        self.counted(false);
         let keys: Vec<String> = self.with(|c| {
             let mut statement = c.prepare(
                 "SELECT key FROM kv WHERE bucket = ?1 AND key > ?2 ORDER BY key LIMIT ?3",
@@ -178,6 +218,7 @@ impl KvStore {
 
     /// Adds `delta` to the integer under `key` (missing = 0), atomically.
     pub fn increment(&self, bucket: &str, key: &str, delta: i64) -> Result<i64, String> {
+        self.counted(true);
         self.atomically(|c| {
             let current = match read(c, bucket, key)? {
                 None => 0,
@@ -205,6 +246,7 @@ impl KvStore {
         expected: Option<&[u8]>,
         value: &[u8],
     ) -> Result<Swap, String> {
+        self.counted(true);
         self.atomically(|c| {
             let current = read(c, bucket, key)?;
             if current.as_deref() != expected {

@@ -232,6 +232,9 @@ pub async fn run(wasm: &[u8], sizes: &Sizes, out: &Path, exe: &Path) -> anyhow::
         // both then weigh on each side alike instead of on whichever ran second.
         let mut native = Load::default();
         let mut wasm = Load::default();
+        // The store operations the component's rounds made (the store is shared, so only
+        // between the start and the end of each of its rounds).
+        let mut wasm_ops = crate::kv::OpCounts::default();
         let per_round = sizes.deliveries.div_ceil(ROUNDS);
         let mut left = sizes.deliveries;
         for round in 0..ROUNDS {
@@ -259,6 +262,7 @@ pub async fn run(wasm: &[u8], sizes: &Sizes, out: &Path, exe: &Path) -> anyhow::
                 } else {
                     (wasm_served.url(), &mut wasm)
                 };
+                let before = fast.kv().op_counts();
                 let run = load(
                     &url,
                     "/webhooks/lever/acme",
@@ -268,6 +272,11 @@ pub async fn run(wasm: &[u8], sizes: &Sizes, out: &Path, exe: &Path) -> anyhow::
                 )
                 .await?;
                 into.absorb(run);
+                if !native_turn {
+                    let after = fast.kv().op_counts();
+                    wasm_ops.all += after.all - before.all;
+                    wasm_ops.writes += after.writes - before.writes;
+                }
             }
             if let (Some(node), false) = (&node, node_first) {
                 let run = load(
@@ -288,6 +297,15 @@ pub async fn run(wasm: &[u8], sizes: &Sizes, out: &Path, exe: &Path) -> anyhow::
         figures.insert("p99_ms", json!(round(wasm.percentile_ms(0.99), 3)));
         figures.insert("native_p50_ms", json!(round(native.percentile_ms(0.50), 3)));
         figures.insert("native_p99_ms", json!(round(native.percentile_ms(0.99), 3)));
+        let forwarded = wasm.latencies.len().max(1) as f64;
+        figures.insert(
+            "kv_ops_per_delivery",
+            json!(round(wasm_ops.all as f64 / forwarded, 2)),
+        );
+        figures.insert(
+            "kv_writes_per_delivery",
+            json!(round(wasm_ops.writes as f64 / forwarded, 2)),
+        );
         if node.is_some() {
             figures.insert("e2e_node_per_s", json!(round(by_node.per_s(), 1)));
             figures.insert(
@@ -418,7 +436,7 @@ pub async fn run(wasm: &[u8], sizes: &Sizes, out: &Path, exe: &Path) -> anyhow::
 
 /// Prints `results` as a table.
 pub fn print_table(results: &Value, out: &Path) {
-    let rows: [(&str, &str, Option<&str>); 19] = [
+    let rows: [(&str, &str, Option<&str>); 21] = [
         (
             "wasm_native_ratio",
             "decision path, component ÷ native time",
@@ -439,6 +457,16 @@ pub fn print_table(results: &Value, out: &Path) {
             Some("≥ 1.0"),
         ),
         ("e2e_node_per_s", "  Node.js, deliveries/s", None),
+        (
+            "kv_ops_per_delivery",
+            "key-value operations per forwarded delivery",
+            Some("≤ 12"),
+        ),
+        (
+            "kv_writes_per_delivery",
+            "  of which writes (transactions)",
+            Some("≤ 3"),
+        ),
         ("p50_ms", "  component p50, ms", None),
         ("p99_ms", "  component p99, ms", None),
         ("health_per_s", "instantiate + /health, requests/s", None),
