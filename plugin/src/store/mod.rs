@@ -1198,8 +1198,13 @@ impl ConnStore<'_> {
     ) -> Result<Claim, ConnectorError> {
         let suffix = format!("delivery/{}", part(token));
         let new = encode(record)?;
+        // Indexed before the watch, not between it and the swap: Spin's SQLite store swaps a
+        // key that was absent when watched with an unconditional upsert, so the time between
+        // the two is a window in which two claimers of a new token can both win.
+        if self.get_raw(&suffix)?.is_none() {
+            self.expire(&[self.key(&suffix)], keep_until)?;
+        }
         let mut watched = self.watch(&suffix)?;
-        let mut indexed = false;
         for _ in 0..4 {
             if let Some(bytes) = watched.current() {
                 let existing: DeliveryRecord = decode(&self.key(&suffix), bytes)?;
@@ -1208,9 +1213,6 @@ impl ConnStore<'_> {
                 if !lapsed {
                     return Ok(Claim::Duplicate(existing));
                 }
-            }
-            if !std::mem::replace(&mut indexed, true) {
-                self.expire(&[self.key(&suffix)], keep_until)?;
             }
             match self.swap(watched, &new)? {
                 Swapped::Done => return Ok(Claim::Claimed),
