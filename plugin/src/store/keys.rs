@@ -233,6 +233,15 @@ impl Class {
     }
 }
 
+/// The fixed part (before the first `<`) of every connection key found through `found`:
+/// e.g. `delivery/` for the guards of [`Found::ExpiryIndex`].
+pub fn prefixes(found: Found) -> impl Iterator<Item = &'static str> {
+    CONNECTION_KEYS
+        .iter()
+        .filter(move |spec| spec.found == found)
+        .map(|spec| spec.pattern.split('<').next().unwrap_or(spec.pattern))
+}
+
 /// The key table as the README shows it (a test keeps the two equal).
 pub fn markdown() -> String {
     let mut out = String::from("| key | class | holds | how many |\n|---|---|---|---|\n");

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{decode, storage_error, ConnectionId, OAuthState, Store};
+use super::{decode, keys, storage_error, ConnectionId, OAuthState, Store};
 use crate::config;
 use crate::error::ConnectorError;
 use crate::io::Env;
@@ -102,21 +102,6 @@ fn classify(
         return Ok(());
     };
     let what = found.entry(id).or_default();
-    const GUARDS: [&str; 4] = [
-        "delivery/",
-        "trigger-seen/",
-        "portal/link/",
-        "portal/session/",
-    ];
-    const OWNED: [&str; 7] = [
-        "link/opportunity/",
-        "link/partner/",
-        "upload/",
-        "sync/reported-stage/",
-        "sync/reported-archive/",
-        "sync/reporting/",
-        "posting-seen/",
-    ];
     if rest == "auth" {
         what.connected = true;
     } else if rest == "outbox-index" {
@@ -128,9 +113,9 @@ fn classify(
             .transpose()?
             .unwrap_or_default();
         what.outbox = !tokens.is_empty();
-    } else if GUARDS.iter().any(|p| rest.starts_with(p)) {
+    } else if keys::prefixes(keys::Found::ExpiryIndex).any(|p| rest.starts_with(p)) {
         what.guards.push(key.to_string());
-    } else if OWNED.iter().any(|p| rest.starts_with(p)) {
+    } else if keys::prefixes(keys::Found::OwnedIndex).any(|p| rest.starts_with(p)) {
         what.owned.push(key.to_string());
     }
     Ok(())
