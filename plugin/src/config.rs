@@ -377,6 +377,20 @@ pub fn kv_bucket(config: &dyn Config) -> Result<String, ConnectorError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_retention_shorter_than_the_freshness_window_and_lease_is_refused() {
+        let default = FakeConfig::from_pairs(&[]);
+        assert_eq!(delivery_retention_ms(&default).unwrap(), 86_400_000);
+        let short = FakeConfig::from_pairs(&[(DELIVERY_RETENTION_SECS, "300")]);
+        let error = delivery_retention_ms(&short).unwrap_err();
+        assert!(
+            matches!(&error, ConnectorError::NotConfigured(m) if m.starts_with(DELIVERY_RETENTION_SECS) && m.contains("360")),
+            "{error:?}"
+        );
+        let enough = FakeConfig::from_pairs(&[(DELIVERY_RETENTION_SECS, "360")]);
+        assert_eq!(delivery_retention_ms(&enough).unwrap(), 360_000);
+    }
     use crate::io::fake::FakeConfig;
 
     fn is_spin_variable_name(key: &str) -> bool {

@@ -244,23 +244,23 @@ pub async fn run(wasm: &[u8], sizes: &Sizes, out: &Path, exe: &Path) -> anyhow::
                 break;
             }
             // Node.js, when there, goes last in even rounds and first in odd ones.
-            let node_first = !round.is_multiple_of(2);
-            if let (Some(node), true) = (&node, node_first) {
-                let run = load(
-                    &node.url(),
-                    "/webhooks/lever/acme",
-                    deliveries(count),
-                    sizes.concurrency,
-                    true,
-                )
-                .await?;
-                by_node.absorb(run);
-            }
-            for native_turn in turns(round) {
-                let (url, into) = if native_turn {
-                    (native_served.url(), &mut native)
+            let mut order: Vec<Side> = turns(round)
+                .into_iter()
+                .map(|native| if native { Side::Native } else { Side::Wasm })
+                .collect();
+            if node.is_some() {
+                if round.is_multiple_of(2) {
+                    order.push(Side::Node);
                 } else {
-                    (wasm_served.url(), &mut wasm)
+                    order.insert(0, Side::Node);
+                }
+            }
+            for side in order {
+                let (url, into) = match (side, &node) {
+                    (Side::Native, _) => (native_served.url(), &mut native),
+                    (Side::Wasm, _) => (wasm_served.url(), &mut wasm),
+                    (Side::Node, Some(node)) => (node.url(), &mut by_node),
+                    (Side::Node, None) => continue,
                 };
                 let before = fast.kv().op_counts();
                 let run = load(
@@ -272,22 +272,11 @@ pub async fn run(wasm: &[u8], sizes: &Sizes, out: &Path, exe: &Path) -> anyhow::
                 )
                 .await?;
                 into.absorb(run);
-                if !native_turn {
+                if side == Side::Wasm {
                     let after = fast.kv().op_counts();
                     wasm_ops.all += after.all - before.all;
                     wasm_ops.writes += after.writes - before.writes;
                 }
-            }
-            if let (Some(node), false) = (&node, node_first) {
-                let run = load(
-                    &node.url(),
-                    "/webhooks/lever/acme",
-                    deliveries(count),
-                    sizes.concurrency,
-                    true,
-                )
-                .await?;
-                by_node.absorb(run);
             }
         }
         figures.insert("e2e_wasm_per_s", json!(round(wasm.per_s(), 1)));
@@ -809,6 +798,14 @@ async fn link_candidates(served: &Served, count: usize, concurrency: usize) -> a
         result?;
     }
     Ok(())
+}
+
+/// One side of the full-flow comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    Native,
+    Wasm,
+    Node,
 }
 
 /// Rounds each side of a comparison is split into, alternating (see [`turns`]).
