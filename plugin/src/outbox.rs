@@ -82,11 +82,7 @@ pub fn backoff_ms(env: &Env, attempts: u32, error: &ConnectorError) -> u64 {
     let ceiling = BASE_BACKOFF_MS
         .saturating_mul(1u64 << attempts.saturating_sub(1).min(30))
         .min(cap);
-    let mut bytes = [0u8; 8];
-    for (slot, byte) in bytes.iter_mut().zip(env.random.bytes(8)) {
-        *slot = byte;
-    }
-    let jitter = u64::from_le_bytes(bytes) % (ceiling + 1);
+    let jitter = random_u64(env) % (ceiling + 1);
     let retry_after = match error {
         ConnectorError::RateLimited {
             retry_after_ms: Some(ms),
@@ -210,19 +206,24 @@ pub fn tick(env: &Env) -> Result<TickReport, ConnectorError> {
     let swept = store.sweep(
         env.clock.now(),
         &hex::encode(env.random.bytes(8)),
-        random_index(env, usize::MAX) as u64,
+        random_u64(env),
     )?;
     report.swept = swept.deleted;
     Ok(report)
 }
 
-/// A random index below `len` (0 for an empty range).
-fn random_index(env: &Env, len: usize) -> usize {
+/// Eight random bytes as a number.
+fn random_u64(env: &Env) -> u64 {
     let mut bytes = [0u8; 8];
     for (slot, byte) in bytes.iter_mut().zip(env.random.bytes(8)) {
         *slot = byte;
     }
-    (u64::from_le_bytes(bytes) % (len.max(1) as u64)) as usize
+    u64::from_le_bytes(bytes)
+}
+
+/// A random index below `len` (0 for an empty range).
+fn random_index(env: &Env, len: usize) -> usize {
+    (random_u64(env) % (len.max(1) as u64)) as usize
 }
 
 /// Attempts due items of one connection, at most `budget` (what is left stays in it),
@@ -397,6 +398,50 @@ pub fn replay(
 mod tests {
     use super::*;
     use crate::io::fake::{FakeConfig, World};
+
+    /// An outbox item of `connection` due now whose body can never succeed (so its attempt
+    /// ends at once, in the dead letters: no upstream is needed to count attempts).
+    fn due(world: &World, connection: &str, token: &str) {
+        Store::new(&world.kv)
+            .connection(&ConnectionId::parse(connection).unwrap())
+            .put_outbox(&OutboxItem {
+                token: token.into(),
+                event: "candidateStageChange".into(),
+                body: "not a delivery".into(),
+                attempts: 1,
+                accepted_at: 0,
+                next_attempt_at: 0,
+                last_error: String::new(),
+                lease_until: 0,
+                holder: String::new(),
+            })
+            .unwrap();
+    }
+
+    #[test]
+    fn one_connections_backlog_never_takes_anothers_turn() {
+        let world = World::new(FakeConfig::default(), 1_000);
+        for i in 0..30 {
+            due(&world, "big", &format!("t{i}"));
+        }
+        due(&world, "small", "only");
+        let report = tick(&world.env()).unwrap();
+        assert_eq!(report.attempted, ATTEMPTS_PER_CONNECTION + 1, "{report:?}");
+        let dead = |c: &str| {
+            Store::new(&world.kv)
+                .connection(&ConnectionId::parse(c).unwrap())
+                .dead_letters()
+                .unwrap()
+                .len()
+        };
+        assert_eq!(dead("small"), 1);
+        assert_eq!(dead("big"), ATTEMPTS_PER_CONNECTION as usize);
+        // The rest waits for the next ticks; once the outbox is empty, so is the active set.
+        tick(&world.env()).unwrap();
+        tick(&world.env()).unwrap();
+        assert_eq!(dead("big"), 30);
+        assert!(Store::new(&world.kv).outbox_active().unwrap().is_empty());
+    }
 
     #[test]
     fn backoff_grows_is_capped_and_honours_retry_after() {
