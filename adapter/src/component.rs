@@ -15,7 +15,7 @@ wit_bindgen::generate!({
 use std::path::Path;
 
 use exports::wasi::config::store as config_store;
-use exports::wasi::keyvalue::{atomics, store};
+use exports::wasi::keyvalue::{atomics, batch, store};
 
 use crate::files::{self, StoreError};
 
@@ -98,6 +98,39 @@ impl atomics::Guest for Adapter {
             }))),
             Err(e) => Err(atomics::CasError::StoreError(kv_error(e))),
         }
+    }
+}
+
+impl batch::Guest for Adapter {
+    fn get_many(
+        bucket: store::BucketBorrow<'_>,
+        keys: Vec<String>,
+    ) -> Result<Vec<(String, Option<Vec<u8>>)>, store::Error> {
+        let bucket = &bucket.get::<FileBucket>().0;
+        keys.into_iter()
+            .map(|key| {
+                let value = bucket.get(&key).map_err(kv_error)?;
+                Ok((key, value))
+            })
+            .collect()
+    }
+
+    fn set_many(
+        bucket: store::BucketBorrow<'_>,
+        key_values: Vec<(String, Vec<u8>)>,
+    ) -> Result<(), store::Error> {
+        let bucket = &bucket.get::<FileBucket>().0;
+        key_values
+            .iter()
+            .try_for_each(|(key, value)| bucket.set(key, value))
+            .map_err(kv_error)
+    }
+
+    fn delete_many(bucket: store::BucketBorrow<'_>, keys: Vec<String>) -> Result<(), store::Error> {
+        let bucket = &bucket.get::<FileBucket>().0;
+        keys.iter()
+            .try_for_each(|key| bucket.delete(key))
+            .map_err(kv_error)
     }
 }
 

@@ -1,4 +1,4 @@
-// wasi:keyvalue@0.2.0-draft2 (store and atomics) for the connector, in this process's memory.
+// wasi:keyvalue@0.2.0-draft2 (store, atomics and batch) for the connector, in this process's memory.
 //
 // A platform would back this with its own database; the contract the connector relies on is
 // that `swap` writes only if the key still holds what `Cas.new` saw (compare-and-swap), which
@@ -88,5 +88,17 @@ export const atomics = {
       throw { tag: 'cas-failed', val: new Cas(cas.values, cas.key) };
     }
     cas.values.set(cas.key, Uint8Array.from(value));
+  },
+};
+
+export const batch = {
+  getMany(bucket, keys) {
+    return keys.map((key) => [key, bucket.get(key)]);
+  },
+  setMany(bucket, keyValues) {
+    for (const [key, value] of keyValues) bucket.set(key, value);
+  },
+  deleteMany(bucket, keys) {
+    for (const key of keys) bucket.delete(key);
   },
 };

@@ -157,6 +157,31 @@ impl KvStore {
         })
     }
 
+    /// Stores every `(key, value)` in one transaction (one write, as Spin's SQLite store
+    /// does `set-many`).
+    pub fn set_many(&self, bucket: &str, entries: &[(String, Vec<u8>)]) -> Result<(), String> {
+        self.counted(true);
+        self.atomically(|c| {
+            for (key, value) in entries {
+                write(c, bucket, key, value)?;
+            }
+            Ok(Ok(()))
+        })
+    }
+
+    /// Removes every key in one transaction.
+    pub fn delete_many(&self, bucket: &str, keys: &[String]) -> Result<(), String> {
+        self.counted(true);
+        self.atomically(|c| {
+            let mut statement =
+                c.prepare_cached("DELETE FROM kv WHERE bucket = ?1 AND key = ?2")?;
+            for key in keys {
+                statement.execute(params![bucket, key])?;
+            }
+            Ok(Ok(()))
+        })
+    }
+
     /// How many keys `bucket` holds (for benchmarks and tests; the connector never asks).
     pub fn count(&self, bucket: &str) -> Result<u64, String> {
         self.with(|c| {

@@ -121,6 +121,20 @@ impl Kv for NativeKv<'_> {
             .map_err(BackendError)
     }
 
+    fn set_many(&self, entries: &[(String, Vec<u8>)]) -> Result<(), BackendError> {
+        self.env
+            .kv
+            .set_many(&self.bucket, entries)
+            .map_err(BackendError)
+    }
+
+    fn delete_many(&self, keys: &[String]) -> Result<(), BackendError> {
+        self.env
+            .kv
+            .delete_many(&self.bucket, keys)
+            .map_err(BackendError)
+    }
+
     fn list_keys(
         &self,
         cursor: Option<&str>,

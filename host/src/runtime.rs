@@ -40,7 +40,7 @@ pub mod bindings {
 }
 
 use bindings::wasi::config::store as config_store;
-use bindings::wasi::keyvalue::{atomics, store as kv_store};
+use bindings::wasi::keyvalue::{atomics, batch, store as kv_store};
 
 /// An open bucket, as the guest holds it.
 #[derive(Debug)]
@@ -299,6 +299,7 @@ impl Runtime {
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
         kv_store::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s)?;
         atomics::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s)?;
+        batch::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s)?;
         config_store::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s)?;
         let pre = linker
             .instantiate_pre(&component)
@@ -359,6 +360,15 @@ impl Runtime {
         // that computes for long delays nobody for more than a tick); past its time limit
         // it is stopped with `Trap::Interrupt`.
         let deadline = std::time::Instant::now() + self.limits.request_timeout;
+        if let Some(calls) = &env.host_calls {
+            let calls = calls.clone();
+            store.call_hook(move |_, hook| {
+                if matches!(hook, wasmtime::CallHook::CallingHost) {
+                    calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                Ok(())
+            });
+        }
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(move |_| {
             if std::time::Instant::now() >= deadline {
@@ -441,6 +451,9 @@ pub struct GuestEnv {
     pub buckets: BTreeSet<String>,
     /// Where outbound requests may go.
     pub outbound: OutboundPolicy,
+    /// When set, counts every call from a guest into the host (imports and the runtime's
+    /// own calls, such as growing memory): the benchmark's `host_calls_per_delivery`.
+    pub host_calls: Option<Arc<std::sync::atomic::AtomicU64>>,
 }
 
 /// The state of one store (one request).
@@ -668,6 +681,40 @@ impl atomics::Host for HostState {
                 Err(atomics::CasError::CasFailed(fresh))
             }
         }
+    }
+}
+
+impl batch::Host for HostState {
+    fn get_many(
+        &mut self,
+        bucket: Resource<BucketHandle>,
+        keys: Vec<String>,
+    ) -> Result<Vec<(String, Option<Vec<u8>>)>, kv_store::Error> {
+        let name = self.bucket_name(&bucket)?;
+        keys.into_iter()
+            .map(|key| {
+                let value = self.env.kv.get(&name, &key).map_err(kv_other)?;
+                Ok((key, value))
+            })
+            .collect()
+    }
+
+    fn set_many(
+        &mut self,
+        bucket: Resource<BucketHandle>,
+        key_values: Vec<(String, Vec<u8>)>,
+    ) -> Result<(), kv_store::Error> {
+        let name = self.bucket_name(&bucket)?;
+        self.env.kv.set_many(&name, &key_values).map_err(kv_other)
+    }
+
+    fn delete_many(
+        &mut self,
+        bucket: Resource<BucketHandle>,
+        keys: Vec<String>,
+    ) -> Result<(), kv_store::Error> {
+        let name = self.bucket_name(&bucket)?;
+        self.env.kv.delete_many(&name, &keys).map_err(kv_other)
     }
 }
 

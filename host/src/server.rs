@@ -97,6 +97,7 @@ impl Connector {
             buckets: settings.buckets.clone(),
             outbound: crate::outbound::OutboundPolicy::new(settings.allowed_outbound.clone())
                 .waiting_at_most(settings.outbound_timeout),
+            host_calls: None,
         });
         let proxy = runtime.proxy_pre()?;
         // Any wasi:http component can be served; the typed face is used when exported.

@@ -34,16 +34,27 @@ pub fn record(
     outcome: &str,
     detail: impl Into<String>,
 ) {
-    let entry = Activity {
+    let entry = entry(env, source, what, outcome, detail);
+    let _ = Store::new(env.kv)
+        .connection(connection)
+        .append_activity(&entry);
+}
+
+/// An entry as of now, for a caller that writes it with other things.
+pub fn entry(
+    env: &Env,
+    source: Source,
+    what: &str,
+    outcome: &str,
+    detail: impl Into<String>,
+) -> Activity {
+    Activity {
         at: env.clock.now(),
         source: source.as_str().into(),
         what: what.into(),
         outcome: outcome.into(),
         detail: detail.into(),
-    };
-    let _ = Store::new(env.kv)
-        .connection(connection)
-        .append_activity(&entry, env.random);
+    }
 }
 
 /// Records a partner call's result (`applied` with `describe`'s words, or `failed` with the

@@ -82,6 +82,9 @@ pub struct Recorder<'a> {
     /// configuration at the first write (most flows make one write or none).
     services: OnceCell<Services>,
     rehearsed: RefCell<Option<Rehearsed>>,
+    /// Entries held for the caller to write with its own outcome (one store write for
+    /// both); `None`: each is written as it happens.
+    held: Option<RefCell<Vec<AuditEntry>>>,
 }
 
 impl std::fmt::Debug for Recorder<'_> {
@@ -118,7 +121,24 @@ impl<'a> Recorder<'a> {
             dry_run,
             services: OnceCell::new(),
             rehearsed: RefCell::new(None),
+            held: None,
         }
+    }
+
+    /// A recorder of `connection`'s writes caused by `cause` that holds its entries until
+    /// [`Recorder::take_held`] (whatever is still held when it is dropped is written then).
+    pub fn holding(env: &'a Env<'a>, connection: &ConnectionId, cause: String) -> Self {
+        let mut recorder = Self::new(env, connection, cause, false);
+        recorder.held = Some(RefCell::new(Vec::new()));
+        recorder
+    }
+
+    /// The entries held so far, for the caller to write.
+    pub fn take_held(&self) -> Vec<AuditEntry> {
+        self.held
+            .as_ref()
+            .map(|held| std::mem::take(&mut *held.borrow_mut()))
+            .unwrap_or_default()
     }
 
     /// The environment to run the flow in: this recorder as its HTTP.
@@ -204,6 +224,18 @@ impl Http for TokenCalls<'_> {
     }
 }
 
+impl Drop for Recorder<'_> {
+    fn drop(&mut self) {
+        let held = self.take_held();
+        if !held.is_empty() {
+            // Best effort, as every append: the writes happened whatever the log says.
+            let _ = Store::new(self.env.kv)
+                .connection(&self.connection)
+                .append_logs(None, &held, Vec::new());
+        }
+    }
+}
+
 /// Sends `request` through `env` and appends what happened to `connection`'s trail.
 fn send_recorded(
     env: &Env,
@@ -213,6 +245,23 @@ fn send_recorded(
     perform_as: Option<String>,
     cause: &str,
 ) -> Result<Response, TransportError> {
+    let (result, entry) = send_described(env, request, service, perform_as, cause);
+    // The write happened (or was tried) whatever the log says: a failed append must not turn
+    // it into an error that would redo it.
+    let _ = Store::new(env.kv)
+        .connection(connection)
+        .append_audit(&entry);
+    result
+}
+
+/// Sends `request` through `env` and describes what happened.
+fn send_described(
+    env: &Env,
+    request: Request,
+    service: &str,
+    perform_as: Option<String>,
+    cause: &str,
+) -> (Result<Response, TransportError>, AuditEntry) {
     let url = request.url.to_string();
     let method = request.method.as_str().to_string();
     let result = env.http.send(request);
@@ -226,12 +275,7 @@ fn send_recorded(
         error: result.as_ref().err().map(ToString::to_string),
         cause: cause.to_string(),
     };
-    // The write happened (or was tried) whatever the log says: a failed append must not turn
-    // it into an error that would redo it.
-    let _ = Store::new(env.kv)
-        .connection(connection)
-        .append_audit(&entry, KEEP, env.random);
-    result
+    (result, entry)
 }
 
 impl Http for Recorder<'_> {
@@ -272,14 +316,22 @@ impl Http for Recorder<'_> {
         let perform_as = form_urlencoded::parse(request.url.query().unwrap_or("").as_bytes())
             .find(|(k, _)| k == "perform_as")
             .map(|(_, v)| v.into_owned());
-        send_recorded(
-            self.env,
-            &self.connection,
-            request,
-            &service,
-            perform_as,
-            &self.cause,
-        )
+        match &self.held {
+            Some(held) => {
+                let (result, entry) =
+                    send_described(self.env, request, &service, perform_as, &self.cause);
+                held.borrow_mut().push(entry);
+                result
+            }
+            None => send_recorded(
+                self.env,
+                &self.connection,
+                request,
+                &service,
+                perform_as,
+                &self.cause,
+            ),
+        }
     }
 }
 

@@ -267,6 +267,23 @@ pub trait Kv {
         Err(BackendError(format!("{key} kept changing")))
     }
 
+    /// Stores every `(key, value)`, in one call where the host has one (`set-many`): not
+    /// atomically, but on Spin's SQLite store in one transaction rather than one each.
+    fn set_many(&self, entries: &[(String, Vec<u8>)]) -> Result<(), BackendError> {
+        for (key, value) in entries {
+            self.set(key, value)?;
+        }
+        Ok(())
+    }
+
+    /// Removes every key, in one call where the host has one (`delete-many`).
+    fn delete_many(&self, keys: &[String]) -> Result<(), BackendError> {
+        for key in keys {
+            self.delete(key)?;
+        }
+        Ok(())
+    }
+
     /// Stores `value` under `key` only if the key holds nothing, atomically.
     fn insert_new(&self, key: &str, value: &[u8]) -> Result<bool, BackendError> {
         self.compare_and_swap(key, None, value)
@@ -355,6 +372,113 @@ pub enum Swapped {
     Changed(Watched),
 }
 
+/// A store in front of another that holds every `set-many` until [`HeldWrites::flush`],
+/// so a flow's outcome writes (what was reported, the record, the log entries) go out as one
+/// `set-many`: one transaction on Spin's SQLite store instead of one per step. Reads see
+/// the held values, and any other operation on a held key writes the held ones first, so
+/// nothing the flow does observes the difference; only a crash before the flush does, which
+/// loses exactly what a crash between the steps would.
+pub struct HeldWrites<'a> {
+    inner: &'a dyn Kv,
+    held: std::cell::RefCell<Vec<(String, Vec<u8>)>>,
+}
+
+impl std::fmt::Debug for HeldWrites<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HeldWrites")
+            .field("held", &self.held.borrow().len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> HeldWrites<'a> {
+    /// Holds writes in front of `inner`.
+    pub fn new(inner: &'a dyn Kv) -> Self {
+        Self {
+            inner,
+            held: std::cell::RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Writes what is held, in one `set-many`.
+    pub fn flush(&self) -> Result<(), BackendError> {
+        let held = std::mem::take(&mut *self.held.borrow_mut());
+        self.inner.set_many(&held)
+    }
+
+    fn flush_if_held(&self, key: &str) -> Result<(), BackendError> {
+        if self.held.borrow().iter().any(|(k, _)| k == key) {
+            self.flush()?;
+        }
+        Ok(())
+    }
+}
+
+impl Kv for HeldWrites<'_> {
+    fn get(&self, key: &str) -> Result<Option<Vec<u8>>, BackendError> {
+        let held = self
+            .held
+            .borrow()
+            .iter()
+            .rev()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.clone());
+        match held {
+            Some(value) => Ok(Some(value)),
+            None => self.inner.get(key),
+        }
+    }
+    fn set(&self, key: &str, value: &[u8]) -> Result<(), BackendError> {
+        self.flush_if_held(key)?;
+        self.inner.set(key, value)
+    }
+    fn delete(&self, key: &str) -> Result<(), BackendError> {
+        self.flush_if_held(key)?;
+        self.inner.delete(key)
+    }
+    fn compare_and_swap(
+        &self,
+        key: &str,
+        expected: Option<&[u8]>,
+        new: &[u8],
+    ) -> Result<bool, BackendError> {
+        self.flush_if_held(key)?;
+        self.inner.compare_and_swap(key, expected, new)
+    }
+    fn list_keys(
+        &self,
+        cursor: Option<&str>,
+    ) -> Result<(Vec<String>, Option<String>), BackendError> {
+        self.flush()?;
+        self.inner.list_keys(cursor)
+    }
+    fn increment(&self, key: &str, delta: i64) -> Result<i64, BackendError> {
+        self.flush_if_held(key)?;
+        self.inner.increment(key, delta)
+    }
+    fn set_many(&self, entries: &[(String, Vec<u8>)]) -> Result<(), BackendError> {
+        self.held.borrow_mut().extend(entries.iter().cloned());
+        Ok(())
+    }
+    fn delete_many(&self, keys: &[String]) -> Result<(), BackendError> {
+        for key in keys {
+            self.flush_if_held(key)?;
+        }
+        self.inner.delete_many(keys)
+    }
+    fn insert_new(&self, key: &str, value: &[u8]) -> Result<bool, BackendError> {
+        self.flush_if_held(key)?;
+        self.inner.insert_new(key, value)
+    }
+    fn watch(&self, key: &str) -> Result<Watched, BackendError> {
+        self.flush_if_held(key)?;
+        self.inner.watch(key)
+    }
+    fn swap(&self, watched: Watched, new: &[u8]) -> Result<Swapped, BackendError> {
+        self.inner.swap(watched, new)
+    }
+}
+
 /// Static configuration (settings and secrets).
 pub trait Config {
     /// The value configured under `key`; an empty value counts as missing.
@@ -394,6 +518,11 @@ impl<'a> Env<'a> {
     /// The same environment with `http` as its outbound HTTP (a recorder in front of it).
     pub fn with_http(&self, http: &'a dyn Http) -> Env<'a> {
         Env { http, ..*self }
+    }
+
+    /// The same environment with `kv` as its store ([`HeldWrites`] in front of it).
+    pub fn with_kv(&self, kv: &'a dyn Kv) -> Env<'a> {
+        Env { kv, ..*self }
     }
 }
 
@@ -505,19 +634,57 @@ pub mod fake {
         }
     }
 
-    /// A map in memory.
+    /// A map in memory, and a log of the operations it served (as a host counts them: one
+    /// per call, a read or a write).
     #[derive(Debug, Default)]
-    pub struct FakeKv(pub RefCell<BTreeMap<String, Vec<u8>>>);
+    pub struct FakeKv(
+        pub RefCell<BTreeMap<String, Vec<u8>>>,
+        pub RefCell<Vec<KvOp>>,
+    );
+
+    /// One operation a [`FakeKv`] served.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct KvOp {
+        /// `get`, `set`, `delete`, `swap`, `list`, `increment`, `get-many`, `set-many`,
+        /// `delete-many`.
+        pub op: &'static str,
+        /// The key (the first of a batch).
+        pub key: String,
+    }
+
+    impl KvOp {
+        /// Whether the operation writes (each its own transaction on Spin's SQLite store).
+        pub fn writes(&self) -> bool {
+            !matches!(self.op, "get" | "list" | "get-many")
+        }
+    }
+
+    impl FakeKv {
+        fn log(&self, op: &'static str, key: &str) {
+            self.1.borrow_mut().push(KvOp {
+                op,
+                key: key.to_string(),
+            });
+        }
+
+        /// The operations served since the last call, and forgets them.
+        pub fn take_ops(&self) -> Vec<KvOp> {
+            std::mem::take(&mut *self.1.borrow_mut())
+        }
+    }
 
     impl Kv for FakeKv {
         fn get(&self, key: &str) -> Result<Option<Vec<u8>>, BackendError> {
+            self.log("get", key);
             Ok(self.0.borrow().get(key).cloned())
         }
         fn set(&self, key: &str, value: &[u8]) -> Result<(), BackendError> {
+            self.log("set", key);
             self.0.borrow_mut().insert(key.into(), value.to_vec());
             Ok(())
         }
         fn delete(&self, key: &str) -> Result<(), BackendError> {
+            self.log("delete", key);
             self.0.borrow_mut().remove(key);
             Ok(())
         }
@@ -527,6 +694,7 @@ pub mod fake {
             expected: Option<&[u8]>,
             new: &[u8],
         ) -> Result<bool, BackendError> {
+            self.log("swap", key);
             let mut map = self.0.borrow_mut();
             if map.get(key).map(Vec::as_slice) != expected {
                 return Ok(false);
@@ -538,7 +706,38 @@ pub mod fake {
             &self,
             _cursor: Option<&str>,
         ) -> Result<(Vec<String>, Option<String>), BackendError> {
+            self.log("list", "");
             Ok((self.0.borrow().keys().cloned().collect(), None))
+        }
+        fn set_many(&self, entries: &[(String, Vec<u8>)]) -> Result<(), BackendError> {
+            self.log("set-many", entries.first().map_or("", |(k, _)| k.as_str()));
+            let mut map = self.0.borrow_mut();
+            for (key, value) in entries {
+                map.insert(key.clone(), value.clone());
+            }
+            Ok(())
+        }
+        fn delete_many(&self, keys: &[String]) -> Result<(), BackendError> {
+            self.log("delete-many", keys.first().map_or("", String::as_str));
+            let mut map = self.0.borrow_mut();
+            for key in keys {
+                map.remove(key);
+            }
+            Ok(())
+        }
+        fn increment(&self, key: &str, delta: i64) -> Result<i64, BackendError> {
+            self.log("increment", key);
+            let mut map = self.0.borrow_mut();
+            let current: i64 = match map.get(key) {
+                None => 0,
+                Some(bytes) => std::str::from_utf8(bytes)
+                    .ok()
+                    .and_then(|s| s.trim().parse().ok())
+                    .ok_or_else(|| BackendError(format!("{key} does not hold a number")))?,
+            };
+            let next = current.saturating_add(delta);
+            map.insert(key.into(), next.to_string().into_bytes());
+            Ok(next)
         }
     }
 

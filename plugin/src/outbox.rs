@@ -136,6 +136,7 @@ pub fn enqueue(
         &Outcome::Queued(queued.clone()),
         "",
         false,
+        stage::Along::default(),
     )?;
     Ok(queued)
 }
@@ -169,6 +170,7 @@ fn dead_letter(
         }),
         "",
         later,
+        stage::Along::default(),
     )
 }
 
@@ -293,14 +295,13 @@ fn attempt(
         claim: held.holder.clone(),
     };
     let attempts = held.attempts + 1;
-    let recorder = crate::audit::Recorder::new(
+    let recorder = crate::audit::Recorder::holding(
         env,
         connection,
         format!(
             "outbox attempt {attempts} of Lever {} delivery {}",
             held.event, held.token
         ),
-        false,
     );
     let result = webhook::parse_delivery(held.body.as_bytes())
         .and_then(|delivery| stage::perform(&recorder.env(), connection, &delivery));
@@ -315,6 +316,10 @@ fn attempt(
                 &outcome,
                 &format!(" (attempt {attempts})"),
                 true,
+                stage::Along {
+                    audit: recorder.take_held(),
+                    writes: Vec::new(),
+                },
             )?;
             store.remove_outbox(&held.token)?;
             Ok(Attempted::Delivered)

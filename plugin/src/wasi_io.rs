@@ -7,6 +7,7 @@ use crate::bindings::wasi::http::outgoing_handler;
 use crate::bindings::wasi::http::types as http;
 use crate::bindings::wasi::io::streams::{InputStream, OutputStream, StreamError};
 use crate::bindings::wasi::keyvalue::atomics;
+use crate::bindings::wasi::keyvalue::batch;
 use crate::bindings::wasi::keyvalue::store as kv_store;
 use crate::bindings::wasi::random::random;
 use crate::config;
@@ -123,6 +124,20 @@ impl Kv for WasiKv {
     }
     fn increment(&self, key: &str, delta: i64) -> Result<i64, BackendError> {
         atomics::increment(&self.0, key, delta).map_err(kv_error)
+    }
+    fn set_many(&self, entries: &[(String, Vec<u8>)]) -> Result<(), BackendError> {
+        match entries {
+            [] => Ok(()),
+            [(key, value)] => self.set(key, value),
+            _ => batch::set_many(&self.0, entries).map_err(kv_error),
+        }
+    }
+    fn delete_many(&self, keys: &[String]) -> Result<(), BackendError> {
+        match keys {
+            [] => Ok(()),
+            [key] => self.delete(key),
+            _ => batch::delete_many(&self.0, keys).map_err(kv_error),
+        }
     }
     fn list_keys(
         &self,

@@ -30,6 +30,7 @@ use crate::sim::lever::{ACME, DEFAULT_API_KEY};
 use crate::sim::{partner, LeverSimOptions, Simulators};
 
 pub mod endurance;
+pub mod spin;
 
 /// How much work each part does.
 #[derive(Debug, Clone)]
@@ -122,10 +123,13 @@ pub async fn run(wasm: &[u8], sizes: &Sizes, out: &Path, exe: &Path) -> anyhow::
     .await?;
     let runtime = Runtime::new(wasm, Limits::default())?;
 
+    // Calls from the component into the host in the throughput runs.
+    let host_calls = Arc::new(std::sync::atomic::AtomicU64::new(0));
     // A deployment with Acme set up against the simulator.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let public = format!("http://{}", listener.local_addr()?);
-    let mut settings = Settings::in_process(sims.connector_config(&public))?;
+    let connector_config = sims.connector_config(&public);
+    let mut settings = Settings::in_process(connector_config.clone())?;
     if let Some(path) = &sizes.kv_file {
         settings.kv = crate::settings::KvLocation::File(path.clone());
     }
@@ -150,6 +154,7 @@ pub async fn run(wasm: &[u8], sizes: &Sizes, out: &Path, exe: &Path) -> anyhow::
         // The stub has no rate limit; Lever's is measured by the bulk upload below.
         env.config
             .insert("lever_rate_per_sec".into(), "1000000".into());
+        env.host_calls = Some(host_calls.clone());
         let mut allowed: Vec<String> = env.outbound.allowed().map(str::to_string).collect();
         allowed.push(stub.addr.to_string());
         env.outbound = crate::outbound::OutboundPolicy::new(allowed);
@@ -166,10 +171,21 @@ pub async fn run(wasm: &[u8], sizes: &Sizes, out: &Path, exe: &Path) -> anyhow::
     } else {
         None
     };
+    let spin_bin = if sizes.wants("e2e") {
+        spin::find()
+    } else {
+        None
+    };
+    // Spin's default store writes each transaction through to disk: its side runs a quarter
+    // of the deliveries, once, after the alternating rounds.
+    let spin_deliveries = (sizes.deliveries / 4).max(sizes.concurrency);
     let sides = if node_bin.is_some() { 3 } else { 2 };
     let mut links = 0;
     if sizes.wants("e2e") {
         links += sides * (sizes.deliveries + sizes.concurrency * 2);
+        if spin_bin.is_some() {
+            links += spin_deliveries + sizes.concurrency * 2;
+        }
     }
     if sizes.wants("decision") {
         links += 2 * sizes.decisions;
@@ -178,6 +194,23 @@ pub async fn run(wasm: &[u8], sizes: &Sizes, out: &Path, exe: &Path) -> anyhow::
     link_candidates(&wasm_served, links, sizes.concurrency).await?;
     let node = match node_bin {
         Some(bin) => Some(NodeHandler::start(&bin, &stub, &token, links).await?),
+        None => None,
+    };
+    // Spin starts with the same state (the connection and its links).
+    let spin_app = match spin_bin {
+        Some(bin) => Some(
+            spin::SpinApp::start(
+                &bin,
+                wasm,
+                fast.kv(),
+                "default",
+                &spin::SpinConfig {
+                    stub: &stub.url(),
+                    config: &connector_config,
+                },
+            )
+            .await?,
+        ),
         None => None,
     };
     let mut next_opportunity = 0;
@@ -235,6 +268,7 @@ pub async fn run(wasm: &[u8], sizes: &Sizes, out: &Path, exe: &Path) -> anyhow::
         // The store operations the component's rounds made (the store is shared, so only
         // between the start and the end of each of its rounds).
         let mut wasm_ops = crate::kv::OpCounts::default();
+        let mut wasm_calls = 0u64;
         let per_round = sizes.deliveries.div_ceil(ROUNDS);
         let mut left = sizes.deliveries;
         for round in 0..ROUNDS {
@@ -263,6 +297,7 @@ pub async fn run(wasm: &[u8], sizes: &Sizes, out: &Path, exe: &Path) -> anyhow::
                     (Side::Node, None) => continue,
                 };
                 let before = fast.kv().op_counts();
+                let calls_before = host_calls.load(Ordering::Relaxed);
                 let run = load(
                     &url,
                     "/webhooks/lever/acme",
@@ -276,6 +311,7 @@ pub async fn run(wasm: &[u8], sizes: &Sizes, out: &Path, exe: &Path) -> anyhow::
                     let after = fast.kv().op_counts();
                     wasm_ops.all += after.all - before.all;
                     wasm_ops.writes += after.writes - before.writes;
+                    wasm_calls += host_calls.load(Ordering::Relaxed) - calls_before;
                 }
             }
         }
@@ -295,6 +331,32 @@ pub async fn run(wasm: &[u8], sizes: &Sizes, out: &Path, exe: &Path) -> anyhow::
             "kv_writes_per_delivery",
             json!(round(wasm_ops.writes as f64 / forwarded, 2)),
         );
+        figures.insert(
+            "host_calls_per_delivery",
+            json!(round(wasm_calls as f64 / forwarded, 1)),
+        );
+        if let Some(app) = &spin_app {
+            eprintln!("bench: the same flow under `spin up` ({spin_deliveries} deliveries)");
+            let warm = sizes.concurrency * 2;
+            load(
+                &app.url(),
+                "/webhooks/lever/acme",
+                deliveries(warm),
+                sizes.concurrency,
+                true,
+            )
+            .await?;
+            let by_spin = load(
+                &app.url(),
+                "/webhooks/lever/acme",
+                deliveries(spin_deliveries),
+                sizes.concurrency,
+                true,
+            )
+            .await?;
+            figures.insert("e2e_spin_per_s", json!(round(by_spin.per_s(), 1)));
+            figures.insert("spin_p99_ms", json!(round(by_spin.percentile_ms(0.99), 3)));
+        }
         if node.is_some() {
             figures.insert("e2e_node_per_s", json!(round(by_node.per_s(), 1)));
             figures.insert(
@@ -425,7 +487,7 @@ pub async fn run(wasm: &[u8], sizes: &Sizes, out: &Path, exe: &Path) -> anyhow::
 
 /// Prints `results` as a table.
 pub fn print_table(results: &Value, out: &Path) {
-    let rows: [(&str, &str, Option<&str>); 21] = [
+    let rows: [(&str, &str, Option<&str>); 24] = [
         (
             "wasm_native_ratio",
             "decision path, component ÷ native time",
@@ -446,6 +508,17 @@ pub fn print_table(results: &Value, out: &Path) {
             Some("≥ 1.0"),
         ),
         ("e2e_node_per_s", "  Node.js, deliveries/s", None),
+        (
+            "e2e_spin_per_s",
+            "full flow under `spin up` (SQLite), deliveries/s",
+            Some("≥ 500"),
+        ),
+        ("spin_p99_ms", "  Spin p99, ms", None),
+        (
+            "host_calls_per_delivery",
+            "host calls per forwarded delivery",
+            None,
+        ),
         (
             "kv_ops_per_delivery",
             "key-value operations per forwarded delivery",
@@ -577,6 +650,11 @@ pub(crate) fn round(value: f64, places: i32) -> f64 {
 
 pub(crate) fn loopback() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 0))
+}
+
+/// A port on 127.0.0.1 free right now, for a server another process starts.
+pub(crate) fn loopback_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind(loopback())?.local_addr()?.port())
 }
 
 fn opportunity_id(i: usize) -> String {

@@ -382,46 +382,64 @@ pub fn send(env: &Env, request: Request) -> Result<Response, ConnectorError> {
 /// The longest a request waits for its connection's bucket before answering `rate-limited`.
 const MAX_THROTTLE_WAIT_MS: u64 = 8_000;
 
-/// A token bucket as stored: tokens left at a time.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Bucket {
-    /// Tokens left.
-    pub tokens: f64,
-    /// When, in Unix ms.
+/// Where a connection's Lever requests are scheduled from: ticket `n` (and those before)
+/// were taken when the bucket was last full, at `at`. Ticket `n + j` may go at
+/// `at + (j - burst) / per_sec`: the first `burst` at once, then one per interval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RateBase {
+    /// When the bucket was full, in Unix ms.
     pub at: UnixMillis,
+    /// The last ticket taken before then.
+    pub n: i64,
+    /// Who wrote it (a nonce: two instances rebasing at once never write the same bytes).
+    #[serde(default)]
+    pub writer: String,
 }
 
-/// Takes one token from `bucket` at `now` under `limit`, leaving at least `reserve` tokens
-/// (background work leaves room for the rest): the bucket after, or how long to wait (ms)
-/// until it may. Pure.
-pub fn take_token(
-    bucket: Option<Bucket>,
+/// What a request holding ticket `ticket` does at `now`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ticketed {
+    /// A new base to write (compare-and-swap over the one read): none was written yet, or
+    /// the bucket has been full long enough that unused allowance would pile up.
+    pub rebase: Option<RateBase>,
+    /// `None`: go now; else give the ticket back and wait this long (ms).
+    pub wait: Option<u64>,
+}
+
+/// Decides what the holder of `ticket` does at `now` under `limit`, given the base read
+/// before the ticket was taken, leaving `reserve` tokens (background work leaves room for
+/// the rest). Pure.
+pub fn ticket(
+    base: Option<&RateBase>,
+    ticket: i64,
     now: UnixMillis,
     limit: RateLimit,
     reserve: f64,
-) -> Result<Bucket, u64> {
-    let current = bucket.unwrap_or(Bucket {
-        tokens: limit.burst,
+) -> Ticketed {
+    let interval = 1000.0 / limit.per_sec;
+    let due =
+        |base: &RateBase| base.at as f64 + ((ticket - base.n) as f64 - limit.burst) * interval;
+    let full = RateBase {
         at: now,
-    });
-    let elapsed = now.saturating_sub(current.at) as f64 / 1000.0;
-    let tokens = (current.tokens + elapsed * limit.per_sec).min(limit.burst);
-    let needed = 1.0 + reserve.clamp(0.0, (limit.burst - 1.0).max(0.0));
-    if tokens >= needed {
-        Ok(Bucket {
-            tokens: tokens - 1.0,
-            at: now.max(current.at),
-        })
-    } else {
-        Err((((needed - tokens) / limit.per_sec) * 1000.0)
-            .ceil()
-            .max(1.0) as u64)
-    }
+        n: ticket - 1,
+        writer: String::new(),
+    };
+    let (base, rebase) = match base {
+        // More than a full bucket unused: start again from a full one, now.
+        Some(base) if due(base) < now as f64 - limit.burst * interval => (full.clone(), Some(full)),
+        Some(base) => (base.clone(), None),
+        None => (full.clone(), Some(full)),
+    };
+    let reserve = reserve.clamp(0.0, (limit.burst - 1.0).max(0.0));
+    let go_at = due(&base) + reserve * interval;
+    let wait = (go_at > now as f64).then(|| ((go_at - now as f64).ceil() as u64).max(1));
+    Ticketed { rebase, wait }
 }
 
 /// Waits for a token of the connection's bucket, shared by every instance through the
-/// key-value store (compare-and-swap), so a connection stays under Lever's limit however
-/// many requests run at once, and never touches another connection's bucket.
+/// key-value store (a ticket counter, `atomics.increment`), so a connection stays under
+/// Lever's limit however many requests run at once, and never touches another
+/// connection's bucket.
 fn throttle(env: &Env, connection: &str, background: bool) -> Result<(), ConnectorError> {
     let Ok(id) = crate::store::ConnectionId::parse(connection) else {
         return Ok(());
@@ -682,40 +700,75 @@ mod tests {
         assert_eq!(previous.unwrap().as_str(), "9f1c2a21-phone");
     }
 
+    /// Takes tickets in turn from `base` at `now` as the store would (a ticket whose wait
+    /// is not `None` is given back); answers the waits and the base after.
+    fn take(
+        mut base: Option<RateBase>,
+        next: &mut i64,
+        now: UnixMillis,
+        limit: RateLimit,
+        reserve: f64,
+    ) -> (Option<u64>, Option<RateBase>) {
+        *next += 1;
+        let t = ticket(base.as_ref(), *next, now, limit, reserve);
+        if let Some(rebased) = t.rebase {
+            base = Some(rebased);
+        }
+        if t.wait.is_some() {
+            *next -= 1;
+        }
+        (t.wait, base)
+    }
+
     #[test]
-    fn the_token_bucket_allows_a_burst_then_the_steady_rate() {
+    fn the_ticket_clock_allows_a_burst_then_the_steady_rate() {
         let limit = RateLimit::per_second(10.0);
         assert_eq!(limit.burst, 16.0);
-        let mut bucket = None;
+        let (mut base, mut next) = (None, 0);
         for _ in 0..16 {
-            bucket = Some(take_token(bucket, 1_000, limit, 0.0).unwrap());
+            let (wait, after) = take(base, &mut next, 1_000, limit, 0.0);
+            assert_eq!(wait, None);
+            base = after;
         }
-        let wait = take_token(bucket, 1_000, limit, 0.0).unwrap_err();
-        assert_eq!(wait, 100, "1/10 s for the next token");
-        assert!(take_token(bucket, 1_000 + 100, limit, 0.0).is_ok());
-        // Idle time refills, up to the burst.
-        let refilled = take_token(bucket, 60_000, limit, 0.0).unwrap();
-        assert!((refilled.tokens - (limit.burst - 1.0)).abs() < 1e-9);
+        let (wait, after) = take(base, &mut next, 1_000, limit, 0.0);
+        assert_eq!(wait, Some(100), "1/10 s for the next token");
+        let (wait, after) = take(after, &mut next, 1_100, limit, 0.0);
+        assert_eq!(wait, None);
+        // Idle time refills, up to the burst: 16 at once again, not 600.
+        let mut base = after;
+        for _ in 0..16 {
+            let (wait, after) = take(base, &mut next, 60_000, limit, 0.0);
+            assert_eq!(wait, None);
+            base = after;
+        }
+        assert_eq!(base.as_ref().unwrap().at, 60_000, "rebased once idle");
+        assert!(take(base, &mut next, 60_000, limit, 0.0).0.is_some());
     }
 
     #[test]
     fn background_work_leaves_half_the_bucket_to_deliveries() {
         let limit = RateLimit::per_second(10.0);
         let reserve = limit.burst / 2.0;
-        let mut bucket = None;
+        let (mut base, mut next) = (None, 0);
         let mut background = 0;
-        while let Ok(next) = take_token(bucket, 1_000, limit, reserve) {
-            bucket = Some(next);
+        loop {
+            let (wait, after) = take(base, &mut next, 1_000, limit, reserve);
+            base = after;
+            if wait.is_some() {
+                break;
+            }
             background += 1;
         }
         assert_eq!(background, 8, "background takes the upper half of 16");
         // Deliveries still find the lower half at once.
         for _ in 0..8 {
-            bucket = Some(take_token(bucket, 1_000, limit, 0.0).unwrap());
+            let (wait, after) = take(base, &mut next, 1_000, limit, 0.0);
+            assert_eq!(wait, None);
+            base = after;
         }
-        assert!(take_token(bucket, 1_000, limit, 0.0).is_err());
+        assert!(take(base.clone(), &mut next, 1_000, limit, 0.0).0.is_some());
         // Background waits for the bucket to refill above the reserve: 0.9 s at 10/s.
-        assert_eq!(take_token(bucket, 1_000, limit, reserve).unwrap_err(), 900);
+        assert_eq!(take(base, &mut next, 1_000, limit, reserve).0, Some(900));
     }
 
     #[test]

@@ -52,6 +52,13 @@ pub enum Found {
         /// How many it keeps.
         keep: u64,
     },
+    /// Every slot of a ring log (`<log>/s/<slot>`, `<slot>` below `size`).
+    Ring {
+        /// The log (`audit`, `activity`).
+        log: &'static str,
+        /// How many slots it has.
+        size: u64,
+    },
     /// Named by the JSON list of tokens under this key (`<token>` in the pattern).
     TokenList(&'static str),
     /// Recorded in the connection's owned-key index (`keys/...`) when first written.
@@ -90,6 +97,10 @@ pub const TRIGGER_KEEP: u64 = 1_000;
 pub const AUDIT_KEEP: u64 = 500;
 /// Activity entries kept per connection.
 pub const ACTIVITY_KEEP: u64 = 100;
+/// Slots of the audit ring (a power of two, at least [`AUDIT_KEEP`]).
+pub const AUDIT_RING: u64 = 512;
+/// Slots of the activity ring (a power of two, at least [`ACTIVITY_KEEP`]).
+pub const ACTIVITY_RING: u64 = 128;
 
 const fn row(
     pattern: &'static str,
@@ -115,8 +126,10 @@ pub const CONNECTION_KEYS: &[KeySpec] = &[
     row("auth", Credential, Fixed, "API key or OAuth tokens (each secret sealed), account id, scopes", "one"),
     row("refresh-lock", Credential, Fixed, "the one instance refreshing the OAuth token (a lease)", "one"),
     row("webhook/<event>", Credential, PerWebhookEvent, "our Lever webhook for an event (signature token sealed)", "one per subscribed event (7)"),
-    row("webhook-seen/<event>", Credential, PerWebhookEvent, "Unix ms of the event's last verified delivery (to the minute)", "one per subscribed event (7)"),
-    row("rate", Cache, Fixed, "the token bucket for Lever calls and its writer's nonce", "one"),
+    row("webhook-seen/<event>", Credential, PerWebhookEvent, "Unix ms of the event's last verified delivery, written with its outcome", "one per subscribed event (7)"),
+    row("rate/n", Cache, Fixed, "the ticket counter of Lever calls (`atomics.increment`)", "one"),
+    row("rate/base", Cache, Fixed, "when the bucket was last full and the ticket taken before then", "one"),
+    row("rate", Cache, Fixed, "written by 0.2: the token bucket (no longer read; a disconnect drops it)", "one"),
     row("cache/stages", Cache, Fixed, "Lever's stages as last read, with when", "one"),
     row("posting-cursor", Cache, Fixed, "the postings poll's cursor (Unix ms of the newest `updatedAt` read)", "one"),
     row("triggers", Setting, Fixed, "the triggers the platform enabled", "one"),
@@ -130,10 +143,13 @@ pub const CONNECTION_KEYS: &[KeySpec] = &[
     row("sync/cursor", Cursor, Fixed, "the reconciliation cursor (Unix ms of the newest `updatedAt` read)", "one"),
     row("trigger/<kind>/head", Log, PerTrigger, "`<seq>:<nonce>`: the newest event's sequence number", "one per trigger (4)"),
     row("trigger/<kind>/<seq>", Log, PerTrigger, "a trigger event", "the last 1,000 per trigger"),
-    row("audit/head", Log, Fixed, "`<seq>:<nonce>`: the newest audit entry's sequence number", "one"),
-    row("audit/<seq>", Log, LogEntries { log: "audit", keep: AUDIT_KEEP }, "a write to Lever or the partner", "the last 500"),
-    row("activity/head", Log, Fixed, "`<seq>:<nonce>`: the newest activity entry's sequence number", "one"),
-    row("activity/<seq>", Log, LogEntries { log: "activity", keep: ACTIVITY_KEEP }, "a delivery or partner call and its outcome", "the last 100"),
+    row("logs/n", Log, Fixed, "how many activity (low 24 bits) and audit entries (the bits above) were appended: one `increment` numbers both", "one"),
+    row("audit/s/<slot>", Log, Ring { log: "audit", size: AUDIT_RING }, "a write to Lever or the partner, with its number", "512 slots (the last 500 are shown)"),
+    row("activity/s/<slot>", Log, Ring { log: "activity", size: ACTIVITY_RING }, "a delivery or partner call and its outcome, with its number", "128 slots (the last 100 are shown)"),
+    row("audit/head", Log, Fixed, "written by 0.2: `<seq>:<nonce>`, the newest audit entry's sequence number", "one (shown until the ring holds 500)"),
+    row("audit/<seq>", Log, LogEntries { log: "audit", keep: AUDIT_KEEP }, "written by 0.2: a write to Lever or the partner", "the last 500 written by 0.2"),
+    row("activity/head", Log, Fixed, "written by 0.2: `<seq>:<nonce>`, the newest activity entry's sequence number", "one (shown until the ring holds 100)"),
+    row("activity/<seq>", Log, LogEntries { log: "activity", keep: ACTIVITY_KEEP }, "written by 0.2: a delivery or partner call and its outcome", "the last 100 written by 0.2"),
     row("link/opportunity/<opportunity>", Owned, OwnedIndex, "the linked partner candidate", "one per linked opportunity"),
     row("link/partner/<candidate>", Owned, OwnedIndex, "the linked opportunity", "one per linked partner candidate"),
     row("upload/<candidate>", Owned, OwnedIndex, "an upload claimed, uncertain or done", "one per submitted partner candidate"),

@@ -349,6 +349,36 @@ pub struct PortalSession {
     pub flash: Option<Flash>,
 }
 
+/// How many bits of `logs/n` count activity entries; the bits above count audit entries.
+/// At 2^24 the activity count carries into the audit count, which then skips one number:
+/// its slot simply holds an older entry, which readers pass over.
+const ACTIVITY_BITS: u32 = 24;
+const ACTIVITY_MASK: u64 = (1 << ACTIVITY_BITS) - 1;
+
+/// The newest numbers of the activity log (modulo 2^24) and of the audit trail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct LogCounts {
+    activity: u64,
+    audit: u64,
+}
+
+impl LogCounts {
+    fn of(counter: i64) -> Self {
+        let counter = u64::try_from(counter).unwrap_or(0);
+        Self {
+            activity: counter & ACTIVITY_MASK,
+            audit: counter >> ACTIVITY_BITS,
+        }
+    }
+}
+
+/// A ring log's entry with its number.
+#[derive(Serialize, Deserialize)]
+struct Numbered<T> {
+    seq: u64,
+    entry: T,
+}
+
 /// The sequence number a log's head holds (`<seq>:<nonce>`, or a bare `<seq>` as written
 /// before the nonce); 0 for none.
 fn log_head(raw: Option<&[u8]>) -> u64 {
@@ -597,8 +627,10 @@ impl ConnStore<'_> {
         Ok(())
     }
 
-    /// Takes a token from the connection's Lever rate-limit bucket (compare-and-swap, so
-    /// concurrent instances share it): `None` when taken, else the wait in ms.
+    /// Takes a token from the connection's Lever rate-limit bucket, shared by every
+    /// instance: one read of the base and one `increment` of the ticket counter, and a
+    /// compare-and-swap only when the bucket was idle. `None` when taken, else the wait in
+    /// ms (the ticket is given back).
     pub fn take_rate_token(
         &self,
         now: UnixMillis,
@@ -606,38 +638,29 @@ impl ConnStore<'_> {
         reserve: f64,
         random: &dyn Random,
     ) -> Result<Option<u64>, ConnectorError> {
-        /// The bucket as written: with the writer's nonce, so two instances taking a token
-        /// from the same state at the same millisecond never write the same bytes.
-        #[derive(Serialize)]
-        struct Written<'a> {
-            tokens: f64,
-            at: UnixMillis,
-            writer: &'a str,
-        }
-        let writer = hex::encode(random.bytes(8));
-        let mut watched = self.watch("rate")?;
-        for _ in 0..32 {
-            let bucket = match watched.current() {
-                None => None,
-                Some(bytes) => Some(decode(&self.key("rate"), bytes)?),
-            };
-            match crate::lever::take_token(bucket, now, limit, reserve) {
-                Err(wait) => return Ok(Some(wait)),
-                Ok(next) => match self.swap(
-                    watched,
-                    &encode(&Written {
-                        tokens: next.tokens,
-                        at: next.at,
-                        writer: &writer,
-                    })?,
-                )? {
-                    Swapped::Done => return Ok(None),
-                    Swapped::Changed(fresh) => watched = fresh,
-                },
+        let raw = self.get_raw("rate/base")?;
+        let base: Option<crate::lever::RateBase> = match &raw {
+            Some(bytes) => Some(decode(&self.key("rate/base"), bytes)?),
+            None => None,
+        };
+        let counter = self.key("rate/n");
+        let ticket = self.kv.increment(&counter, 1).map_err(storage_error)?;
+        let decided = crate::lever::ticket(base.as_ref(), ticket, now, limit, reserve);
+        if let Some(rebased) = decided.rebase {
+            let watched = self.watch("rate/base")?;
+            // Only over the base this decision read: another instance's rebase stands.
+            if watched.current() == raw.as_deref() {
+                let rebased = crate::lever::RateBase {
+                    writer: hex::encode(random.bytes(8)),
+                    ..rebased
+                };
+                self.swap(watched, &encode(&rebased)?)?;
             }
         }
-        // Heavy contention: wait a little and let the caller try again.
-        Ok(Some(10))
+        if decided.wait.is_some() {
+            self.kv.increment(&counter, -1).map_err(storage_error)?;
+        }
+        Ok(decided.wait)
     }
 
     // ---- triggers ----
@@ -815,29 +838,106 @@ impl ConnStore<'_> {
         Ok(Some(item))
     }
 
-    // ---- audit trail ----
+    // ---- activity and audit ----
 
-    /// Records a write (the last `keep` are kept).
-    pub fn append_audit(
+    /// Appends `activity` (when some) and `audit` entries to the connection's logs and
+    /// writes `also` (full keys, values) with them: one `increment` numbers the entries and
+    /// one `set-many` writes everything. Nothing is read, swapped or deleted: each log is a
+    /// ring of slots, and an entry carries its number, so a reader tells a slot's entry
+    /// from one a lap older, and a slow writer's late entry from a newer one.
+    pub fn append_logs(
         &self,
-        entry: &crate::audit::AuditEntry,
-        keep: u64,
-        random: &dyn Random,
-    ) -> Result<u64, ConnectorError> {
-        self.append_log("audit", entry, keep, random)
+        activity: Option<&Activity>,
+        audit: &[crate::audit::AuditEntry],
+        mut also: Vec<(String, Vec<u8>)>,
+    ) -> Result<(), ConnectorError> {
+        let activities = u64::from(activity.is_some());
+        let audits = audit.len() as u64;
+        if activities + audits > 0 {
+            let delta = activities + (audits << ACTIVITY_BITS);
+            let after = self
+                .kv
+                .increment(
+                    &self.key("logs/n"),
+                    i64::try_from(delta).unwrap_or(i64::MAX),
+                )
+                .map_err(storage_error)?;
+            let counts = LogCounts::of(after);
+            if let Some(entry) = activity {
+                also.push(self.ring_write(
+                    "activity",
+                    keys::ACTIVITY_RING,
+                    counts.activity,
+                    entry,
+                )?);
+            }
+            for (i, entry) in audit.iter().enumerate() {
+                let seq = counts.audit.saturating_sub(audits - 1 - i as u64);
+                also.push(self.ring_write("audit", keys::AUDIT_RING, seq, entry)?);
+            }
+        }
+        self.kv.set_many(&also).map_err(storage_error)
     }
 
-    /// Up to `max` recorded writes, newest first.
-    pub fn recent_audit(&self, max: u64) -> Result<Vec<crate::audit::AuditEntry>, ConnectorError> {
-        self.recent_log("audit", max)
+    fn ring_write<T: Serialize>(
+        &self,
+        log: &str,
+        ring: u64,
+        seq: u64,
+        entry: &T,
+    ) -> Result<(String, Vec<u8>), ConnectorError> {
+        Ok((
+            self.key(&format!("{log}/s/{}", seq % ring)),
+            encode(&Numbered { seq, entry })?,
+        ))
     }
 
-    /// Up to `max` entries of the log under `log`, newest first.
-    fn recent_log<T: DeserializeOwned>(
+    /// The numbers of the newest activity and audit entries.
+    fn log_counts(&self) -> Result<LogCounts, ConnectorError> {
+        self.kv
+            .increment(&self.key("logs/n"), 0)
+            .map(LogCounts::of)
+            .map_err(storage_error)
+    }
+
+    /// Up to `max` entries of a ring log whose newest number is `head`, newest first;
+    /// `wraps`: numbers are taken modulo 2^24 (the activity log's).
+    fn recent_ring<T: DeserializeOwned>(
+        &self,
+        log: &str,
+        ring: u64,
+        head: u64,
+        max: u64,
+        wraps: bool,
+    ) -> Result<Vec<T>, ConnectorError> {
+        let span = if wraps { max } else { max.min(head) };
+        let mut entries = Vec::new();
+        for back in 0..span {
+            let seq = if wraps {
+                head.wrapping_sub(back) & ACTIVITY_MASK
+            } else {
+                head - back
+            };
+            let key = format!("{log}/s/{}", seq % ring);
+            if let Some(numbered) = self.get_json::<Numbered<T>>(&key)? {
+                if numbered.seq == seq {
+                    entries.push(numbered.entry);
+                }
+            }
+        }
+        Ok(entries)
+    }
+
+    /// Up to `max` entries of a log as 0.2 wrote it (`<log>/head`, `<log>/<seq>`), newest
+    /// first: shown after the ring's until the ring holds enough.
+    fn legacy_log<T: DeserializeOwned>(
         &self,
         log: &str,
         max: u64,
     ) -> Result<Vec<T>, ConnectorError> {
+        if max == 0 {
+            return Ok(Vec::new());
+        }
         let head = log_head(self.get_raw(&format!("{log}/head"))?.as_deref());
         let mut entries = Vec::new();
         for seq in (head.saturating_sub(max) + 1..=head).rev() {
@@ -848,20 +948,36 @@ impl ConnStore<'_> {
         Ok(entries)
     }
 
-    // ---- activity ----
-
-    /// Records a delivery or partner event (the last 100 are kept).
-    pub fn append_activity(
-        &self,
-        entry: &Activity,
-        random: &dyn Random,
-    ) -> Result<u64, ConnectorError> {
-        self.append_log("activity", entry, keys::ACTIVITY_KEEP, random)
+    /// Up to `max` (at most 500) recorded writes, newest first.
+    pub fn recent_audit(&self, max: u64) -> Result<Vec<crate::audit::AuditEntry>, ConnectorError> {
+        let max = max.min(keys::AUDIT_KEEP);
+        let head = self.log_counts()?.audit;
+        let mut entries: Vec<crate::audit::AuditEntry> =
+            self.recent_ring("audit", keys::AUDIT_RING, head, max, false)?;
+        let more = max - entries.len() as u64;
+        entries.extend(self.legacy_log("audit", more)?);
+        Ok(entries)
     }
 
-    /// Up to `max` activity entries, newest first.
+    /// Records a delivery or partner event (the last 100 are kept).
+    pub fn append_activity(&self, entry: &Activity) -> Result<(), ConnectorError> {
+        self.append_logs(Some(entry), &[], Vec::new())
+    }
+
+    /// Records a write to Lever or the partner (the last 500 are kept).
+    pub fn append_audit(&self, entry: &crate::audit::AuditEntry) -> Result<(), ConnectorError> {
+        self.append_logs(None, std::slice::from_ref(entry), Vec::new())
+    }
+
+    /// Up to `max` (at most 100) activity entries, newest first.
     pub fn recent_activity(&self, max: u64) -> Result<Vec<Activity>, ConnectorError> {
-        self.recent_log("activity", max)
+        let max = max.min(keys::ACTIVITY_KEEP);
+        let head = self.log_counts()?.activity;
+        let mut entries: Vec<Activity> =
+            self.recent_ring("activity", keys::ACTIVITY_RING, head, max, true)?;
+        let more = max - entries.len() as u64;
+        entries.extend(self.legacy_log("activity", more)?);
+        Ok(entries)
     }
 
     // ---- connect portal ----
@@ -1182,6 +1298,15 @@ impl ConnStore<'_> {
         self.set_number(&format!("webhook-seen/{}", part(event)), at)
     }
 
+    /// The write that records a verified delivery of `event`, for the caller to make with
+    /// its other writes.
+    pub fn webhook_seen_write(&self, event: &str, at: UnixMillis) -> (String, Vec<u8>) {
+        (
+            self.key(&format!("webhook-seen/{}", part(event))),
+            at.to_string().into_bytes(),
+        )
+    }
+
     // ---- deliveries ----
 
     /// Claims a delivery token before its work starts. A token already handled, or being
@@ -1231,19 +1356,26 @@ impl ConnStore<'_> {
         self.delete(&format!("delivery/{}", part(token)))
     }
 
-    /// Records a handled delivery (over its claim). `again_until`: the record is written
-    /// anew by a later attempt (the outbox), after its claim's lifetime may have ended, so
-    /// it is recorded in the expiry index again, until then.
-    pub fn record_delivery(
+    /// The write that records a handled delivery (over its claim), for the caller to make
+    /// with its other writes. `again_until`: the record is written anew by a later attempt
+    /// (the outbox), after its claim's lifetime may have ended, so it is recorded in the
+    /// expiry index again (now), until then.
+    pub fn delivery_record_write(
         &self,
         token: &str,
         record: &DeliveryRecord,
         again_until: Option<UnixMillis>,
-    ) -> Result<(), ConnectorError> {
+    ) -> Result<(String, Vec<u8>), ConnectorError> {
+        let key = self.key(&format!("delivery/{}", part(token)));
         if let Some(until) = again_until {
-            self.expire(&[self.key(&format!("delivery/{}", part(token)))], until)?;
+            self.expire(std::slice::from_ref(&key), until)?;
         }
-        self.set(&format!("delivery/{}", part(token)), &encode(record)?)
+        Ok((key, encode(record)?))
+    }
+
+    /// Writes every `(key, value)` (full keys) in one call.
+    pub fn set_many(&self, writes: Vec<(String, Vec<u8>)>) -> Result<(), ConnectorError> {
+        self.kv.set_many(&writes).map_err(storage_error)
     }
 
     // ---- links ----
@@ -1363,6 +1495,22 @@ impl ConnStore<'_> {
         )
     }
 
+    /// The write that remembers the Lever stage reported by a Lever change of `at`.
+    pub fn reported_stage_at_write(
+        &self,
+        opportunity: &OpportunityId,
+        stage: &StageId,
+        at: UnixMillis,
+    ) -> (String, Vec<u8>) {
+        (
+            self.key(&format!(
+                "sync/reported-stage/{}",
+                part(opportunity.as_str())
+            )),
+            format!("{}\n{at}", stage.as_str()).into_bytes(),
+        )
+    }
+
     /// Remembers the Lever stage the partner knows (it set it, or an upload placed it).
     pub fn set_reported_stage(
         &self,
@@ -1439,6 +1587,20 @@ impl ConnStore<'_> {
         self.delete(&format!("sync/reporting/{}", part(opportunity.as_str())))
     }
 
+    /// Releases a report claim with `writes` (what was reported), in one write: the claim
+    /// is overwritten with one that lapsed long ago rather than deleted.
+    pub fn release_report_with(
+        &self,
+        opportunity: &OpportunityId,
+        mut writes: Vec<(String, Vec<u8>)>,
+    ) -> Result<(), ConnectorError> {
+        writes.push((
+            self.key(&format!("sync/reporting/{}", part(opportunity.as_str()))),
+            b"0:released".to_vec(),
+        ));
+        self.set_many(writes)
+    }
+
     /// Remembers the archive state reported to the partner.
     pub fn set_reported_archive(
         &self,
@@ -1472,8 +1634,8 @@ impl ConnStore<'_> {
         }
         doomed.sort();
         doomed.dedup();
-        for key in &doomed {
-            self.kv.delete(key).map_err(storage_error)?;
+        for chunk in doomed.chunks(256) {
+            self.kv.delete_many(chunk).map_err(storage_error)?;
         }
         let store = Store::new(self.kv);
         if purge {
@@ -1510,6 +1672,9 @@ impl ConnStore<'_> {
                 all
             }
             Found::LogEntries { log, keep } => self.log_entries(log, keep)?,
+            Found::Ring { log, size } => (0..size)
+                .map(|slot| self.key(&format!("{log}/s/{slot}")))
+                .collect(),
             Found::TokenList(list) => self
                 .index(list)?
                 .iter()
@@ -1590,7 +1755,9 @@ mod tests {
                 .unwrap(),
             Claim::Claimed
         );
-        conn.record_delivery("t", &record(61_500, DeliveryState::Forwarded), None)
+        conn.set_many(vec![conn
+            .delivery_record_write("t", &record(61_500, DeliveryState::Forwarded), None)
+            .unwrap()])
             .unwrap();
         let much_later = record(999_000, DeliveryState::Processing);
         assert!(matches!(
@@ -1628,57 +1795,6 @@ mod tests {
         assert_eq!(store.take_oauth_state("unknown", "u3").unwrap(), None);
     }
 
-    /// A store where another writer appends to the same log between an append's read of
-    /// the head and its swap, and which reports every swap as failed (as Spin's Redis store
-    /// does), so only the stored value tells who won.
-    struct Racing<'a> {
-        inner: &'a FakeKv,
-        raced: std::cell::Cell<bool>,
-        /// What the other writer does, once, on the store underneath.
-        other: fn(ConnStore<'_>),
-    }
-
-    impl<'a> Racing<'a> {
-        fn new(inner: &'a FakeKv, other: fn(ConnStore<'_>)) -> Self {
-            Self {
-                inner,
-                raced: std::cell::Cell::new(false),
-                other,
-            }
-        }
-    }
-
-    impl Kv for Racing<'_> {
-        fn get(&self, key: &str) -> Result<Option<Vec<u8>>, crate::io::BackendError> {
-            self.inner.get(key)
-        }
-        fn set(&self, key: &str, value: &[u8]) -> Result<(), crate::io::BackendError> {
-            self.inner.set(key, value)
-        }
-        fn delete(&self, key: &str) -> Result<(), crate::io::BackendError> {
-            self.inner.delete(key)
-        }
-        fn compare_and_swap(
-            &self,
-            key: &str,
-            expected: Option<&[u8]>,
-            new: &[u8],
-        ) -> Result<bool, crate::io::BackendError> {
-            if !self.raced.replace(true) {
-                (self.other)(Store::new(self.inner).connection(&ConnectionId::parse("a").unwrap()));
-            }
-            // Like Spin's Redis store: writes when it should, and always reports a failure.
-            self.inner.compare_and_swap(key, expected, new)?;
-            Ok(false)
-        }
-        fn list_keys(
-            &self,
-            cursor: Option<&str>,
-        ) -> Result<(Vec<String>, Option<String>), crate::io::BackendError> {
-            self.inner.list_keys(cursor)
-        }
-    }
-
     fn activity(detail: &str) -> Activity {
         Activity {
             at: 1,
@@ -1695,72 +1811,132 @@ mod tests {
         entries.into_iter().map(|a| a.detail).collect()
     }
 
-    #[test]
-    fn two_appends_racing_for_one_sequence_number_both_land() {
-        let kv = FakeKv::default();
-        let racing = Racing::new(&kv, |other| {
-            let random = crate::io::fake::FakeRandom(std::cell::Cell::new(100));
-            other
-                .append_activity(&activity("the other"), &random)
-                .unwrap();
-        });
-        let conn = Store::new(&racing).connection(&ConnectionId::parse("a").unwrap());
-        // Both writers race for sequence number 1: the loser must see that the head is not
-        // its own and take 2, rather than overwrite the winner's entry.
-        let seq = conn
-            .append_activity(
-                &activity("this one"),
-                &crate::io::fake::FakeRandom::default(),
-            )
-            .unwrap();
-        assert_eq!(seq, 2);
-        assert_eq!(details(&conn), ["this one", "the other"]);
+    fn audit_entry(url: &str) -> crate::audit::AuditEntry {
+        crate::audit::AuditEntry {
+            at: 1,
+            service: "partner".into(),
+            method: "POST".into(),
+            url: url.into(),
+            perform_as: None,
+            status: Some(204),
+            error: None,
+            cause: "test".into(),
+        }
     }
 
     #[test]
-    fn two_instances_taking_a_rate_token_at_the_same_millisecond_take_two() {
+    fn one_increment_and_one_write_append_to_both_logs_with_the_outcome() {
+        let kv = FakeKv::default();
+        let conn = Store::new(&kv).connection(&ConnectionId::parse("a").unwrap());
+        conn.append_activity(&activity("first")).unwrap();
+        kv.take_ops();
+        conn.append_logs(
+            Some(&activity("second")),
+            &[audit_entry("u1"), audit_entry("u2")],
+            vec![("conn/a/other".into(), b"x".to_vec())],
+        )
+        .unwrap();
+        let ops: Vec<&str> = kv.take_ops().iter().map(|op| op.op).collect();
+        assert_eq!(ops, ["increment", "set-many"]);
+        assert_eq!(details(&conn), ["second", "first"]);
+        let urls: Vec<String> = conn
+            .recent_audit(10)
+            .unwrap()
+            .into_iter()
+            .map(|e| e.url)
+            .collect();
+        assert_eq!(urls, ["u2", "u1"]);
+        assert_eq!(kv.get("conn/a/other").unwrap().unwrap(), b"x");
+    }
+
+    #[test]
+    fn a_ring_keeps_its_slots_and_shows_only_current_entries() {
+        let kv = FakeKv::default();
+        let conn = Store::new(&kv).connection(&ConnectionId::parse("a").unwrap());
+        for i in 0..300 {
+            conn.append_activity(&activity(&format!("n{i}"))).unwrap();
+        }
+        let slots =
+            kv.0.borrow()
+                .keys()
+                .filter(|k| k.starts_with("conn/a/activity/s/"))
+                .count() as u64;
+        assert_eq!(slots, keys::ACTIVITY_RING);
+        let shown = conn.recent_activity(500).unwrap();
+        assert_eq!(shown.len() as u64, keys::ACTIVITY_KEEP);
+        assert_eq!(shown[0].detail, "n299");
+        assert_eq!(shown[99].detail, "n200");
+        // A writer numbered 301 that has not written yet leaves its slot holding number
+        // 173: that old entry is not shown as the newest.
+        kv.increment("conn/a/logs/n", 1).unwrap();
+        let shown = conn.recent_activity(2).unwrap();
+        assert_eq!(shown.len(), 1);
+        assert_eq!(shown[0].detail, "n299");
+    }
+
+    #[test]
+    fn the_activity_count_wraps_without_losing_the_newest_entries() {
+        let kv = FakeKv::default();
+        let conn = Store::new(&kv).connection(&ConnectionId::parse("a").unwrap());
+        kv.increment("conn/a/logs/n", (1 << ACTIVITY_BITS) - 2)
+            .unwrap();
+        for i in 0..4 {
+            conn.append_activity(&activity(&format!("n{i}"))).unwrap();
+        }
+        conn.append_audit(&audit_entry("u")).unwrap();
+        assert_eq!(details(&conn), ["n3", "n2", "n1", "n0"]);
+        assert_eq!(conn.recent_audit(5).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_rate_token_costs_a_read_and_an_increment_once_the_base_is_written() {
         const LIMIT: crate::config::RateLimit = crate::config::RateLimit {
             per_sec: 1.0,
             burst: 5.0,
         };
         let kv = FakeKv::default();
-        // The other instance takes a token from the same (empty) state at the same time:
-        // without the writer's nonce both would write the same bytes, and this one would
-        // find "its" bucket in place and count its token as taken from it.
-        let racing = Racing::new(&kv, |other| {
-            let random = crate::io::fake::FakeRandom(std::cell::Cell::new(100));
+        let conn = Store::new(&kv).connection(&ConnectionId::parse("a").unwrap());
+        let random = crate::io::fake::FakeRandom::default();
+        for _ in 0..5 {
             assert_eq!(
-                other.take_rate_token(1_000, LIMIT, 0.0, &random).unwrap(),
+                conn.take_rate_token(1_000, LIMIT, 0.0, &random).unwrap(),
                 None
             );
-        });
-        let conn = Store::new(&racing).connection(&ConnectionId::parse("a").unwrap());
-        let random = crate::io::fake::FakeRandom::default();
+        }
+        let ops: Vec<&str> = kv.take_ops().iter().map(|op| op.op).collect();
+        // The first writes the base; the next four read it and take a ticket.
+        assert_eq!(ops.len(), 4 + 4 * 2);
+        assert!(ops[4..].iter().all(|op| *op == "get" || *op == "increment"));
+        // The sixth waits a second and gives its ticket back.
         assert_eq!(
             conn.take_rate_token(1_000, LIMIT, 0.0, &random).unwrap(),
+            Some(1_000)
+        );
+        assert_eq!(kv.increment("conn/a/rate/n", 0).unwrap(), 5);
+        // Two instances sharing the counter share the bucket.
+        let other = Store::new(&kv).connection(&ConnectionId::parse("a").unwrap());
+        assert_eq!(
+            other.take_rate_token(2_000, LIMIT, 0.0, &random).unwrap(),
             None
         );
-        let bucket: crate::lever::Bucket =
-            serde_json::from_slice(&kv.get("conn/a/rate").unwrap().unwrap()).unwrap();
-        assert_eq!(bucket.tokens, 3.0);
+        assert!(conn
+            .take_rate_token(2_000, LIMIT, 0.0, &random)
+            .unwrap()
+            .is_some());
     }
 
     #[test]
-    fn a_log_head_written_without_a_nonce_still_counts() {
+    fn a_log_written_by_0_2_is_shown_after_the_ring() {
         let kv = FakeKv::default();
         let conn = Store::new(&kv).connection(&ConnectionId::parse("a").unwrap());
-        kv.set("conn/a/activity/head", b"7").unwrap();
+        kv.set("conn/a/activity/head", b"7:abc").unwrap();
         kv.set("conn/a/activity/7", &encode(&activity("old")).unwrap())
             .unwrap();
-        let random = crate::io::fake::FakeRandom::default();
-        assert_eq!(conn.append_activity(&activity("new"), &random).unwrap(), 8);
-        let head = kv.get("conn/a/activity/head").unwrap().unwrap();
-        assert!(
-            head.starts_with(b"8:"),
-            "{}",
-            String::from_utf8_lossy(&head)
-        );
-        assert_eq!(details(&conn), ["new", "old"]);
+        kv.set("conn/a/activity/6", &encode(&activity("older")).unwrap())
+            .unwrap();
+        conn.append_activity(&activity("new")).unwrap();
+        assert_eq!(details(&conn), ["new", "old", "older"]);
+        assert_eq!(conn.recent_activity(2).unwrap().len(), 2);
     }
 
     /// A store that refuses to be listed: what runs on it never walks the bucket.
@@ -1814,7 +1990,12 @@ mod tests {
         kv.set(&conn.key("webhook-seen/candidateStageChange"), b"1")
             .unwrap();
         let random = crate::io::fake::FakeRandom::default();
-        conn.append_activity(&activity("a"), &random).unwrap();
+        conn.append_activity(&activity("a")).unwrap();
+        conn.append_audit(&audit_entry("u")).unwrap();
+        // The audit trail as 0.2 wrote it.
+        kv.set(&conn.key("audit/head"), b"3:abc").unwrap();
+        kv.set(&conn.key("audit/3"), &encode(&audit_entry("old")).unwrap())
+            .unwrap();
         conn.append_trigger("candidate-created", &activity("t"), 1_000, &random)
             .unwrap();
         conn.put_outbox(&OutboxItem {
@@ -1868,8 +2049,11 @@ mod tests {
             );
         }
         for kept in [
-            "activity/head",
-            "activity/1",
+            "logs/n",
+            "activity/s/1",
+            "audit/s/1",
+            "audit/head",
+            "audit/3",
             "trigger/candidate-created/1",
             "outbox-index",
         ] {
