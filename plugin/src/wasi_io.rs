@@ -23,7 +23,7 @@ const SECOND_NS: u64 = 1_000_000_000;
 
 /// Runs `f` with the WASI implementations of every I/O trait.
 pub fn with_env<T>(f: impl FnOnce(&Env) -> Result<T, ConnectorError>) -> Result<T, ConnectorError> {
-    let config = WasiConfig;
+    let config = WasiConfig::default();
     let bucket_name = config::kv_bucket(&config)?;
     let bucket = kv_store::open(&bucket_name).map_err(|e| match e {
         kv_store::Error::NoSuchStore | kv_store::Error::AccessDenied => {
@@ -47,17 +47,26 @@ pub fn with_env<T>(f: impl FnOnce(&Env) -> Result<T, ConnectorError>) -> Result<
     f(&env)
 }
 
-struct WasiConfig;
+/// The host's configuration, read whole (`get-all`) at the first key one request asks for:
+/// one host call instead of one per key (a delivery asks for about twenty, some twice).
+#[derive(Default)]
+struct WasiConfig {
+    all: std::cell::OnceCell<Result<std::collections::BTreeMap<String, String>, String>>,
+}
 
 impl Config for WasiConfig {
     fn get(&self, key: &str) -> Result<Option<String>, BackendError> {
-        config_store::get(key)
-            .map(|v| v.filter(|v| !v.is_empty()))
-            .map_err(|e| {
-                BackendError(match e {
+        let all = self.all.get_or_init(|| {
+            config_store::get_all()
+                .map(|pairs| pairs.into_iter().collect())
+                .map_err(|e| match e {
                     config_store::Error::Upstream(m) | config_store::Error::Io(m) => m,
                 })
-            })
+        });
+        match all {
+            Ok(all) => Ok(all.get(key).filter(|v| !v.is_empty()).cloned()),
+            Err(message) => Err(BackendError(message.clone())),
+        }
     }
 }
 

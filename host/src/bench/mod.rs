@@ -654,7 +654,9 @@ pub(crate) fn loopback() -> SocketAddr {
 
 /// A port on 127.0.0.1 free right now, for a server another process starts.
 pub(crate) fn loopback_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind(loopback())?.local_addr()?.port())
+    Ok(std::net::TcpListener::bind(loopback())?
+        .local_addr()?
+        .port())
 }
 
 fn opportunity_id(i: usize) -> String {
@@ -817,20 +819,23 @@ impl Stub {
             while let Ok((stream, _)) = listener.accept().await {
                 let template = template.clone();
                 tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |request: hyper::Request<_>| {
-                        let template = template.clone();
-                        async move {
-                            let (status, body) = stub_answer(
-                                &template,
-                                request.method().as_str(),
-                                request.uri().path(),
-                            );
-                            let mut response = hyper::Response::new(Full::new(body));
-                            *response.status_mut() = hyper::StatusCode::from_u16(status)
-                                .unwrap_or(hyper::StatusCode::OK);
-                            Ok::<_, Infallible>(response)
-                        }
-                    });
+                    let service = hyper::service::service_fn(
+                        move |request: hyper::Request<hyper::body::Incoming>| {
+                            let template = template.clone();
+                            async move {
+                                let (parts, body) = request.into_parts();
+                                // Read the request to its end, as a real upstream does (a sender
+                                // may fail when the answer comes before its body is taken).
+                                let _ = body.collect().await;
+                                let (status, body) =
+                                    stub_answer(&template, parts.method.as_str(), parts.uri.path());
+                                let mut response = hyper::Response::new(Full::new(body));
+                                *response.status_mut() = hyper::StatusCode::from_u16(status)
+                                    .unwrap_or(hyper::StatusCode::OK);
+                                Ok::<_, Infallible>(response)
+                            }
+                        },
+                    );
                     let _ = hyper::server::conn::http1::Builder::new()
                         .serve_connection(TokioIo::new(stream), service)
                         .await;

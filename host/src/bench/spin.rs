@@ -15,15 +15,13 @@ use crate::sim::partner;
 /// The Spin CLI to bench with (`SPIN_BIN`, else `spin` on PATH), or `None`, saying that the
 /// Spin side is skipped.
 pub fn find() -> Option<PathBuf> {
-    let spin = std::env::var_os("SPIN_BIN")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("PATH").and_then(|paths| {
-                std::env::split_paths(&paths)
-                    .map(|dir| dir.join("spin"))
-                    .find(|candidate| candidate.is_file())
-            })
-        });
+    let spin = std::env::var_os("SPIN_BIN").map(PathBuf::from).or_else(|| {
+        std::env::var_os("PATH").and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|dir| dir.join("spin"))
+                .find(|candidate| candidate.is_file())
+        })
+    });
     if spin.is_none() {
         eprintln!(
             "bench: no Spin CLI (SPIN_BIN, or `spin` on PATH): the Spin side is skipped \
@@ -34,6 +32,7 @@ pub fn find() -> Option<PathBuf> {
 }
 
 /// The settings `spin up` gets: the stub as Lever and the partner.
+#[derive(Debug)]
 pub struct SpinConfig<'a> {
     /// The stub's origin (`http://127.0.0.1:<port>`).
     pub stub: &'a str,
@@ -42,6 +41,7 @@ pub struct SpinConfig<'a> {
 }
 
 /// `spin up` serving the component; stopped (with what it started) when dropped.
+#[derive(Debug)]
 pub struct SpinApp {
     child: tokio::process::Child,
     port: u16,
