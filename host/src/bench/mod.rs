@@ -30,13 +30,15 @@ use crate::sim::lever::{ACME, DEFAULT_API_KEY};
 use crate::sim::{partner, LeverSimOptions, Simulators};
 
 pub mod endurance;
+pub mod scale;
 pub mod spin;
 
 /// How much work each part does.
 #[derive(Debug, Clone)]
 pub struct Sizes {
     /// Run only these parts (`e2e`, `health`, `decision`, `instantiate`, `restart`,
-    /// `bulk`, `endurance`); empty: all.
+    /// `bulk`, `endurance`, and `scale`, which runs only when named); empty: all but
+    /// `scale`.
     pub only: Vec<String>,
     /// Deliveries per throughput run (each mode).
     pub deliveries: usize,
@@ -202,8 +204,7 @@ pub async fn run(wasm: &[u8], sizes: &Sizes, out: &Path, exe: &Path) -> anyhow::
             spin::SpinApp::start(
                 &bin,
                 wasm,
-                fast.kv(),
-                "default",
+                spin::SpinStore::Sqlite(fast.kv(), "default"),
                 &spin::SpinConfig {
                     stub: &stub.url(),
                     config: &connector_config,
@@ -464,6 +465,11 @@ pub async fn run(wasm: &[u8], sizes: &Sizes, out: &Path, exe: &Path) -> anyhow::
         endurance::run(&runtime, &sizes.endurance, file.as_deref(), &mut figures).await?;
     }
 
+    // 8. Scaled out (asked for by name only: it starts Redis and several hosts).
+    if sizes.only.iter().any(|p| p == "scale") {
+        scale::run(exe, wasm, &runtime, &mut figures).await?;
+    }
+
     let results = json!({
         "machine": machine(),
         "sizes": {
@@ -589,6 +595,31 @@ pub fn print_table(results: &Value, out: &Path) {
             "  requests Lever refused (429)",
             refused.to_string()
         );
+    }
+    if let Some(Value::Array(runs)) = results.get("scale_runs") {
+        println!(
+            "{:<16} {:<11} {:>10} {:>10} {:>8} {:>14}",
+            "scale-out", "run", "per s", "forwarded", "other", "redis clients"
+        );
+        for run in runs {
+            println!(
+                "{:<16} {:<11} {:>10} {:>10} {:>8} {:>14}",
+                run["setup"].as_str().unwrap_or(""),
+                run["run"].as_str().unwrap_or(""),
+                run["per_s"].to_string(),
+                run["forwarded"].to_string(),
+                run["not_forwarded"].to_string(),
+                match &run["redis_clients_peak"] {
+                    Value::Null => "-".to_string(),
+                    v => v.to_string(),
+                }
+            );
+        }
+        for key in ["scale_lost", "scale_duplicated"] {
+            if let Some(v) = results.get(key) {
+                println!("{key:<44} {:>14}  = 0", v.to_string());
+            }
+        }
     }
     let endurance: [(&str, &str, Option<&str>); 12] = [
         ("endurance_connections", "endurance: connections", None),

@@ -92,14 +92,22 @@ pub fn export_state(kv: &KvStore, bucket: &str, path: &Path) -> anyhow::Result<u
     Ok(copied)
 }
 
+/// Where a Spin app keeps its `default` store.
+#[derive(Debug)]
+pub enum SpinStore<'a> {
+    /// Spin's default SQLite store, filled from bucket `.1` of `.0` first.
+    Sqlite(&'a KvStore, &'a str),
+    /// A Redis server (its URL), through a runtime configuration file.
+    Redis(&'a str),
+}
+
 impl SpinApp {
-    /// Starts `spin` with the repository's `spin.toml` pointing at `wasm`, its default
-    /// store filled from `kv` (bucket `bucket`), configured by `settings`.
+    /// Starts `spin` with the repository's `spin.toml` pointing at `wasm`, its `default`
+    /// store as `store` says, configured by `settings`.
     pub async fn start(
         spin: &Path,
         wasm: &[u8],
-        kv: &KvStore,
-        bucket: &str,
+        store: SpinStore<'_>,
         settings: &SpinConfig<'_>,
     ) -> anyhow::Result<Self> {
         let dir = tempfile::tempdir()?;
@@ -116,7 +124,20 @@ impl SpinApp {
         std::fs::write(dir.path().join("spin.toml"), manifest)?;
         let state = dir.path().join(".spin");
         std::fs::create_dir_all(&state)?;
-        export_state(kv, bucket, &state.join("sqlite_key_value.db"))?;
+        let runtime_config = match store {
+            SpinStore::Sqlite(kv, bucket) => {
+                export_state(kv, bucket, &state.join("sqlite_key_value.db"))?;
+                None
+            }
+            SpinStore::Redis(url) => {
+                let path = dir.path().join("runtime-config.toml");
+                std::fs::write(
+                    &path,
+                    format!("[key_value_store.default]\ntype = \"redis\"\nurl = {url:?}\n"),
+                )?;
+                Some(path)
+            }
+        };
 
         let port = super::loopback_port()?;
         let config = settings.config;
@@ -125,6 +146,9 @@ impl SpinApp {
             .current_dir(dir.path())
             .args(["up", "--listen", &format!("127.0.0.1:{port}")])
             .args(["--from", "spin.toml", "--state-dir", ".spin"]);
+        if let Some(path) = &runtime_config {
+            command.arg("--runtime-config-file").arg(path);
+        }
         let variables = [
             ("lever_api_base", format!("{}/v1", settings.stub)),
             ("lever_auth_base", settings.stub.to_string()),

@@ -349,6 +349,77 @@ pub struct PortalSession {
     pub flash: Option<Flash>,
 }
 
+/// One write for a `set-many`: a full key and its value.
+pub type Write = (String, Vec<u8>);
+
+/// The stage-change deliveries one opportunity's claim remembers (the newest).
+pub const REPORTING_RECENT: usize = 32;
+
+fn reporting_suffix(opportunity: &OpportunityId) -> String {
+    format!("sync/reporting/{}", part(opportunity.as_str()))
+}
+
+/// `sync/reporting/<opportunity>`: who may report the opportunity to the partner now, and
+/// the stage-change deliveries that were handled for it within the retention period. A
+/// stage-change delivery claims its opportunity here, in one compare-and-swap that is both
+/// the delivery's claim (a replay finds its token, a concurrent copy finds it holding the
+/// claim) and the report's, and is remembered here when it is released: no key per
+/// delivery, so nothing to index or sweep. The key is one per linked opportunity.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reporting {
+    /// Until when the holder may report (Unix ms; 0: nobody holds it).
+    pub until: UnixMillis,
+    /// The holder's nonce (two claims are never byte-equal).
+    pub nonce: String,
+    /// The stage-change delivery holding it, when a delivery does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// Stage-change deliveries handled for this opportunity, oldest first.
+    #[serde(default)]
+    pub recent: Vec<Handled>,
+}
+
+/// A stage-change delivery remembered by its opportunity's claim.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Handled {
+    /// The delivery token.
+    pub token: String,
+    /// When it was handled.
+    pub at: UnixMillis,
+    /// Where it stands.
+    pub state: DeliveryState,
+}
+
+impl Reporting {
+    /// The value under the key: JSON, or `<until>:<nonce>` as written before 0.3.
+    fn read(raw: Option<&[u8]>) -> Self {
+        let Some(raw) = raw else {
+            return Self::default();
+        };
+        if let Ok(value) = serde_json::from_slice(raw) {
+            return value;
+        }
+        let text = String::from_utf8_lossy(raw);
+        let (until, nonce) = text.split_once(':').unwrap_or((&text, ""));
+        Self {
+            until: until.parse().unwrap_or(0),
+            nonce: nonce.to_string(),
+            ..Self::default()
+        }
+    }
+}
+
+/// The answer to [`ConnStore::claim_opportunity`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OpportunityClaim {
+    /// This delivery holds it now: the value written.
+    Claimed(Reporting),
+    /// The delivery was handled (or is being handled, within the lease): where it stands.
+    Handled(DeliveryState),
+    /// Another delivery, a reconciliation or a partner move is reporting it.
+    HeldByOther,
+}
+
 /// How many bits of `logs/n` count activity entries; the bits above count audit entries.
 /// At 2^24 the activity count carries into the audit count, which then skips one number:
 /// its slot simply holds an older entry, which readers pass over.
@@ -1351,6 +1422,11 @@ impl ConnStore<'_> {
         }
     }
 
+    /// A delivery's record under its token.
+    pub fn delivery_record(&self, token: &str) -> Result<Option<DeliveryRecord>, ConnectorError> {
+        self.get_json(&format!("delivery/{}", part(token)))
+    }
+
     /// Gives up a claim whose work failed, so a retry of the same delivery can redo it.
     pub fn release_delivery(&self, token: &str) -> Result<(), ConnectorError> {
         self.delete(&format!("delivery/{}", part(token)))
@@ -1371,6 +1447,16 @@ impl ConnStore<'_> {
             self.expire(std::slice::from_ref(&key), until)?;
         }
         Ok((key, encode(record)?))
+    }
+
+    /// Records a delivery's record in the expiry index until `until`, before it is written
+    /// by a flow that did not claim its token.
+    pub fn expire_delivery_record(
+        &self,
+        token: &str,
+        until: UnixMillis,
+    ) -> Result<(), ConnectorError> {
+        self.expire(&[self.key(&format!("delivery/{}", part(token)))], until)
     }
 
     /// Writes every `(key, value)` (full keys) in one call.
@@ -1559,7 +1645,8 @@ impl ConnStore<'_> {
 
     /// Claims the right to report an opportunity's change to the partner until `until`:
     /// `false` while another request holds an unexpired claim. A claim left by a stopped
-    /// instance lapses, so a retry can report what it never sent.
+    /// instance lapses, so a retry can report what it never sent. What the key remembers
+    /// of stage-change deliveries is kept.
     pub fn claim_report(
         &self,
         opportunity: &OpportunityId,
@@ -1567,38 +1654,110 @@ impl ConnStore<'_> {
         until: UnixMillis,
         nonce: &str,
     ) -> Result<bool, ConnectorError> {
-        let suffix = format!("sync/reporting/{}", part(opportunity.as_str()));
+        let suffix = reporting_suffix(opportunity);
         let watched = self.watch(&suffix)?;
-        if let Some(bytes) = watched.current() {
-            let text = String::from_utf8_lossy(bytes);
-            let held: UnixMillis = text.split(':').next().unwrap_or("0").parse().unwrap_or(0);
-            if held > now {
-                return Ok(false);
-            }
+        let current = Reporting::read(watched.current());
+        if current.until > now {
+            return Ok(false);
         }
+        let claimed = Reporting {
+            until,
+            nonce: nonce.to_string(),
+            token: None,
+            ..current
+        };
         Ok(matches!(
-            self.swap(watched, format!("{until}:{nonce}").as_bytes())?,
+            self.swap(watched, &encode(&claimed)?)?,
             Swapped::Done
         ))
     }
 
-    /// Releases a report claim.
+    /// Releases a report claim (keeping what the key remembers of stage-change deliveries).
     pub fn release_report(&self, opportunity: &OpportunityId) -> Result<(), ConnectorError> {
-        self.delete(&format!("sync/reporting/{}", part(opportunity.as_str())))
+        self.release_report_with(opportunity, Vec::new())
     }
 
-    /// Releases a report claim with `writes` (what was reported), in one write: the claim
-    /// is overwritten with one that lapsed long ago rather than deleted.
+    /// Releases a report claim with `writes` (what was reported), in one write.
     pub fn release_report_with(
         &self,
         opportunity: &OpportunityId,
         mut writes: Vec<(String, Vec<u8>)>,
     ) -> Result<(), ConnectorError> {
-        writes.push((
-            self.key(&format!("sync/reporting/{}", part(opportunity.as_str()))),
-            b"0:released".to_vec(),
-        ));
+        let suffix = reporting_suffix(opportunity);
+        let current = Reporting::read(self.get_raw(&suffix)?.as_deref());
+        let released = Reporting {
+            until: 0,
+            token: None,
+            ..current
+        };
+        writes.push((self.key(&suffix), encode(&released)?));
         self.set_many(writes)
+    }
+
+    /// Claims an opportunity for the stage-change delivery `token`, the delivery's claim and
+    /// the report's in one compare-and-swap (see [`Reporting`]).
+    pub fn claim_opportunity(
+        &self,
+        opportunity: &OpportunityId,
+        token: &str,
+        now: UnixMillis,
+        until: UnixMillis,
+        nonce: &str,
+    ) -> Result<OpportunityClaim, ConnectorError> {
+        let suffix = reporting_suffix(opportunity);
+        let mut watched = self.watch(&suffix)?;
+        for _ in 0..4 {
+            let current = Reporting::read(watched.current());
+            if let Some(seen) = current.recent.iter().find(|h| h.token == token) {
+                return Ok(OpportunityClaim::Handled(seen.state));
+            }
+            if current.until > now {
+                return Ok(if current.token.as_deref() == Some(token) {
+                    OpportunityClaim::Handled(DeliveryState::Processing)
+                } else {
+                    OpportunityClaim::HeldByOther
+                });
+            }
+            let claimed = Reporting {
+                until,
+                nonce: nonce.to_string(),
+                token: Some(token.to_string()),
+                ..current
+            };
+            match self.swap(watched, &encode(&claimed)?)? {
+                Swapped::Done => return Ok(OpportunityClaim::Claimed(claimed)),
+                Swapped::Changed(fresh) => watched = fresh,
+            }
+        }
+        Ok(OpportunityClaim::HeldByOther)
+    }
+
+    /// The write that releases an opportunity claimed by [`Self::claim_opportunity`] and
+    /// remembers the delivery as `handled` (when it was), forgetting deliveries handled
+    /// before `forget_before` and all but the newest [`REPORTING_RECENT`].
+    pub fn release_opportunity_write(
+        &self,
+        opportunity: &OpportunityId,
+        held: &Reporting,
+        handled: Option<Handled>,
+        forget_before: UnixMillis,
+    ) -> Result<(String, Vec<u8>), ConnectorError> {
+        let mut recent: Vec<Handled> = held
+            .recent
+            .iter()
+            .filter(|h| h.at >= forget_before)
+            .cloned()
+            .collect();
+        recent.extend(handled);
+        let excess = recent.len().saturating_sub(REPORTING_RECENT);
+        recent.drain(..excess);
+        let released = Reporting {
+            until: 0,
+            nonce: held.nonce.clone(),
+            token: None,
+            recent,
+        };
+        Ok((self.key(&reporting_suffix(opportunity)), encode(&released)?))
     }
 
     /// Remembers the archive state reported to the partner.
@@ -1923,6 +2082,66 @@ mod tests {
             .take_rate_token(2_000, LIMIT, 0.0, &random)
             .unwrap()
             .is_some());
+    }
+
+    #[test]
+    fn an_opportunity_claim_remembers_its_recent_deliveries_within_bounds() {
+        let kv = FakeKv::default();
+        let conn = Store::new(&kv).connection(&ConnectionId::parse("a").unwrap());
+        let opp = OpportunityId("o1".into());
+        // A claim as 0.2 wrote it, lapsed.
+        kv.set("conn/a/sync/reporting/o1", b"500:old").unwrap();
+        for i in 0..(REPORTING_RECENT as u64 + 5) {
+            let at = 1_000 + i;
+            let token = format!("t{i}");
+            let OpportunityClaim::Claimed(held) = conn
+                .claim_opportunity(&opp, &token, at, at + 60, "n")
+                .unwrap()
+            else {
+                panic!("claimed")
+            };
+            // Held: its own replay is in progress, another delivery must wait.
+            assert_eq!(
+                conn.claim_opportunity(&opp, &token, at, at + 60, "m")
+                    .unwrap(),
+                OpportunityClaim::Handled(DeliveryState::Processing)
+            );
+            assert_eq!(
+                conn.claim_opportunity(&opp, "other", at, at + 60, "m")
+                    .unwrap(),
+                OpportunityClaim::HeldByOther
+            );
+            let handled = Handled {
+                token,
+                at,
+                state: DeliveryState::Forwarded,
+            };
+            conn.set_many(vec![conn
+                .release_opportunity_write(&opp, &held, Some(handled), 0)
+                .unwrap()])
+                .unwrap();
+        }
+        let kept = Reporting::read(kv.get("conn/a/sync/reporting/o1").unwrap().as_deref());
+        assert_eq!(kept.recent.len(), REPORTING_RECENT);
+        assert_eq!(kept.until, 0);
+        // The newest are remembered: a replay is a duplicate.
+        let last = format!("t{}", REPORTING_RECENT + 4);
+        assert_eq!(
+            conn.claim_opportunity(&opp, &last, 9_000, 9_060, "n")
+                .unwrap(),
+            OpportunityClaim::Handled(DeliveryState::Forwarded)
+        );
+        // Past the retention they are forgotten at the next release.
+        let OpportunityClaim::Claimed(held) = conn
+            .claim_opportunity(&opp, "new", 9_000, 9_060, "n")
+            .unwrap()
+        else {
+            panic!("claimed")
+        };
+        let (_, value) = conn
+            .release_opportunity_write(&opp, &held, None, 5_000)
+            .unwrap();
+        assert!(Reporting::read(Some(&value)).recent.is_empty());
     }
 
     #[test]

@@ -20,7 +20,7 @@ use crate::lever::webhook::{self, Event, StageChangeData};
 use crate::lever::{self, Opportunity, OpportunityId};
 use crate::partner::{self, PartnerEvent, StageChanged};
 use crate::setup::webhooks::signature_tokens;
-use crate::store::{Claim, ConnectionId, DeliveryRecord, DeliveryState, Store};
+use crate::store::{Claim, ConnectionId, DeliveryRecord, DeliveryState, OpportunityClaim, Store};
 use crate::sync::candidate_events;
 
 /// The partner event sent for a delivery.
@@ -190,6 +190,11 @@ pub fn handle_lever_webhook(
         token: delivery.token.clone(),
         outcome,
     };
+    // A stage change of a linked opportunity is claimed on its opportunity.
+    let along = match stage_on_opportunity(env, connection, &delivery, body, along)? {
+        Ok(outcome) => return Ok(receipt(outcome)),
+        Err(along) => along,
+    };
     let claim = DeliveryRecord {
         event: delivery.event.clone(),
         handled_at: now,
@@ -220,6 +225,171 @@ pub fn handle_lever_webhook(
     held.flush()
         .map_err(|e| ConnectorError::Internal(format!("key-value store: {e}")))?;
     outcome.map(receipt)
+}
+
+/// A `candidateStageChange` of a linked opportunity, claimed on the opportunity
+/// ([`crate::store::Reporting`]): one compare-and-swap claims the delivery and the right to
+/// report, and the outcome (the delivery remembered, the claim released, what was reported,
+/// the log entries) is one write. Hands `along` back when the flow does not apply (another
+/// event, an unlinked opportunity, another holder): the delivery then takes the token's
+/// claim.
+fn stage_on_opportunity(
+    env: &Env,
+    connection: &ConnectionId,
+    delivery: &webhook::Delivery,
+    body: &[u8],
+    along: Along,
+) -> Result<Result<Outcome, Along>, ConnectorError> {
+    let Ok(Event::CandidateStageChange(data)) = webhook::parse_event(delivery) else {
+        return Ok(Err(along));
+    };
+    let store = Store::new(env.kv).connection(connection);
+    let Some(partner_candidate_id) = store.linked_candidate(&data.opportunity_id)? else {
+        return Ok(Err(along));
+    };
+    let now = env.clock.now();
+    let until = now.saturating_add(config::delivery_lease_ms(env.config)?);
+    let nonce = hex::encode(env.random.bytes(8));
+    let held =
+        match store.claim_opportunity(&data.opportunity_id, &delivery.token, now, until, &nonce)? {
+            OpportunityClaim::Claimed(held) => held,
+            // Queued: the outbox took it on under its token, and its record says how it went.
+            OpportunityClaim::Handled(DeliveryState::Queued) => {
+                let state = store
+                    .delivery_record(&delivery.token)?
+                    .map_or(DeliveryState::Queued, |record| record.state);
+                return Ok(Ok(Outcome::Duplicate(state)));
+            }
+            OpportunityClaim::Handled(state) => return Ok(Ok(Outcome::Duplicate(state))),
+            OpportunityClaim::HeldByOther => return Ok(Err(along)),
+        };
+    let writes = HeldWrites::new(env.kv);
+    let outcome = stage_claimed(
+        &env.with_kv(&writes),
+        connection,
+        delivery,
+        body,
+        &data.opportunity_id,
+        &partner_candidate_id,
+        &held,
+        along,
+    );
+    writes
+        .flush()
+        .map_err(|e| ConnectorError::Internal(format!("key-value store: {e}")))?;
+    outcome.map(Ok)
+}
+
+/// The work of a stage change whose opportunity this request claimed, and its outcome.
+#[allow(clippy::too_many_arguments)]
+fn stage_claimed(
+    env: &Env,
+    connection: &ConnectionId,
+    delivery: &webhook::Delivery,
+    body: &[u8],
+    opportunity_id: &OpportunityId,
+    partner_candidate_id: &str,
+    held: &crate::store::Reporting,
+    mut along: Along,
+) -> Result<Outcome, ConnectorError> {
+    let store = Store::new(env.kv).connection(connection);
+    let now = env.clock.now();
+    let forget_before = now.saturating_sub(config::delivery_retention_ms(env.config)?);
+    let recorder = crate::audit::Recorder::holding(
+        env,
+        connection,
+        format!("Lever {} delivery {}", delivery.event, delivery.token),
+    );
+    let worked = (|| {
+        let env = recorder.env();
+        let partner_settings = config::partner(env.config)?;
+        let lever = auth::lever_api(&env, connection)?;
+        let (outcome, reported) = match fetch_opportunity(&env, &lever, opportunity_id)? {
+            Ok(opportunity) => {
+                let stage_map = store.stage_map()?.unwrap_or_default();
+                report_claimed(
+                    &env,
+                    connection,
+                    &partner_settings,
+                    &opportunity,
+                    partner_candidate_id,
+                    &stage_map,
+                )?
+            }
+            Err(skip) => (Outcome::Skipped(skip), None),
+        };
+        crate::triggers::on_delivery(&env, connection, &delivery.event, &delivery.data)?;
+        Ok((outcome, reported))
+    })();
+    let handled = |state| crate::store::Handled {
+        token: delivery.token.clone(),
+        at: now,
+        state,
+    };
+    match worked {
+        Ok((outcome, reported)) => {
+            let (state, _, shown, words) = describe(&outcome);
+            let mut writes = along.writes;
+            writes.push(store.release_opportunity_write(
+                opportunity_id,
+                held,
+                Some(handled(state)),
+                forget_before,
+            )?);
+            writes.extend(reported);
+            let entry = activity::entry(env, Source::Lever, &delivery.event, shown, words);
+            store.append_logs(Some(&entry), &recorder.take_held(), writes)?;
+            Ok(outcome)
+        }
+        Err(error) if crate::outbox::keeps(&error) => {
+            // Accepted: the outbox retries it under its token (its record swept as the
+            // token flow's are).
+            let claim = DeliveryRecord {
+                event: delivery.event.clone(),
+                handled_at: now,
+                state: DeliveryState::Queued,
+                detail: String::new(),
+                claim: held.nonce.clone(),
+            };
+            store.expire_delivery_record(
+                &delivery.token,
+                now.saturating_add(config::delivery_retention_ms(env.config)?),
+            )?;
+            let queued = crate::outbox::enqueue(env, connection, delivery, body, &claim, &error)?;
+            let state = if queued.dead_lettered {
+                DeliveryState::DeadLettered
+            } else {
+                DeliveryState::Queued
+            };
+            along.writes.push(store.release_opportunity_write(
+                opportunity_id,
+                held,
+                Some(handled(state)),
+                forget_before,
+            )?);
+            store.set_many(along.writes)?;
+            Ok(Outcome::Queued(queued))
+        }
+        Err(error) => {
+            // Retrying cannot help (bad event data) or the store failed: the claim goes, so
+            // a retry of this delivery is not mistaken for a replay.
+            store.set_many(vec![store.release_opportunity_write(
+                opportunity_id,
+                held,
+                None,
+                forget_before,
+            )?])?;
+            activity::record(
+                env,
+                connection,
+                Source::Lever,
+                &delivery.event,
+                "failed",
+                error.to_string(),
+            );
+            Err(error)
+        }
+    }
 }
 
 /// The work of a delivery this request claimed, and its record.
@@ -306,6 +476,34 @@ pub fn finish(
     later: bool,
     along: Along,
 ) -> Result<(), ConnectorError> {
+    let (state, detail, shown, words) = describe(outcome);
+    let again_until = if later {
+        Some(
+            env.clock
+                .now()
+                .saturating_add(config::delivery_retention_ms(env.config)?),
+        )
+    } else {
+        None
+    };
+    let store = Store::new(env.kv).connection(connection);
+    let mut writes = along.writes;
+    writes.push(store.delivery_record_write(
+        token,
+        &DeliveryRecord {
+            event: event.to_string(),
+            state,
+            detail,
+            ..claim.clone()
+        },
+        again_until,
+    )?);
+    let entry = activity::entry(env, Source::Lever, event, shown, format!("{words}{suffix}"));
+    store.append_logs(Some(&entry), &along.audit, writes)
+}
+
+/// Where a delivery with `outcome` stands, its detail, and how the activity log shows it.
+fn describe(outcome: &Outcome) -> (DeliveryState, String, &'static str, String) {
     let (state, detail) = match outcome {
         Outcome::Forwarded(f) => (DeliveryState::Forwarded, f.webhook_id.clone()),
         Outcome::Ignored(name) => (DeliveryState::Ignored, name.clone()),
@@ -348,29 +546,7 @@ pub fn finish(
             format!("{} (attempt {}; retried later)", q.last_error, q.attempts),
         ),
     };
-    let again_until = if later {
-        Some(
-            env.clock
-                .now()
-                .saturating_add(config::delivery_retention_ms(env.config)?),
-        )
-    } else {
-        None
-    };
-    let store = Store::new(env.kv).connection(connection);
-    let mut writes = along.writes;
-    writes.push(store.delivery_record_write(
-        token,
-        &DeliveryRecord {
-            event: event.to_string(),
-            state,
-            detail,
-            ..claim.clone()
-        },
-        again_until,
-    )?);
-    let entry = activity::entry(env, Source::Lever, event, shown, format!("{words}{suffix}"));
-    store.append_logs(Some(&entry), &along.audit, writes)
+    (state, detail, shown, words)
 }
 
 /// Does what a verified, claimed delivery asks for, and feeds the triggers.
@@ -450,32 +626,14 @@ pub fn report_stage(
             opportunity_id: opportunity.id.to_string(),
         }));
     };
-    let (entry, previous) = opportunity.current_stage_entry();
-    let occurred_at = entry.map_or(opportunity.updated_at, |e| e.updated_at);
-    // Already known to the partner: this change was reported, the partner made it, or a
-    // newer change was reported (this snapshot of Lever is older than what the partner has).
-    let known = |reported: &Option<(crate::lever::StageId, Option<crate::io::UnixMillis>)>| {
-        match reported {
-            Some((_, Some(at))) if *at > occurred_at => true,
-            Some((stage, at)) => {
-                *stage == opportunity.stage && at.is_none_or(|at| at >= occurred_at)
-            }
-            None => false,
-        }
-    };
-    let already = || {
-        Outcome::Skipped(SkipReason::AlreadyReported {
-            state: opportunity.stage.to_string(),
-        })
-    };
-    if known(&store.reported_stage_at(&opportunity.id)?) {
-        return Ok(already());
+    if known_to_partner(opportunity, &store.reported_stage_at(&opportunity.id)?) {
+        return Ok(already_reported(opportunity));
     }
-    let Some(partner_stage) = stage_map.get(opportunity.stage.as_str()) else {
+    if !stage_map.contains_key(opportunity.stage.as_str()) {
         return Ok(Outcome::Skipped(SkipReason::StageNotMapped {
             stage_id: opportunity.stage.to_string(),
         }));
-    };
+    }
     // Claim this report: of concurrent deliveries for one change, exactly one sends it.
     let now = env.clock.now();
     let until = now.saturating_add(config::delivery_lease_ms(env.config)?);
@@ -489,18 +647,73 @@ pub fn report_stage(
             opportunity.id
         )));
     }
-    // What the holder before us reported counts: look again under the claim.
-    match store.reported_stage_at(&opportunity.id) {
-        Ok(reported) if known(&reported) => {
-            store.release_report(&opportunity.id)?;
-            return Ok(already());
+    match report_claimed(
+        env,
+        connection,
+        partner_settings,
+        opportunity,
+        &partner_candidate_id,
+        &stage_map,
+    ) {
+        // What was reported, and the claim given up, in one write.
+        Ok((outcome, reported)) => {
+            store.release_report_with(&opportunity.id, reported.into_iter().collect())?;
+            Ok(outcome)
         }
-        Ok(_) => {}
         Err(error) => {
             store.release_report(&opportunity.id)?;
-            return Err(error);
+            Err(error)
         }
     }
+}
+
+/// Whether the partner knows of `opportunity`'s current stage already: this change was
+/// reported, the partner made it, or a newer change was reported (this snapshot of Lever is
+/// older than what the partner has).
+fn known_to_partner(
+    opportunity: &Opportunity,
+    reported: &Option<(crate::lever::StageId, Option<crate::io::UnixMillis>)>,
+) -> bool {
+    let (entry, _) = opportunity.current_stage_entry();
+    let occurred_at = entry.map_or(opportunity.updated_at, |e| e.updated_at);
+    match reported {
+        Some((_, Some(at))) if *at > occurred_at => true,
+        Some((stage, at)) => *stage == opportunity.stage && at.is_none_or(|at| at >= occurred_at),
+        None => false,
+    }
+}
+
+fn already_reported(opportunity: &Opportunity) -> Outcome {
+    Outcome::Skipped(SkipReason::AlreadyReported {
+        state: opportunity.stage.to_string(),
+    })
+}
+
+/// [`report_stage`] under the report claim: looks (again) at what the partner knows, and
+/// sends the stage unless it is known or not mapped. Answers the outcome and the write that
+/// remembers what was reported, for the caller to make as it releases the claim.
+fn report_claimed(
+    env: &Env,
+    connection: &ConnectionId,
+    partner_settings: &config::PartnerSettings,
+    opportunity: &Opportunity,
+    partner_candidate_id: &str,
+    stage_map: &std::collections::BTreeMap<String, String>,
+) -> Result<(Outcome, Option<crate::store::Write>), ConnectorError> {
+    let store = Store::new(env.kv).connection(connection);
+    if known_to_partner(opportunity, &store.reported_stage_at(&opportunity.id)?) {
+        return Ok((already_reported(opportunity), None));
+    }
+    let Some(partner_stage) = stage_map.get(opportunity.stage.as_str()) else {
+        return Ok((
+            Outcome::Skipped(SkipReason::StageNotMapped {
+                stage_id: opportunity.stage.to_string(),
+            }),
+            None,
+        ));
+    };
+    let (entry, previous) = opportunity.current_stage_entry();
+    let occurred_at = entry.map_or(opportunity.updated_at, |e| e.updated_at);
     let webhook_id = partner::event_id(
         partner::STAGE_CHANGED,
         &[
@@ -516,7 +729,7 @@ pub fn report_stage(
         connection_id: connection.to_string(),
         occurred_at,
         data: StageChanged {
-            partner_candidate_id: partner_candidate_id.clone(),
+            partner_candidate_id: partner_candidate_id.to_string(),
             stage: partner_stage.clone(),
             lever_opportunity_id: opportunity.id.to_string(),
             lever_contact_id: opportunity.contact.to_string(),
@@ -524,26 +737,18 @@ pub fn report_stage(
             previous_lever_stage_id: previous.map(|s| s.to_string()),
         },
     };
-    match notify(env, partner_settings, &event) {
-        // What was reported, and the claim given up, in one write.
-        Ok(()) => store.release_report_with(
-            &opportunity.id,
-            vec![store.reported_stage_at_write(&opportunity.id, &opportunity.stage, occurred_at)],
-        )?,
-        Err(error) => {
-            store.release_report(&opportunity.id)?;
-            return Err(error);
-        }
-    }
-
-    Ok(Outcome::Forwarded(Forwarded {
-        webhook_id,
-        event_type: partner::STAGE_CHANGED,
-        opportunity_id: opportunity.id.to_string(),
-        partner_candidate_id,
-        lever_stage_id: Some(opportunity.stage.to_string()),
-        partner_stage: Some(partner_stage.clone()),
-    }))
+    notify(env, partner_settings, &event)?;
+    Ok((
+        Outcome::Forwarded(Forwarded {
+            webhook_id,
+            event_type: partner::STAGE_CHANGED,
+            opportunity_id: opportunity.id.to_string(),
+            partner_candidate_id: partner_candidate_id.to_string(),
+            lever_stage_id: Some(opportunity.stage.to_string()),
+            partner_stage: Some(partner_stage.clone()),
+        }),
+        Some(store.reported_stage_at_write(&opportunity.id, &opportunity.stage, occurred_at)),
+    ))
 }
 
 /// POSTs a signed event to the partner; any non-2xx is an error.
@@ -809,7 +1014,7 @@ mod tests {
             .collect();
         let writes = ops.iter().filter(|op| op.writes()).count();
         assert!(
-            ops.len() <= 19 && writes <= 7,
+            ops.len() <= 12 && writes <= 4,
             "{} ops, {writes} writes:\n{}",
             ops.len(),
             shown.join("\n")
@@ -872,19 +1077,19 @@ mod tests {
     fn a_claim_left_processing_is_redone_after_its_lease() {
         let world = world();
         let store = Store::new(&world.kv).connection(&acme());
-        let stale = DeliveryRecord {
-            event: "candidateStageChange".into(),
-            handled_at: NOW,
-            state: DeliveryState::Processing,
-            detail: String::new(),
-            claim: String::new(),
-        };
-        assert_eq!(
+        // An instance claimed the delivery's opportunity and stopped.
+        assert!(matches!(
             store
-                .claim_delivery("tok-0001", &stale, 60_000, 86_400_000)
+                .claim_opportunity(
+                    &OpportunityId(OPP.into()),
+                    "tok-0001",
+                    NOW,
+                    NOW + 60_000,
+                    "n"
+                )
                 .unwrap(),
-            Claim::Claimed
-        );
+            crate::store::OpportunityClaim::Claimed(_)
+        ));
         // Within the lease: someone is working on it.
         let receipt = handle(&world, &fixture("webhooks/candidateStageChange")).unwrap();
         assert_eq!(
