@@ -69,7 +69,7 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
         /// Run only these parts (e2e, health, decision, instantiate, restart, bulk,
-        /// endurance).
+        /// endurance; and scale, which runs only when named).
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
         /// Calls in the in-process decision-path comparison (each side).

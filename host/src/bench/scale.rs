@@ -40,7 +40,11 @@ const CONNECTIONS: usize = 100;
 /// Deliveries per run.
 const DELIVERIES: usize = 1_200;
 /// The runs of each set-up: (name, connections, concurrency).
-const RUNS: [(&str, usize, usize); 3] = [("one_c8", 1, 8), ("one_c32", 1, 32), ("spread_c32", CONNECTIONS, 32)];
+const RUNS: [(&str, usize, usize); 3] = [
+    ("one_c8", 1, 8),
+    ("one_c32", 1, 32),
+    ("spread_c32", CONNECTIONS, 32),
+];
 
 fn connection(i: usize) -> ConnectionId {
     ConnectionId::parse(&format!("scale-{i:03}")).expect("a valid id")
@@ -357,7 +361,12 @@ fn serve(
 ) -> anyhow::Result<Child> {
     let file = dir.join(format!("serve-{port}.toml"));
     let mut connector = String::new();
-    for key in ["lever_api_base", "lever_auth_base", "partner_callback_url", "lever_rate_per_sec"] {
+    for key in [
+        "lever_api_base",
+        "lever_auth_base",
+        "partner_callback_url",
+        "lever_rate_per_sec",
+    ] {
         connector.push_str(&format!("{key} = {:?}\n", config[key]));
     }
     std::fs::write(
@@ -377,7 +386,10 @@ fn serve(
         .env("RUST_LOG", "error")
         .env("LEVER_CONNECTOR_ENCRYPTION_KEY", &config["encryption_key"])
         .env("LEVER_CONNECTOR_PARTNER_API_KEY", partner::DEFAULT_API_KEY)
-        .env("LEVER_CONNECTOR_PARTNER_WEBHOOK_SECRET", partner::DEFAULT_SECRET);
+        .env(
+            "LEVER_CONNECTOR_PARTNER_WEBHOOK_SECRET",
+            partner::DEFAULT_SECRET,
+        );
     spawn(command)
 }
 
@@ -393,8 +405,13 @@ pub async fn run(
     if redis_bin.is_none() {
         eprintln!("bench: scale: no redis-server on PATH: the Spin-on-Redis set-ups are skipped");
     }
-    let sims = Simulators::start(LeverSimOptions::default(), partner::DEFAULT_SECRET, None, None)
-        .await?;
+    let sims = Simulators::start(
+        LeverSimOptions::default(),
+        partner::DEFAULT_SECRET,
+        None,
+        None,
+    )
+    .await?;
     let template = opportunity_template(&sims).await?;
     drop(sims);
     let stub = CountingStub::start(template.clone()).await?;
@@ -407,7 +424,10 @@ pub async fn run(
         ("lever_auth_base", stub.url()),
         ("public_base_url", "http://127.0.0.1:9".to_string()),
         ("partner_callback_url", format!("{}/hooks", stub.url())),
-        ("partner_webhook_secret", partner::DEFAULT_SECRET.to_string()),
+        (
+            "partner_webhook_secret",
+            partner::DEFAULT_SECRET.to_string(),
+        ),
         ("partner_api_key", partner::DEFAULT_API_KEY.to_string()),
         (
             "encryption_key",
@@ -461,7 +481,11 @@ pub async fn run(
                 for setup in 0..3 {
                     for (run, (_, connections, _)) in RUNS.iter().enumerate() {
                         let here = if *connections == 1 {
-                            if i == 0 { DELIVERIES } else { 0 }
+                            if i == 0 {
+                                DELIVERIES
+                            } else {
+                                0
+                            }
                         } else {
                             DELIVERIES.div_ceil(CONNECTIONS)
                         };
@@ -488,9 +512,10 @@ pub async fn run(
             .map(|k| {
                 let i = k % connections;
                 let j = k / connections;
-                let url: hyper::Uri = format!("{}/webhooks/lever/{}", urls[k % urls.len()], connection(i))
-                    .parse()
-                    .expect("a valid url");
+                let url: hyper::Uri =
+                    format!("{}/webhooks/lever/{}", urls[k % urls.len()], connection(i))
+                        .parse()
+                        .expect("a valid url");
                 let body = super::delivery(&signature_token(i), &opportunity(setup, run, i, j));
                 (url, body)
             })
@@ -499,7 +524,10 @@ pub async fn run(
 
     let mut forwarded_total = 0u64;
     let mut table = Vec::new();
-    for (setup, name) in ["spin1_redis", "spin2_redis", "serve2_sqlite"].iter().enumerate() {
+    for (setup, name) in ["spin1_redis", "spin2_redis", "serve2_sqlite"]
+        .iter()
+        .enumerate()
+    {
         let mut children: Vec<Child> = Vec::new();
         let mut apps: Vec<spin::SpinApp> = Vec::new();
         let mut redis_server = None;
@@ -564,7 +592,10 @@ pub async fn run(
     // Every forwarded answer is one event the partner must have received once.
     let (received, duplicated) = stub.counts();
     figures.insert("scale_runs", Value::Array(table));
-    figures.insert("scale_lost", json!(forwarded_total.saturating_sub(received)));
+    figures.insert(
+        "scale_lost",
+        json!(forwarded_total.saturating_sub(received)),
+    );
     figures.insert("scale_duplicated", json!(duplicated));
     Ok(())
 }
