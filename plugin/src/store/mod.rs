@@ -1520,6 +1520,13 @@ impl ConnStore<'_> {
             let mut keys = self.opportunity_keys(opportunity);
             keys.extend(self.candidate_keys(partner_candidate_id));
             self.own(&keys)?;
+            // The opportunity's claim exists (released) from the start, so every claim of
+            // it is a swap of a present value: on Spin's SQLite store a swap of an absent
+            // key is an unconditional upsert that two claimers could both win.
+            let reporting = reporting_suffix(opportunity);
+            if self.get_raw(&reporting)?.is_none() {
+                self.set(&reporting, &encode(&Reporting::default())?)?;
+            }
         }
         self.set(
             &format!("link/opportunity/{}", part(opportunity.as_str())),
@@ -1854,7 +1861,7 @@ impl ConnStore<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::io::fake::FakeKv;
+    use crate::io::fake::{FakeKv, KvOp};
 
     fn record(at: UnixMillis, state: DeliveryState) -> DeliveryRecord {
         DeliveryRecord {
@@ -2082,6 +2089,26 @@ mod tests {
             .take_rate_token(2_000, LIMIT, 0.0, &random)
             .unwrap()
             .is_some());
+    }
+
+    #[test]
+    fn a_linked_opportunity_has_its_claim_key_before_any_report() {
+        let kv = FakeKv::default();
+        let conn = Store::new(&kv).connection(&ConnectionId::parse("a").unwrap());
+        conn.link("cand-1", &OpportunityId("o1".into())).unwrap();
+        let raw = kv.get("conn/a/sync/reporting/o1").unwrap();
+        assert_eq!(Reporting::read(raw.as_deref()), Reporting::default());
+        assert!(raw.is_some());
+        // A claim is then a swap over a present value.
+        kv.take_ops();
+        conn.claim_opportunity(&OpportunityId("o1".into()), "t", 1, 2, "n")
+            .unwrap();
+        let swapped: Vec<KvOp> = kv
+            .take_ops()
+            .into_iter()
+            .filter(|op| op.op == "swap")
+            .collect();
+        assert_eq!(swapped.len(), 1);
     }
 
     #[test]
