@@ -59,7 +59,7 @@ pub(super) fn update<T: Default + Serialize + DeserializeOwned>(
 ) -> Result<T, ConnectorError> {
     let mut watched = kv.watch(key).map_err(storage_error)?;
     // Bounded: the writers of these keys are few (connect, disconnect, a new bucket).
-    for _ in 0..32 {
+    for attempt in 1..=32 {
         let mut value: T = match watched.current() {
             None => T::default(),
             Some(bytes) => decode(key, bytes)?,
@@ -69,12 +69,27 @@ pub(super) fn update<T: Default + Serialize + DeserializeOwned>(
         }
         match kv.swap(watched, &encode(&value)?).map_err(storage_error)? {
             Swapped::Done => return Ok(value),
-            Swapped::Changed(fresh) => watched = fresh,
+            Swapped::Changed(_) => {
+                back_off(attempt);
+                watched = kv.watch(key).map_err(storage_error)?;
+            }
         }
     }
     Err(ConnectorError::Conflict(format!(
         "{key} kept changing; retry"
     )))
+}
+
+/// Waits before retry `attempt` (from 1) of a compare-and-swap that another writer won:
+/// 1, 2, 4 … up to 64 ms, times a jitter between ½ and 1, so writers that met once spread
+/// out rather than meet again (on Spin's Redis store every retry is another connection).
+pub(super) fn back_off(attempt: u32) {
+    let ceiling_us = 1000u64 << attempt.saturating_sub(1).min(6);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let jittered = ceiling_us / 2 + ceiling_us / 2 * u64::from(nanos % 1024) / 1024;
+    std::thread::sleep(std::time::Duration::from_micros(jittered));
 }
 
 /// The keys one index entry names: a key, or a JSON list of keys.
@@ -499,6 +514,59 @@ mod tests {
 
     fn id(raw: &str) -> ConnectionId {
         ConnectionId::parse(raw).unwrap()
+    }
+
+    /// A store where another writer adds `b` to a list between an update's read and its
+    /// swap, the first two times.
+    struct Contended<'a>(&'a FakeKv, std::cell::Cell<u32>);
+
+    impl Kv for Contended<'_> {
+        fn get(&self, key: &str) -> Result<Option<Vec<u8>>, crate::io::BackendError> {
+            self.0.get(key)
+        }
+        fn set(&self, key: &str, value: &[u8]) -> Result<(), crate::io::BackendError> {
+            self.0.set(key, value)
+        }
+        fn delete(&self, key: &str) -> Result<(), crate::io::BackendError> {
+            self.0.delete(key)
+        }
+        fn compare_and_swap(
+            &self,
+            key: &str,
+            expected: Option<&[u8]>,
+            new: &[u8],
+        ) -> Result<bool, crate::io::BackendError> {
+            let raced = self.1.get();
+            if raced < 2 {
+                self.1.set(raced + 1);
+                let other = format!("[\"other-{raced}\"]");
+                self.0.set(key, other.as_bytes())?;
+            }
+            self.0.compare_and_swap(key, expected, new)
+        }
+        fn list_keys(
+            &self,
+            cursor: Option<&str>,
+        ) -> Result<(Vec<String>, Option<String>), crate::io::BackendError> {
+            self.0.list_keys(cursor)
+        }
+    }
+
+    #[test]
+    fn an_update_that_loses_a_race_backs_off_reads_again_and_keeps_the_other_write() {
+        let kv = FakeKv::default();
+        let contended = Contended(&kv, std::cell::Cell::new(0));
+        let started = std::time::Instant::now();
+        let list = update(&contended, "list", |ids: &mut Vec<String>| {
+            ids.push("mine".into());
+            true
+        })
+        .unwrap();
+        assert_eq!(list, ["other-1", "mine"]);
+        // Two lost races: at least ½ ms and 1 ms of waiting.
+        assert!(started.elapsed() >= std::time::Duration::from_micros(1_500));
+        let gets = kv.take_ops().iter().filter(|op| op.op == "get").count();
+        assert!(gets >= 3, "read again after each lost race");
     }
 
     #[test]

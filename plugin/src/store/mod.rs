@@ -794,7 +794,7 @@ impl ConnStore<'_> {
         let head_key = format!("{log}/head");
         let nonce = hex::encode(random.bytes(8));
         let mut watched = self.watch(&head_key)?;
-        for _ in 0..32 {
+        for attempt in 1..=32 {
             let next = log_head(watched.current()) + 1;
             match self.swap(watched, format!("{next}:{nonce}").as_bytes())? {
                 Swapped::Done => {
@@ -804,7 +804,10 @@ impl ConnStore<'_> {
                     }
                     return Ok(next);
                 }
-                Swapped::Changed(fresh) => watched = fresh,
+                Swapped::Changed(_) => {
+                    index::back_off(attempt);
+                    watched = self.watch(&head_key)?;
+                }
             }
         }
         Err(ConnectorError::Conflict(format!(
@@ -1237,7 +1240,7 @@ impl ConnStore<'_> {
     /// answers whether the role was linked before.
     pub fn set_role(&self, role: &str, posting: Option<&str>) -> Result<bool, ConnectorError> {
         let mut watched = self.watch("roles")?;
-        for _ in 0..16 {
+        for attempt in 1..=16 {
             let mut roles: BTreeMap<String, String> = match watched.current() {
                 None => BTreeMap::new(),
                 Some(bytes) => decode(&self.key("roles"), bytes)?,
@@ -1248,7 +1251,10 @@ impl ConnStore<'_> {
             };
             match self.swap(watched, &encode(&roles)?)? {
                 Swapped::Done => return Ok(existed),
-                Swapped::Changed(fresh) => watched = fresh,
+                Swapped::Changed(_) => {
+                    index::back_off(attempt);
+                    watched = self.watch("roles")?;
+                }
             }
         }
         Err(ConnectorError::Conflict(
