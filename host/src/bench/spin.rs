@@ -15,13 +15,16 @@ use crate::sim::partner;
 /// The Spin CLI to bench with (`SPIN_BIN`, else `spin` on PATH), or `None`, saying that the
 /// Spin side is skipped.
 pub fn find() -> Option<PathBuf> {
-    let spin = std::env::var_os("SPIN_BIN").map(PathBuf::from).or_else(|| {
-        std::env::var_os("PATH").and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|dir| dir.join("spin"))
-                .find(|candidate| candidate.is_file())
+    let spin = std::env::var_os("SPIN_BIN")
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("PATH").and_then(|paths| {
+                std::env::split_paths(&paths)
+                    .map(|dir| dir.join("spin"))
+                    .find(|candidate| candidate.is_file())
+            })
         })
-    });
+        .filter(|spin| spin.is_file());
     if spin.is_none() {
         eprintln!(
             "bench: no Spin CLI (SPIN_BIN, or `spin` on PATH): the Spin side is skipped \
