@@ -578,6 +578,51 @@ mod tests {
         let root = HttpUrl::parse("https://example.com").unwrap();
         assert_eq!(root.join(&[], &[]).path_and_query(), "/");
     }
+
+    #[test]
+    fn held_writes_go_out_in_one_set_many_and_are_read_back_before() {
+        use super::{HeldWrites, Kv as _};
+        let kv = super::fake::FakeKv::default();
+        let held = HeldWrites::new(&kv);
+        held.set_many(&[("a".into(), b"1".to_vec())]).unwrap();
+        held.set_many(&[("b".into(), b"2".to_vec()), ("a".into(), b"3".to_vec())])
+            .unwrap();
+        // Read back before they are written, the last value winning.
+        assert_eq!(held.get("a").unwrap().as_deref(), Some(&b"3"[..]));
+        assert!(kv.get("a").unwrap().is_none());
+        kv.take_ops();
+        held.flush().unwrap();
+        let ops: Vec<&str> = kv.take_ops().iter().map(|op| op.op).collect();
+        assert_eq!(ops, ["set-many"]);
+        assert_eq!(kv.get("a").unwrap().as_deref(), Some(&b"3"[..]));
+        assert_eq!(kv.get("b").unwrap().as_deref(), Some(&b"2"[..]));
+    }
+
+    #[test]
+    fn any_other_operation_on_a_held_key_writes_the_held_ones_first() {
+        use super::{HeldWrites, Kv as _, Swapped};
+        let kv = super::fake::FakeKv::default();
+        let held = HeldWrites::new(&kv);
+        held.set_many(&[("claim".into(), b"mine".to_vec())])
+            .unwrap();
+        // A swap over the held key sees it written (and so a swap expecting it succeeds).
+        let watched = held.watch("claim").unwrap();
+        assert_eq!(watched.current(), Some(&b"mine"[..]));
+        assert!(matches!(
+            held.swap(watched, b"next").unwrap(),
+            Swapped::Done
+        ));
+        assert_eq!(kv.get("claim").unwrap().as_deref(), Some(&b"next"[..]));
+        // An increment or a delete of another key leaves held writes held.
+        held.set_many(&[("x".into(), b"1".to_vec())]).unwrap();
+        held.increment("n", 1).unwrap();
+        held.delete("y").unwrap();
+        assert!(kv.get("x").unwrap().is_none());
+        held.delete("x").unwrap();
+        assert!(kv.get("x").unwrap().is_none(), "written, then deleted");
+        held.flush().unwrap();
+        assert!(kv.get("x").unwrap().is_none());
+    }
 }
 
 /// In-memory fakes that record what the logic did.
