@@ -424,9 +424,18 @@ pub fn ticket(
         n: ticket - 1,
         writer: String::new(),
     };
+    // More than a full bucket unused: start again from a full one, now. Not more often than
+    // every tenth of the bucket's refill time, so a connection whose bucket is always full
+    // (a light load, or a lifted limit) rewrites its base a few times a second, not on every
+    // request; between two rebases unused allowance adds at most a tenth of the burst.
+    let rebase_every = limit.burst * interval / 10.0;
     let (base, rebase) = match base {
-        // More than a full bucket unused: start again from a full one, now.
-        Some(base) if due(base) < now as f64 - limit.burst * interval => (full.clone(), Some(full)),
+        Some(base)
+            if due(base) < now as f64 - limit.burst * interval
+                && now.saturating_sub(base.at) as f64 >= rebase_every =>
+        {
+            (full.clone(), Some(full))
+        }
         Some(base) => (base.clone(), None),
         None => (full.clone(), Some(full)),
     };
@@ -743,6 +752,40 @@ mod tests {
         }
         assert_eq!(base.as_ref().unwrap().at, 60_000, "rebased once idle");
         assert!(take(base, &mut next, 60_000, limit, 0.0).0.is_some());
+    }
+
+    #[test]
+    fn an_always_full_bucket_is_rebased_a_few_times_a_second_and_bursts_stay_near_the_limit() {
+        let limit = RateLimit::per_second(100.0);
+        let (mut base, mut next) = (None, 0);
+        let mut rebases = 0;
+        // Half the rate: one request every 20 ms for 10 s, the bucket always full.
+        for step in 0..500u64 {
+            next += 1;
+            let t = ticket(base.as_ref(), next, 1_000 + step * 20, limit, 0.0);
+            assert_eq!(t.wait, None);
+            if let Some(rebased) = t.rebase {
+                base = Some(rebased);
+                rebases += 1;
+            }
+        }
+        // Once per 160 ms at most (a tenth of 1.6 s), against 500 requests.
+        assert!(rebases <= 10_000 / 160 + 1, "{rebases}");
+        // Whatever the last rebase, a burst now finds at most 1.1 × the bucket.
+        let mut burst = 0;
+        loop {
+            next += 1;
+            let t = ticket(base.as_ref(), next, 11_000, limit, 0.0);
+            if let Some(rebased) = t.rebase {
+                base = Some(rebased);
+            }
+            if t.wait.is_some() {
+                break;
+            }
+            burst += 1;
+        }
+        assert!(f64::from(burst) <= limit.burst * 1.1 + 1.0, "{burst}");
+        assert!(f64::from(burst) >= limit.burst - 1.0, "{burst}");
     }
 
     #[test]
