@@ -391,6 +391,10 @@ pub struct RateBase {
     pub at: UnixMillis,
     /// The last ticket taken before then.
     pub n: i64,
+    /// The steady rate (requests/s) the tickets since then are spaced by: a base written
+    /// under another rate (the setting changed) is replaced, not read at the new rate.
+    #[serde(default)]
+    pub per_sec: f64,
     /// Who wrote it (a nonce: two instances rebasing at once never write the same bytes).
     #[serde(default)]
     pub writer: String,
@@ -422,6 +426,7 @@ pub fn ticket(
     let full = RateBase {
         at: now,
         n: ticket - 1,
+        per_sec: limit.per_sec,
         writer: String::new(),
     };
     // More than a full bucket unused: start again from a full one, now. Not more often than
@@ -430,6 +435,8 @@ pub fn ticket(
     // request; between two rebases unused allowance adds at most a tenth of the burst.
     let rebase_every = limit.burst * interval / 10.0;
     let (base, rebase) = match base {
+        // Tickets spaced by another rate: start again from a full bucket at this one.
+        Some(base) if base.per_sec != limit.per_sec => (full.clone(), Some(full)),
         Some(base)
             if due(base) < now as f64 - limit.burst * interval
                 && now.saturating_sub(base.at) as f64 >= rebase_every =>
@@ -786,6 +793,35 @@ mod tests {
         }
         assert!(f64::from(burst) <= limit.burst * 1.1 + 1.0, "{burst}");
         assert!(f64::from(burst) >= limit.burst - 1.0, "{burst}");
+    }
+
+    #[test]
+    fn a_changed_rate_starts_from_a_full_bucket_instead_of_reading_old_tickets_at_the_new_rate() {
+        // A thousand tickets taken in a second at a lifted limit...
+        let fast = RateLimit::per_second(1_000_000.0);
+        let (mut base, mut next) = (None, 0);
+        for _ in 0..1_000 {
+            let (wait, after) = take(base, &mut next, 1_000, fast, 0.0);
+            assert_eq!(wait, None);
+            base = after;
+        }
+        // ...then the setting goes back to Lever's rate: the next request goes at once,
+        // and the bucket is the new rate's.
+        let slow = RateLimit::per_second(10.0);
+        let (wait, after) = take(base, &mut next, 1_100, slow, 0.0);
+        assert_eq!(wait, None);
+        assert_eq!(after.as_ref().unwrap().per_sec, 10.0);
+        let mut base = after;
+        let mut burst = 1;
+        loop {
+            let (wait, after) = take(base, &mut next, 1_100, slow, 0.0);
+            base = after;
+            if wait.is_some() {
+                break;
+            }
+            burst += 1;
+        }
+        assert_eq!(f64::from(burst), slow.burst);
     }
 
     #[test]

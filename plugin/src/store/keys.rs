@@ -128,7 +128,7 @@ pub const CONNECTION_KEYS: &[KeySpec] = &[
     row("webhook/<event>", Credential, PerWebhookEvent, "our Lever webhook for an event (signature token sealed)", "one per subscribed event (7)"),
     row("webhook-seen/<event>", Credential, PerWebhookEvent, "Unix ms of the event's last verified delivery, written with its outcome", "one per subscribed event (7)"),
     row("rate/n", Cache, Fixed, "the ticket counter of Lever calls (`atomics.increment`)", "one"),
-    row("rate/base", Cache, Fixed, "when the bucket was last full and the ticket taken before then", "one"),
+    row("rate/base", Cache, Fixed, "when the bucket was last full, the ticket taken before then, and the rate", "one"),
     row("rate", Cache, Fixed, "written by 0.2: the token bucket (no longer read; a disconnect drops it)", "one"),
     row("cache/stages", Cache, Fixed, "Lever's stages as last read, with when", "one"),
     row("posting-cursor", Cache, Fixed, "the postings poll's cursor (Unix ms of the newest `updatedAt` read)", "one"),
