@@ -5,11 +5,6 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::Context as _;
-
-/// mimalloc for every allocation of the host (requests, headers, bodies, wasmtime's and
-/// SQLite's own): see docs/performance.md for what it changes.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use clap::{Parser, Subcommand};
 use lever_host::runtime::Runtime;
 use lever_host::server::Connector;
