@@ -141,6 +141,82 @@ fn median(values: &mut [f64]) -> f64 {
     values.get(values.len() / 2).copied().unwrap_or(0.0)
 }
 
+/// A deployment's configuration for the bench's in-process runs: Lever at `lever` (the API
+/// under `/v1`), the partner callback at `partner` (`/hooks`), a fresh encryption key, and
+/// the rate limit lifted (one account's limit is not what these runs measure).
+pub(crate) fn lifted_config(lever: &str, partner_base: &str) -> BTreeMap<String, String> {
+    [
+        ("lever_api_base", format!("{lever}/v1")),
+        ("lever_auth_base", lever.to_string()),
+        ("public_base_url", "http://127.0.0.1:9".to_string()),
+        ("partner_callback_url", format!("{partner_base}/hooks")),
+        (
+            "partner_webhook_secret",
+            partner::DEFAULT_SECRET.to_string(),
+        ),
+        ("partner_api_key", partner::DEFAULT_API_KEY.to_string()),
+        (
+            "encryption_key",
+            base64::Engine::encode(
+                &base64::engine::general_purpose::STANDARD,
+                rand::random::<[u8; 32]>(),
+            ),
+        ),
+        ("lever_rate_per_sec", "1000000".to_string()),
+    ]
+    .into_iter()
+    .map(|(key, value)| (key.to_string(), value))
+    .collect()
+}
+
+/// A connector with `config`, its state at `kv`, whose outbound requests are answered in
+/// process from `template` (the stub's answers) and never dialled.
+pub(crate) fn answered_connector(
+    runtime: &Runtime,
+    config: BTreeMap<String, String>,
+    kv: KvLocation,
+    template: Arc<String>,
+) -> anyhow::Result<Connector> {
+    let mut settings = Settings::in_process(config)?;
+    settings.kv = kv;
+    Ok(Connector::new(runtime.clone(), &settings)?.with_env(|env| {
+        env.outbound = env.outbound.clone().answering(Arc::new(move |method, uri| {
+            stub_answer(&template, method.as_str(), uri.path())
+        }));
+    }))
+}
+
+/// Connects `c` by API key (checked with Lever, answered in process), installs its
+/// stage-change webhook with `token` sealed as its signature token, and sets the bench's
+/// stage map: a connection as the partner API would leave it, without the round trips.
+pub(crate) fn plant<'a>(
+    io: &'a Env,
+    c: &ConnectionId,
+    token: &str,
+) -> Result<lever_plugin::store::ConnStore<'a>, ConnectorError> {
+    let sealer = lever_plugin::config::sealer(io.config)?;
+    lever_plugin::auth::connect_api_key(io, c, "bench-api-key")?;
+    let store = Store::new(io.kv).connection(c);
+    store.set_webhook(&InstalledWebhook {
+        id: format!("webhook-{c}"),
+        event: "candidateStageChange".into(),
+        url: format!("http://127.0.0.1:9/webhooks/lever/{c}"),
+        signature_token: sealer.seal(
+            io.random,
+            c.as_str(),
+            "signature_token/candidateStageChange",
+            &Secret::new(token.to_string()),
+        )?,
+        created_at: io.clock.now(),
+    })?;
+    let map: BTreeMap<String, String> = STAGE_MAP
+        .iter()
+        .map(|(stage, partner)| (stage.to_string(), partner.to_string()))
+        .collect();
+    store.set_stage_map(&map)?;
+    Ok(store)
+}
+
 /// Runs the endurance benchmark and adds its figures.
 pub async fn run(
     runtime: &Runtime,
@@ -158,41 +234,12 @@ pub async fn run(
     let template = Arc::new(opportunity_template(&sims).await?);
     drop(sims);
     // Every upstream is answered in process; this address is never dialled.
-    let upstream = "http://127.0.0.1:9";
-    let mut config = BTreeMap::new();
-    for (key, value) in [
-        ("lever_api_base", format!("{upstream}/v1")),
-        ("lever_auth_base", upstream.to_string()),
-        ("public_base_url", upstream.to_string()),
-        ("partner_callback_url", format!("{upstream}/hooks")),
-        (
-            "partner_webhook_secret",
-            partner::DEFAULT_SECRET.to_string(),
-        ),
-        ("partner_api_key", partner::DEFAULT_API_KEY.to_string()),
-        (
-            "encryption_key",
-            base64::Engine::encode(
-                &base64::engine::general_purpose::STANDARD,
-                rand::random::<[u8; 32]>(),
-            ),
-        ),
-        // One account's limit is not what this measures.
-        ("lever_rate_per_sec", "1000000".to_string()),
-    ] {
-        config.insert(key.to_string(), value);
-    }
-    let mut settings = Settings::in_process(config)?;
-    settings.kv = match file {
+    let config = lifted_config("http://127.0.0.1:9", "http://127.0.0.1:9");
+    let kv_at = match file {
         Some(path) => KvLocation::File(path.to_path_buf()),
         None => KvLocation::Memory,
     };
-    let responder = template.clone();
-    let connector = Connector::new(runtime.clone(), &settings)?.with_env(|env| {
-        env.outbound = env.outbound.clone().answering(Arc::new(move |method, uri| {
-            stub_answer(&responder, method.as_str(), uri.path())
-        }));
-    });
+    let connector = answered_connector(runtime, config, kv_at, template.clone())?;
     let kv = connector.kv().clone();
     let count = move || kv.count(BUCKET).map_err(|e| anyhow::anyhow!(e));
 
@@ -206,28 +253,9 @@ pub async fn run(
     let per_connection = (sizes.component_deliveries / 2).div_ceil(n.min(COMPONENT_CONNECTIONS));
     let per_connection_component = per_connection;
     natively(&connector, move |io| {
-        let sealer = lever_plugin::config::sealer(io.config)?;
-        let map: BTreeMap<String, String> = STAGE_MAP
-            .iter()
-            .map(|(stage, partner)| (stage.to_string(), partner.to_string()))
-            .collect();
         for i in 0..n {
             let c = connection(i);
-            lever_plugin::auth::connect_api_key(io, &c, "endurance-api-key")?;
-            let store = Store::new(io.kv).connection(&c);
-            store.set_webhook(&InstalledWebhook {
-                id: format!("webhook-{i}"),
-                event: "candidateStageChange".into(),
-                url: format!("http://127.0.0.1:9/webhooks/lever/{c}"),
-                signature_token: sealer.seal(
-                    io.random,
-                    c.as_str(),
-                    "signature_token/candidateStageChange",
-                    &Secret::new(signature_token(i)),
-                )?,
-                created_at: io.clock.now(),
-            })?;
-            store.set_stage_map(&map)?;
+            let store = plant(io, &c, &signature_token(i))?;
             for j in 0..links {
                 store.link(&format!("cand-{j}"), &OpportunityId(opportunity(i, j)))?;
             }

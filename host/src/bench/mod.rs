@@ -835,29 +835,39 @@ impl Drop for NodeHandler {
     }
 }
 
-/// A fast stub upstream on 127.0.0.1: Lever's opportunity reads and the partner callback.
-struct Stub {
+/// A fast stub upstream on 127.0.0.1: Lever's opportunity reads and the partner callback,
+/// answered at once; it counts the partner events it receives by `webhook-id`.
+pub(crate) struct Stub {
     addr: SocketAddr,
+    seen: Arc<std::sync::Mutex<std::collections::HashMap<String, u32>>>,
     task: tokio::task::JoinHandle<()>,
 }
 
 impl Stub {
-    async fn start(template: String) -> anyhow::Result<Self> {
+    pub(crate) async fn start(template: String) -> anyhow::Result<Self> {
         let listener = tokio::net::TcpListener::bind(loopback()).await?;
         let addr = listener.local_addr()?;
         let template = Arc::new(template);
+        let seen: Arc<std::sync::Mutex<std::collections::HashMap<String, u32>>> = Arc::default();
+        let counted = seen.clone();
         let task = tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
-                let template = template.clone();
+                let (template, counted) = (template.clone(), counted.clone());
                 tokio::spawn(async move {
                     let service = hyper::service::service_fn(
                         move |request: hyper::Request<hyper::body::Incoming>| {
-                            let template = template.clone();
+                            let (template, counted) = (template.clone(), counted.clone());
                             async move {
                                 let (parts, body) = request.into_parts();
                                 // Read the request to its end, as a real upstream does (a sender
                                 // may fail when the answer comes before its body is taken).
                                 let _ = body.collect().await;
+                                if let Some(id) = parts.headers.get("webhook-id") {
+                                    let id = String::from_utf8_lossy(id.as_bytes()).into_owned();
+                                    if let Ok(mut seen) = counted.lock() {
+                                        *seen.entry(id).or_default() += 1;
+                                    }
+                                }
                                 let (status, body) =
                                     stub_answer(&template, parts.method.as_str(), parts.uri.path());
                                 let mut response = hyper::Response::new(Full::new(body));
@@ -873,17 +883,68 @@ impl Stub {
                 });
             }
         });
-        Ok(Self { addr, task })
+        Ok(Self { addr, seen, task })
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// Partner events received (each once), and the extra copies of events received more
+    /// than once.
+    pub(crate) fn counts(&self) -> (u64, u64) {
+        let seen = self.seen.lock().map(|s| s.clone()).unwrap_or_default();
+        let once = seen.len() as u64;
+        let extra = seen.values().map(|n| u64::from(n.saturating_sub(1))).sum();
+        (once, extra)
     }
 }
 
 impl Drop for Stub {
     fn drop(&mut self) {
         self.task.abort();
+    }
+}
+
+/// A tool named by `env_var`, else `name` on PATH; `None` when neither names a file.
+pub(crate) fn tool(env_var: &str, name: &str) -> Option<PathBuf> {
+    std::env::var_os(env_var)
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("PATH").and_then(|paths| {
+                std::env::split_paths(&paths)
+                    .map(|dir| dir.join(name))
+                    .find(|candidate| candidate.is_file())
+            })
+        })
+        .filter(|path| path.is_file())
+}
+
+/// A child process in its own process group (so what it starts goes with it), killed
+/// with its group when dropped.
+#[derive(Debug)]
+pub(crate) struct ProcessGroup(pub(crate) tokio::process::Child);
+
+impl ProcessGroup {
+    /// Spawns `command` in its own group, its stdin closed.
+    pub(crate) fn spawn(mut command: tokio::process::Command) -> std::io::Result<Self> {
+        command
+            .stdin(std::process::Stdio::null())
+            .process_group(0)
+            .kill_on_drop(true);
+        Ok(Self(command.spawn()?))
+    }
+}
+
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-KILL", "--", &format!("-{pid}")])
+                .stderr(std::process::Stdio::null())
+                .status();
+        }
+        let _ = self.0.start_kill();
     }
 }
 

@@ -9,30 +9,28 @@
 //! were not `forwarded`, the most Redis clients seen, and at the end the events the partner
 //! never received (lost) or received twice (duplicated).
 
-use std::collections::{BTreeMap, HashMap};
-use std::convert::Infallible;
-use std::path::{Path, PathBuf};
+use std::collections::BTreeMap;
+use std::path::Path;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Value};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use lever_plugin::lever::OpportunityId;
-use lever_plugin::secret::Secret;
-use lever_plugin::store::{ConnectionId, InstalledWebhook, Store};
+use lever_plugin::store::ConnectionId;
 
-use super::{loopback, loopback_port, opportunity_template, round, spin, stub_answer, STAGE_MAP};
+use super::endurance::{answered_connector, lifted_config, plant};
+use super::{loopback_port, opportunity_template, round, spin, tool, ProcessGroup, Stub};
 use crate::runtime::Runtime;
-use crate::server::Connector;
-use crate::settings::{KvLocation, Settings};
+use crate::settings::KvLocation;
 use crate::sim::{partner, LeverSimOptions, Simulators};
 
 /// Connections in the spread runs.
@@ -59,107 +57,9 @@ fn opportunity(setup: usize, run: usize, i: usize, k: usize) -> String {
     format!("5ca1e{setup:01}{run:01}{i:02x}-0000-4000-8000-{k:012}")
 }
 
-/// The partner stub: answers at once and counts the events it receives by `webhook-id`.
-struct CountingStub {
-    addr: std::net::SocketAddr,
-    seen: Arc<Mutex<HashMap<String, u32>>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl CountingStub {
-    async fn start(template: String) -> anyhow::Result<Self> {
-        let listener = tokio::net::TcpListener::bind(loopback()).await?;
-        let addr = listener.local_addr()?;
-        let template = Arc::new(template);
-        let seen: Arc<Mutex<HashMap<String, u32>>> = Arc::default();
-        let counted = seen.clone();
-        let task = tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let (template, counted) = (template.clone(), counted.clone());
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(
-                        move |request: hyper::Request<hyper::body::Incoming>| {
-                            let (template, counted) = (template.clone(), counted.clone());
-                            async move {
-                                let (parts, body) = request.into_parts();
-                                let _ = body.collect().await;
-                                if let Some(id) = parts.headers.get("webhook-id") {
-                                    let id = String::from_utf8_lossy(id.as_bytes()).into_owned();
-                                    if let Ok(mut seen) = counted.lock() {
-                                        *seen.entry(id).or_default() += 1;
-                                    }
-                                }
-                                let (status, body) =
-                                    stub_answer(&template, parts.method.as_str(), parts.uri.path());
-                                let mut response = hyper::Response::new(Full::new(body));
-                                *response.status_mut() = hyper::StatusCode::from_u16(status)
-                                    .unwrap_or(hyper::StatusCode::OK);
-                                Ok::<_, Infallible>(response)
-                            }
-                        },
-                    );
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
-        Ok(Self { addr, seen, task })
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    /// Events received once, and the extra copies of events received more than once.
-    fn counts(&self) -> (u64, u64) {
-        let seen = self.seen.lock().map(|s| s.clone()).unwrap_or_default();
-        let once = seen.len() as u64;
-        let extra = seen.values().map(|n| u64::from(n.saturating_sub(1))).sum();
-        (once, extra)
-    }
-}
-
-impl Drop for CountingStub {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-/// A tool on PATH (or named by `env_var`).
-fn tool(env_var: &str, name: &str) -> Option<PathBuf> {
-    std::env::var_os(env_var).map(PathBuf::from).or_else(|| {
-        std::env::var_os("PATH").and_then(|paths| {
-            std::env::split_paths(&paths)
-                .map(|dir| dir.join(name))
-                .find(|candidate| candidate.is_file())
-        })
-    })
-}
-
-/// A child process in its own group, killed with its group when dropped.
-struct Child(tokio::process::Child);
-
-impl Drop for Child {
-    fn drop(&mut self) {
-        if let Some(pid) = self.0.id() {
-            let _ = std::process::Command::new("kill")
-                .args(["-KILL", "--", &format!("-{pid}")])
-                .stderr(Stdio::null())
-                .status();
-        }
-        let _ = self.0.start_kill();
-    }
-}
-
-fn spawn(mut command: tokio::process::Command) -> anyhow::Result<Child> {
-    command
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .process_group(0)
-        .kill_on_drop(true);
-    Ok(Child(command.spawn()?))
+fn spawn(mut command: tokio::process::Command) -> anyhow::Result<ProcessGroup> {
+    command.stdout(Stdio::null()).stderr(Stdio::null());
+    Ok(ProcessGroup::spawn(command)?)
 }
 
 /// Sends one RESP command and reads its (single-line or bulk) reply.
@@ -193,7 +93,7 @@ async fn redis(stream: &mut tokio::net::TcpStream, args: &[&[u8]]) -> anyhow::Re
 
 /// A Redis server of its own on 127.0.0.1, saving nothing.
 struct RedisServer {
-    _child: Child,
+    _child: ProcessGroup,
     port: u16,
 }
 
@@ -358,7 +258,7 @@ fn serve(
     port: u16,
     kv: &Path,
     config: &BTreeMap<String, String>,
-) -> anyhow::Result<Child> {
+) -> anyhow::Result<ProcessGroup> {
     let file = dir.join(format!("serve-{port}.toml"));
     let mut connector = String::new();
     for key in [
@@ -414,70 +314,26 @@ pub async fn run(
     .await?;
     let template = opportunity_template(&sims).await?;
     drop(sims);
-    let stub = CountingStub::start(template.clone()).await?;
+    let stub = Stub::start(template.clone()).await?;
     let dir = tempfile::tempdir()?;
     let kv_file = dir.path().join("kv.sqlite");
 
-    let mut config = BTreeMap::new();
-    for (key, value) in [
-        ("lever_api_base", format!("{}/v1", stub.url())),
-        ("lever_auth_base", stub.url()),
-        ("public_base_url", "http://127.0.0.1:9".to_string()),
-        ("partner_callback_url", format!("{}/hooks", stub.url())),
-        (
-            "partner_webhook_secret",
-            partner::DEFAULT_SECRET.to_string(),
-        ),
-        ("partner_api_key", partner::DEFAULT_API_KEY.to_string()),
-        (
-            "encryption_key",
-            base64::Engine::encode(
-                &base64::engine::general_purpose::STANDARD,
-                rand::random::<[u8; 32]>(),
-            ),
-        ),
-        // One account's Lever limit is not what this measures (the stub has none).
-        ("lever_rate_per_sec", "1000000".to_string()),
-    ] {
-        config.insert(key.to_string(), value);
-    }
+    let config = lifted_config(&stub.url(), &stub.url());
 
     // The connections, planted through the logic compiled natively, in the SQLite file.
     eprintln!("bench: scale: setting up {CONNECTIONS} connections");
-    let mut settings = Settings::in_process(config.clone())?;
-    settings.kv = KvLocation::File(kv_file.clone());
-    let responder = Arc::new(template);
-    let connector = Connector::new(runtime.clone(), &settings)?.with_env(|env| {
-        env.outbound = env.outbound.clone().answering(Arc::new(move |method, uri| {
-            stub_answer(&responder, method.as_str(), uri.path())
-        }));
-    });
+    let connector = answered_connector(
+        runtime,
+        config.clone(),
+        KvLocation::File(kv_file.clone()),
+        Arc::new(template),
+    )?;
     let env = connector.env().clone();
     let handle = tokio::runtime::Handle::current();
     tokio::task::spawn_blocking(move || {
         crate::native::with_env(&env, handle, |io| {
-            let sealer = lever_plugin::config::sealer(io.config)?;
-            let map: BTreeMap<String, String> = STAGE_MAP
-                .iter()
-                .map(|(stage, partner)| (stage.to_string(), partner.to_string()))
-                .collect();
             for i in 0..CONNECTIONS {
-                let c = connection(i);
-                lever_plugin::auth::connect_api_key(io, &c, "scale-api-key")?;
-                let store = Store::new(io.kv).connection(&c);
-                store.set_webhook(&InstalledWebhook {
-                    id: format!("webhook-{i}"),
-                    event: "candidateStageChange".into(),
-                    url: format!("http://127.0.0.1:9/webhooks/lever/{c}"),
-                    signature_token: sealer.seal(
-                        io.random,
-                        c.as_str(),
-                        "signature_token/candidateStageChange",
-                        &Secret::new(signature_token(i)),
-                    )?,
-                    created_at: io.clock.now(),
-                })?;
-                store.set_stage_map(&map)?;
+                let store = plant(io, &connection(i), &signature_token(i))?;
                 for setup in 0..3 {
                     for (run, (_, connections, _)) in RUNS.iter().enumerate() {
                         let here = if *connections == 1 {
@@ -528,7 +384,7 @@ pub async fn run(
         .iter()
         .enumerate()
     {
-        let mut children: Vec<Child> = Vec::new();
+        let mut children: Vec<ProcessGroup> = Vec::new();
         let mut apps: Vec<spin::SpinApp> = Vec::new();
         let mut redis_server = None;
         let urls: Vec<String> = if setup < 2 {

@@ -15,16 +15,7 @@ use crate::sim::partner;
 /// The Spin CLI to bench with (`SPIN_BIN`, else `spin` on PATH), or `None`, saying that the
 /// Spin side is skipped.
 pub fn find() -> Option<PathBuf> {
-    let spin = std::env::var_os("SPIN_BIN")
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("PATH").and_then(|paths| {
-                std::env::split_paths(&paths)
-                    .map(|dir| dir.join("spin"))
-                    .find(|candidate| candidate.is_file())
-            })
-        })
-        .filter(|spin| spin.is_file());
+    let spin = super::tool("SPIN_BIN", "spin");
     if spin.is_none() {
         eprintln!(
             "bench: no Spin CLI (SPIN_BIN, or `spin` on PATH): the Spin side is skipped \
@@ -46,7 +37,7 @@ pub struct SpinConfig<'a> {
 /// `spin up` serving the component; stopped (with what it started) when dropped.
 #[derive(Debug)]
 pub struct SpinApp {
-    child: tokio::process::Child,
+    _child: super::ProcessGroup,
     port: u16,
     _dir: tempfile::TempDir,
 }
@@ -173,21 +164,17 @@ impl SpinApp {
             )
             .env("SPIN_VARIABLE_PARTNER_API_KEY", partner::DEFAULT_API_KEY)
             .env("SPIN_VARIABLE_ENCRYPTION_KEY", &config["encryption_key"])
-            .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            // Its own process group: `spin up` runs the server as a child process.
-            .process_group(0)
-            .kill_on_drop(true);
-        let mut child = command.spawn().context("starting spin")?;
+            .stderr(Stdio::piped());
+        let mut child = super::ProcessGroup::spawn(command).context("starting spin")?;
         let (ready_tx, mut ready) = tokio::sync::mpsc::channel(2);
         watch(
-            child.stdout.take().context("spin's stdout")?,
+            child.0.stdout.take().context("spin's stdout")?,
             ready_tx.clone(),
         );
-        watch(child.stderr.take().context("spin's stderr")?, ready_tx);
+        watch(child.0.stderr.take().context("spin's stderr")?, ready_tx);
         let app = Self {
-            child,
+            _child: child,
             port,
             _dir: dir,
         };
@@ -217,18 +204,6 @@ fn watch(stream: impl AsyncRead + Unpin + Send + 'static, ready: tokio::sync::mp
             }
         }
     });
-}
-
-impl Drop for SpinApp {
-    fn drop(&mut self) {
-        if let Some(pid) = self.child.id() {
-            let _ = std::process::Command::new("kill")
-                .args(["-KILL", "--", &format!("-{pid}")])
-                .stderr(Stdio::null())
-                .status();
-        }
-        let _ = self.child.start_kill();
-    }
 }
 
 #[cfg(test)]
