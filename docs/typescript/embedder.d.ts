@@ -9,3 +9,4 @@ export * as partner from './interfaces/lever-connector-partner.js'; // export le
 export * as setup from './interfaces/lever-connector-setup.js'; // export lever:connector/setup@0.2.0
 export * as actions from './interfaces/lever-connector-actions.js'; // export lever:connector/actions@0.2.0
 export * as triggers from './interfaces/lever-connector-triggers.js'; // export lever:connector/triggers@0.2.0
+export * as operations from './interfaces/lever-connector-operations.js'; // export lever:connector/operations@0.2.0

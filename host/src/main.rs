@@ -46,8 +46,8 @@ enum Command {
         #[arg(long)]
         no_cache: bool,
     },
-    /// Call one typed export of the component and print the result as JSON.
-    #[command(after_help = lever_host::call::USAGE)]
+    /// Run one operation of the component (through its typed exports) and print the answer as JSON.
+    #[command(after_help = lever_host::call::usage())]
     Call {
         /// The TOML configuration file (the same as for serve).
         #[arg(long)]

@@ -27,6 +27,9 @@ use crate::runtime::bindings::{Embedder, EmbedderPre};
 use crate::runtime::{GuestEnv, HostState, Runtime};
 use crate::settings::{KvLocation, Settings};
 
+/// The operations interface's export name (the WIT package's version included).
+const OPERATIONS: &str = "lever:connector/operations@0.2.0";
+
 /// The typed face's error, as the component returns it.
 pub type ConnectorError = types::ConnectorError;
 
@@ -348,6 +351,48 @@ impl Connector {
         let instance = faces.pre.instantiate_async(&mut store).await?;
         let guest = load(faces, &mut store, &instance)?;
         Ok((store, guest))
+    }
+
+    /// Calls `operations.invoke`: operation `name` (a case of the WIT `operation` enum,
+    /// named) with its JSON input; its JSON answer, or the connector error.
+    pub async fn invoke(
+        &self,
+        connection: &str,
+        name: &str,
+        input: &str,
+    ) -> anyhow::Result<Result<String, ConnectorError>> {
+        use wasmtime::component::Val;
+        let faces = self.faces.as_ref().ok_or_else(|| {
+            anyhow::anyhow!("the component does not export the lever:connector interfaces")
+        })?;
+        let mut store = self.runtime.store(&self.env);
+        let instance = faces.pre.instantiate_async(&mut store).await?;
+        let interface = instance
+            .get_export_index(&mut store, None, OPERATIONS)
+            .ok_or_else(|| anyhow::anyhow!("the component does not export {OPERATIONS}"))?;
+        let index = instance
+            .get_export_index(&mut store, Some(&interface), "invoke")
+            .ok_or_else(|| anyhow::anyhow!("lever:connector/operations has no invoke"))?;
+        let func = instance
+            .get_func(&mut store, index)
+            .ok_or_else(|| anyhow::anyhow!("operations.invoke is not a function"))?;
+        // The enum's case is passed by name: the dynamic API takes names, where the
+        // generated type would need one Rust variant per operation.
+        let params = [
+            Val::String(connection.into()),
+            Val::Enum(name.into()),
+            Val::String(input.into()),
+        ];
+        let mut results = [Val::Bool(false)];
+        func.call_async(&mut store, &params, &mut results).await?;
+        match results {
+            [Val::Result(Ok(Some(answer)))] => match *answer {
+                Val::String(text) => Ok(Ok(text)),
+                other => anyhow::bail!("operations.invoke answered {other:?}"),
+            },
+            [Val::Result(Err(Some(error)))] => Ok(Err(crate::wire::error_from_val(&error)?)),
+            other => anyhow::bail!("operations.invoke answered {other:?}"),
+        }
     }
 
     /// Calls `webhooks.handle-lever-webhook` (the typed face).

@@ -299,10 +299,10 @@ fn id_of(value: &Value) -> String {
 }
 
 /// Reads one or more pages of a list endpoint with our cursor (see the module docs).
-fn read_pages(
+pub(crate) fn read_pages(
     env: &Env,
     api: &LeverApi,
-    resource: &str,
+    segments: &[&str],
     base_query: &[(String, String)],
     windowed: bool,
     page: &PageRequest,
@@ -338,7 +338,7 @@ fn read_pages(
         if let Some(offset) = &cursor.o {
             query.push(("offset", offset));
         }
-        let answer = lever::send(env, api.request(Method::Get, &[resource], &query, None))
+        let answer = lever::send(env, api.request(Method::Get, segments, &query, None))
             .and_then(lever::interpret_body::<LeverPage>);
         let lever_page = match answer {
             Ok(p) => p,
@@ -394,7 +394,14 @@ pub fn list_opportunities(
 ) -> Result<Page, ConnectorError> {
     let api = auth::lever_api(env, c)?;
     let windowed = filter.updated_at_end.is_none();
-    read_pages(env, &api, "opportunities", &filter.query(), windowed, page)
+    read_pages(
+        env,
+        &api,
+        &["opportunities"],
+        &filter.query(),
+        windowed,
+        page,
+    )
 }
 
 // ---- contacts ----
@@ -646,7 +653,7 @@ pub fn list_postings(
     }
     let api = auth::lever_api(env, c)?;
     let windowed = !has_others && filter.updated_at_end.is_none();
-    read_pages(env, &api, "postings", &query, windowed, page)
+    read_pages(env, &api, &["postings"], &query, windowed, page)
 }
 
 // ---- proxy ----
@@ -673,8 +680,8 @@ pub struct ProxyResponse {
     pub status: u16,
     /// Content type, when Lever sent one.
     pub content_type: Option<String>,
-    /// Body text.
-    pub body: String,
+    /// Body bytes (a file download is not text).
+    pub body: Vec<u8>,
 }
 
 /// The path's segments, decoded, when it stays below the API root; else why not.
@@ -751,7 +758,7 @@ pub fn proxy(
     Ok(ProxyResponse {
         status: response.status,
         content_type: response.header("content-type").map(String::from),
-        body: String::from_utf8_lossy(&response.body).into_owned(),
+        body: response.body,
     })
 }
 

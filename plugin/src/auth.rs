@@ -54,21 +54,65 @@ pub struct MissingScope {
 /// The scopes in `SCOPES` that `granted` does not cover (`x:write:admin` covers
 /// `x:read:admin`).
 pub fn missing_scopes(granted: &[String]) -> Vec<MissingScope> {
-    let covers = |wanted: &str| {
-        granted.iter().any(|g| {
-            g == wanted
-                || (wanted.ends_with(":read:admin")
-                    && g.strip_suffix(":write:admin") == wanted.strip_suffix(":read:admin"))
-        })
-    };
     SCOPES
         .iter()
-        .filter(|(scope, _)| !covers(scope))
+        .filter(|(scope, _)| !covers(granted, scope))
         .map(|(scope, needed_for)| MissingScope {
             scope: (*scope).into(),
             needed_for: (*needed_for).into(),
         })
         .collect()
+}
+
+/// Whether `granted` includes `wanted` (`x:write:admin` covers `x:read:admin`).
+pub fn covers(granted: &[String], wanted: &str) -> bool {
+    granted.iter().any(|g| {
+        g == wanted
+            || (wanted.ends_with(":read:admin")
+                && g.strip_suffix(":write:admin") == wanted.strip_suffix(":read:admin"))
+    })
+}
+
+/// The scopes the authorize URL asks for: the connector's own, every action's (EEO ones
+/// only when the deployment opts in with `lever_oauth_eeo`), without one a write scope
+/// covers.
+pub fn requested_scopes(env: &Env) -> Result<Vec<&'static str>, ConnectorError> {
+    let eeo = config::oauth_eeo(env.config)?;
+    let mut scopes: Vec<&'static str> = SCOPES.iter().map(|(scope, _)| *scope).collect();
+    for endpoint in crate::ops::catalog::ENDPOINTS {
+        if endpoint.scope.starts_with("eeo_") && !eeo {
+            continue;
+        }
+        if !scopes.contains(&endpoint.scope) {
+            scopes.push(endpoint.scope);
+        }
+    }
+    let owned: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
+    Ok(scopes
+        .into_iter()
+        .filter(|s| {
+            !(s.ends_with(":read:admin") && owned.contains(&s.replace(":read:", ":write:")))
+        })
+        .collect())
+}
+
+/// Refuses an action whose OAuth scope the connection's grant lacks (an API key's
+/// permissions are Lever's to check: it answers 403).
+pub fn require_scope(
+    env: &Env,
+    connection: &ConnectionId,
+    scope: &str,
+) -> Result<(), ConnectorError> {
+    if let Some(stored) = conn_store(env, connection).auth()? {
+        if let StoredAuth::Oauth { scopes, .. } = &stored.value {
+            if !covers(scopes, scope) {
+                return Err(ConnectorError::Unauthorized(format!(
+                    "connection {connection}'s Lever grant does not include {scope}; connect it again to grant it"
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn conn_store<'a>(env: &Env<'a>, connection: &ConnectionId) -> ConnStore<'a> {
@@ -147,11 +191,7 @@ pub fn begin_oauth_from(
             portal_session: portal_session.map(String::from),
         },
     )?;
-    let scope = SCOPES
-        .iter()
-        .map(|(scope, _)| *scope)
-        .collect::<Vec<_>>()
-        .join(" ");
+    let scope = requested_scopes(env)?.join(" ");
     let redirect = client.redirect_uri.to_string();
     let url = lever_env.authorize_url.join(
         &[],

@@ -5,11 +5,13 @@ use crate::actions as lever_actions;
 use crate::actions::field;
 use crate::auth;
 use crate::bindings::exports::lever::connector::types as wit;
-use crate::bindings::exports::lever::connector::{actions, partner, setup, triggers, webhooks};
+use crate::bindings::exports::lever::connector::{
+    actions, operations, partner, setup, triggers, webhooks,
+};
 use crate::error::{ConnectorError, Service};
 use crate::io::Env;
-use crate::io::HttpUrl;
 use crate::lever::{self, OpportunityId};
+use crate::ops;
 use crate::setup as setup_logic;
 use crate::setup::{status, webhooks as install};
 use crate::store::{ConnectionId, DeliveryState};
@@ -61,19 +63,15 @@ fn on<T>(
     with_env(|env| f(env, &connection)).map_err(Into::into)
 }
 
-/// [`on`] with the call's writes recorded in the audit trail under `cause`.
-fn on_recorded<T>(
+/// Runs operation `name` of [`crate::ops`] for a parsed connection id with the WASI
+/// environment, under the operation's audit policy.
+fn op<T>(
     connection: &str,
-    cause: &str,
+    name: &str,
     f: impl FnOnce(&Env, &ConnectionId) -> Result<T, ConnectorError>,
 ) -> WitResult<T> {
     let connection = ConnectionId::parse(connection)?;
-    with_env(|env| {
-        let recorder =
-            crate::audit::Recorder::new(env, &connection, format!("typed call: {cause}"), false);
-        f(&recorder.env(), &connection)
-    })
-    .map_err(Into::into)
+    with_env(|env| ops::perform(env, &connection, name, ops::Face::Typed, f)).map_err(Into::into)
 }
 
 // ---- typed face ----
@@ -176,20 +174,16 @@ impl partner::Guest for Component {
     ) -> WitResult<partner::UploadedCandidate> {
         let resume = match submission.resume {
             None => None,
-            Some(r) => Some(upload::Resume {
-                content_type: r
-                    .content_type
-                    .unwrap_or_else(|| "application/octet-stream".into()),
-                file_name: r.file_name,
-                source: match r.source {
+            Some(r) => Some(upload::resume(
+                r.file_name,
+                r.content_type,
+                match r.source {
                     partner::ResumeSource::Bytes(bytes) => upload::ResumeSource::Bytes(bytes),
                     partner::ResumeSource::Url(url) => {
-                        upload::ResumeSource::Url(HttpUrl::parse(&url).ok_or_else(|| {
-                            ConnectorError::InvalidInput("resume url is not an http(s) URL".into())
-                        })?)
+                        upload::ResumeSource::Url(upload::resume_url(&url)?)
                     }
                 },
-            }),
+            )),
         };
         let submission = upload::Submission {
             partner_candidate_id: submission.partner_candidate_id,
@@ -209,7 +203,7 @@ impl partner::Guest for Component {
             note: submission.note,
             resume,
         };
-        let uploaded = on_recorded(&connection, "submit-candidate", |env, c| {
+        let uploaded = op(&connection, "submit-candidate", |env, c| {
             upload::submit(env, c, &submission)
         })?;
         Ok(partner::UploadedCandidate {
@@ -231,7 +225,7 @@ impl partner::Guest for Component {
             partner::CandidateMove::Stage(stage) => PartnerMove::Stage(stage),
             partner::CandidateMove::Rejected(reason) => PartnerMove::Rejected { reason },
         };
-        let moved = on_recorded(&connection, "set-candidate-stage", |env, c| {
+        let moved = op(&connection, "set-candidate-stage", |env, c| {
             partner_stage::set_candidate_stage(env, c, &partner_candidate_id, &partner_move)
         })?;
         Ok(partner::MovedCandidate {
@@ -243,7 +237,7 @@ impl partner::Guest for Component {
     }
 
     fn reconcile(connection: String) -> WitResult<partner::ReconcileReport> {
-        let report = on_recorded(&connection, "reconcile", reconcile::reconcile)?;
+        let report = op(&connection, "reconcile", reconcile::reconcile)?;
         Ok(partner::ReconcileReport {
             changed: report.changed,
             tracked: report.tracked,
@@ -257,7 +251,7 @@ impl partner::Guest for Component {
         partner_candidate_id: String,
         opportunity_id: String,
     ) -> WitResult<()> {
-        on(&connection, |env, c| {
+        op(&connection, "link-candidate", |env, c| {
             stage::link_candidate(
                 env,
                 c,
@@ -271,7 +265,7 @@ impl partner::Guest for Component {
         connection: String,
         opportunity_id: String,
     ) -> WitResult<Option<String>> {
-        on(&connection, |env, c| {
+        op(&connection, "get-linked-candidate", |env, c| {
             stage::linked_candidate(env, c, &OpportunityId(opportunity_id))
         })
     }
@@ -380,34 +374,38 @@ impl setup::Guest for Component {
     }
 
     fn list_lever_archive_reasons(connection: String) -> WitResult<Vec<setup::ArchiveReason>> {
-        on(&connection, setup_logic::list_archive_reasons)
-            .map(|reasons| reasons.into_iter().map(wit_reason).collect())
+        op(
+            &connection,
+            "list-lever-archive-reasons",
+            setup_logic::list_archive_reasons,
+        )
+        .map(|reasons| reasons.into_iter().map(wit_reason).collect())
     }
 
     fn set_rejection_reason(
         connection: String,
         archive_reason_id: String,
     ) -> WitResult<setup::ArchiveReason> {
-        on(&connection, |env, c| {
+        op(&connection, "set-rejection-reason", |env, c| {
             setup_logic::set_rejection_reason(env, c, &archive_reason_id)
         })
         .map(wit_reason)
     }
 
     fn set_upload_tags(connection: String, tags: Vec<String>) -> WitResult<()> {
-        on(&connection, |env, c| {
+        op(&connection, "set-upload-tags", |env, c| {
             setup_logic::set_upload_tags(env, c, &tags)
         })
     }
 
     fn connect_api_key(connection: String, api_key: String) -> WitResult<()> {
-        on(&connection, |env, c| {
+        op(&connection, "connect-api-key", |env, c| {
             auth::connect_api_key(env, c, &api_key)
         })
     }
 
     fn begin_oauth(connection: String) -> WitResult<String> {
-        on(&connection, auth::begin_oauth)
+        op(&connection, "begin-oauth", auth::begin_oauth)
     }
 
     fn complete_oauth(callback: setup::OauthCallback) -> WitResult<setup::OauthConnected> {
@@ -431,16 +429,16 @@ impl setup::Guest for Component {
     }
 
     fn get_status(connection: String) -> WitResult<setup::ConnectionStatus> {
-        on(&connection, status::status).map(wit_status)
+        op(&connection, "get-status", status::status).map(wit_status)
     }
 
     fn list_lever_stages(connection: String) -> WitResult<Vec<wit::Stage>> {
-        on(&connection, setup_logic::list_stages)
+        op(&connection, "list-lever-stages", setup_logic::list_stages)
             .map(|stages| stages.into_iter().map(wit_stage).collect())
     }
 
     fn list_lever_users(connection: String) -> WitResult<Vec<wit::User>> {
-        on(&connection, setup_logic::list_users)
+        op(&connection, "list-lever-users", setup_logic::list_users)
             .map(|users| users.into_iter().map(wit_user).collect())
     }
 
@@ -448,7 +446,7 @@ impl setup::Guest for Component {
         connection: String,
         state: Option<String>,
     ) -> WitResult<Vec<setup::PostingSummary>> {
-        let postings = on(&connection, |env, c| {
+        let postings = op(&connection, "list-lever-postings", |env, c| {
             setup_logic::list_postings(env, c, state.as_deref())
         })?;
         Ok(postings
@@ -467,14 +465,14 @@ impl setup::Guest for Component {
             .into_iter()
             .map(|m| (m.lever_stage_id, m.partner_stage))
             .collect();
-        on(&connection, |env, c| {
+        op(&connection, "set-stage-map", |env, c| {
             setup_logic::set_stage_map(env, c, &pairs)
         })
         .map(drop)
     }
 
     fn get_stage_map(connection: String) -> WitResult<Vec<setup::StageMapping>> {
-        let map = on(&connection, setup_logic::stage_map)?;
+        let map = op(&connection, "get-stage-map", setup_logic::stage_map)?;
         Ok(map
             .into_iter()
             .map(|(lever_stage_id, partner_stage)| setup::StageMapping {
@@ -485,7 +483,7 @@ impl setup::Guest for Component {
     }
 
     fn set_perform_as(connection: String, user_id: String) -> WitResult<wit::User> {
-        on(&connection, |env, c| {
+        op(&connection, "set-perform-as", |env, c| {
             setup_logic::set_perform_as(env, c, &user_id)
         })
         .map(wit_user)
@@ -495,32 +493,32 @@ impl setup::Guest for Component {
         connection: String,
         stage_id: Option<String>,
     ) -> WitResult<Option<wit::Stage>> {
-        on(&connection, |env, c| {
+        op(&connection, "set-upload-stage", |env, c| {
             setup_logic::set_upload_stage(env, c, stage_id.as_deref())
         })
         .map(|stage| stage.map(wit_stage))
     }
 
     fn link_role(connection: String, role: String, posting_id: String) -> WitResult<()> {
-        on(&connection, |env, c| {
+        op(&connection, "link-role", |env, c| {
             setup_logic::link_role(env, c, &role, &posting_id)
         })
         .map(drop)
     }
 
     fn unlink_role(connection: String, role: String) -> WitResult<()> {
-        on(&connection, |env, c| {
+        op(&connection, "unlink-role", |env, c| {
             setup_logic::unlink_role(env, c, &role)
         })
     }
 
     fn list_roles(connection: String) -> WitResult<Vec<setup::RoleLink>> {
-        on(&connection, setup_logic::list_roles)
+        op(&connection, "list-roles", setup_logic::list_roles)
             .map(|roles| roles.into_iter().map(role_link).collect())
     }
 
     fn install_webhooks(connection: String) -> WitResult<setup::InstallReport> {
-        let report = on_recorded(&connection, "install-webhooks", install::install)?;
+        let report = op(&connection, "install-webhooks", install::install)?;
         Ok(setup::InstallReport {
             webhooks: report
                 .webhooks
@@ -541,7 +539,7 @@ impl setup::Guest for Component {
     }
 
     fn disconnect(connection: String, purge: bool) -> WitResult<setup::DisconnectReport> {
-        let report = on_recorded(&connection, "disconnect", |env, c| {
+        let report = op(&connection, "disconnect", |env, c| {
             setup_logic::disconnect(env, c, purge)
         })?;
         Ok(setup::DisconnectReport {
@@ -552,7 +550,11 @@ impl setup::Guest for Component {
     }
 
     fn list_dead_letters(connection: String) -> WitResult<Vec<setup::DeadLetter>> {
-        let letters = on(&connection, crate::outbox::dead_letters)?;
+        let letters = op(
+            &connection,
+            "list-dead-letters",
+            crate::outbox::dead_letters,
+        )?;
         Ok(letters
             .into_iter()
             .map(|item| setup::DeadLetter {
@@ -566,7 +568,10 @@ impl setup::Guest for Component {
     }
 
     fn replay_dead_letter(connection: String, token: String) -> WitResult<webhooks::DeliveryState> {
-        on(&connection, |env, c| crate::outbox::replay(env, c, &token)).map(delivery_state)
+        op(&connection, "replay-dead-letter", |env, c| {
+            crate::outbox::replay(env, c, &token)
+        })
+        .map(delivery_state)
     }
 }
 
@@ -726,7 +731,7 @@ impl actions::Guest for Component {
             tags: input.tags,
             origin: input.origin,
         };
-        let created = on_recorded(&connection, "create-opportunity", |env, c| {
+        let created = op(&connection, "create-opportunity", |env, c| {
             lever_actions::create_opportunity(env, c, &input)
         })?;
         Ok(actions::CreatedOpportunity {
@@ -736,7 +741,7 @@ impl actions::Guest for Component {
     }
 
     fn get_opportunity(connection: String, id: String) -> WitResult<wit::Opportunity> {
-        on(&connection, |env, c| {
+        op(&connection, "get-opportunity", |env, c| {
             lever_actions::get_opportunity(env, c, &id)
         })
         .map(|v| wit_opportunity(&v))
@@ -771,7 +776,7 @@ impl actions::Guest for Component {
             archived_at_end: filter.archived_at_end,
         };
         let page = domain_page(page);
-        let found = on(&connection, |env, c| {
+        let found = op(&connection, "list-opportunities", |env, c| {
             lever_actions::list_opportunities(env, c, &filter, &page)
         })?;
         Ok(actions::OpportunityPage {
@@ -781,7 +786,7 @@ impl actions::Guest for Component {
     }
 
     fn get_contact(connection: String, id: String) -> WitResult<wit::Contact> {
-        on(&connection, |env, c| {
+        op(&connection, "get-contact", |env, c| {
             lever_actions::get_contact(env, c, &id)
         })
         .map(|v| wit_contact(&v))
@@ -799,7 +804,7 @@ impl actions::Guest for Component {
             emails: changes.emails,
             phones: changes.phones.map(domain_phones),
         };
-        on_recorded(&connection, "update-contact", |env, c| {
+        op(&connection, "update-contact", |env, c| {
             lever_actions::update_contact(env, c, &id, &changes)
         })
         .map(|v| wit_contact(&v))
@@ -816,7 +821,7 @@ impl actions::Guest for Component {
             owner: input.owner,
             hiring_manager: input.hiring_manager,
         };
-        on_recorded(&connection, "create-posting", |env, c| {
+        op(&connection, "create-posting", |env, c| {
             lever_actions::create_posting(env, c, &input)
         })
         .map(|v| wit_posting(&v))
@@ -835,14 +840,14 @@ impl actions::Guest for Component {
             description: changes.description,
             workplace_type: changes.workplace_type,
         };
-        on_recorded(&connection, "update-posting", |env, c| {
+        op(&connection, "update-posting", |env, c| {
             lever_actions::update_posting(env, c, &id, &changes)
         })
         .map(|v| wit_posting(&v))
     }
 
     fn get_posting(connection: String, id: String) -> WitResult<wit::Posting> {
-        on(&connection, |env, c| {
+        op(&connection, "get-posting", |env, c| {
             lever_actions::get_posting(env, c, &id)
         })
         .map(|v| wit_posting(&v))
@@ -867,7 +872,7 @@ impl actions::Guest for Component {
             updated_at_end: filter.updated_at_end,
         };
         let page = domain_page(page);
-        let found = on(&connection, |env, c| {
+        let found = op(&connection, "list-postings", |env, c| {
             lever_actions::list_postings(env, c, &filter, &page)
         })?;
         Ok(actions::PostingPage {
@@ -893,12 +898,12 @@ impl actions::Guest for Component {
             body: request.body,
             perform_as: request.perform_as,
         };
-        let answer = on_recorded(&connection, "proxy", |env, c| {
+        let answer = op(&connection, "proxy", |env, c| {
             lever_actions::proxy(env, c, &request)
         })?;
         Ok(actions::ProxyResponse {
             status: answer.status,
-            body: answer.body,
+            body: String::from_utf8_lossy(&answer.body).into_owned(),
         })
     }
 }
@@ -915,13 +920,13 @@ fn trigger_kind(kind: triggers::TriggerKind) -> crate::triggers::Kind {
 impl triggers::Guest for Component {
     fn enable(connection: String, kinds: Vec<triggers::TriggerKind>) -> WitResult<()> {
         let kinds: Vec<_> = kinds.into_iter().map(trigger_kind).collect();
-        on(&connection, |env, c| {
+        op(&connection, "enable-triggers", |env, c| {
             crate::triggers::set_enabled(env, c, &kinds)
         })
     }
 
     fn poll_postings(connection: String) -> WitResult<triggers::PostingPoll> {
-        let report = on(&connection, crate::triggers::poll_postings)?;
+        let report = op(&connection, "poll-postings", crate::triggers::poll_postings)?;
         Ok(triggers::PostingPoll {
             created: report.created,
             updated: report.updated,
@@ -934,7 +939,7 @@ impl triggers::Guest for Component {
         kind: triggers::TriggerKind,
         cursor: Option<String>,
     ) -> WitResult<triggers::TriggerBatch> {
-        let batch = on(&connection, |env, c| {
+        let batch = op(&connection, "poll-trigger", |env, c| {
             crate::triggers::poll(env, c, trigger_kind(kind), cursor.as_deref())
         })?;
         Ok(triggers::TriggerBatch {
@@ -969,5 +974,47 @@ impl triggers::Guest for Component {
                 .collect(),
             cursor: batch.cursor,
         })
+    }
+}
+
+fn wit_group(group: ops::Group) -> operations::OperationGroup {
+    match group {
+        ops::Group::Connection => operations::OperationGroup::Connection,
+        ops::Group::Marketplace => operations::OperationGroup::Marketplace,
+        ops::Group::Triggers => operations::OperationGroup::Triggers,
+        ops::Group::Outbox => operations::OperationGroup::Outbox,
+        ops::Group::Action => operations::OperationGroup::Action,
+    }
+}
+
+impl operations::Guest for Component {
+    fn list_operations() -> Vec<operations::OperationInfo> {
+        ops::all()
+            .map(|op| operations::OperationInfo {
+                name: op.name().into(),
+                group: wit_group(op.group()),
+                summary: op.summary().into(),
+                writes: op.writes(),
+                input_schema: op.input_schema().to_string(),
+                output_schema: op.output_schema().to_string(),
+            })
+            .collect()
+    }
+
+    fn invoke(
+        connection: String,
+        operation: operations::Operation,
+        input: String,
+    ) -> WitResult<String> {
+        // The enum's cases are the registry's, in its order (a test checks the WIT file).
+        let name = ops::by_index(operation as usize)
+            .map(|op| op.name())
+            .ok_or_else(|| ConnectorError::Internal("an operation outside the registry".into()))?;
+        let input: serde_json::Value = serde_json::from_str(&input)
+            .map_err(|e| ConnectorError::InvalidInput(format!("the input is not JSON: {e}")))?;
+        let connection = ConnectionId::parse(&connection)?;
+        let (_, answer) =
+            with_env(|env| ops::invoke(env, &connection, name, &input, ops::Called::TYPED))?;
+        Ok(answer.to_string())
     }
 }

@@ -65,7 +65,7 @@ fn reply(reply: Reply) -> Response<Full<Bytes>> {
         .body(Full::new(Bytes::from(reply.body)))
         .unwrap_or_else(|_| {
             let mut fallback = Response::new(Full::new(Bytes::from_static(
-                br#"{"error":{"kind":"internal","message":"invalid response headers"}}"#,
+                br#"{"error":{"code":"internal","message":"invalid response headers"}}"#,
             )));
             *fallback.status_mut() = spin_sdk::http::StatusCode::INTERNAL_SERVER_ERROR;
             fallback

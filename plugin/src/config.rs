@@ -51,6 +51,10 @@ pub const PARTNER_NAME: &str = "partner_name";
 /// Lever allows 10). Raise it only if Lever raised your limit.
 pub const LEVER_RATE_PER_SEC: &str = "lever_rate_per_sec";
 
+/// `true` to ask Lever for the EEO scopes at OAuth (default `false`): the EEO actions need
+/// them, and they show candidates' demographic answers.
+pub const LEVER_OAUTH_EEO: &str = "lever_oauth_eeo";
+
 /// How many attempts an accepted delivery gets before it moves to the dead letters
 /// (default 8; the waits between them grow from 2 s to an hour).
 pub const OUTBOX_MAX_ATTEMPTS: &str = "outbox_max_attempts";
@@ -265,6 +269,17 @@ pub fn portal_key(config: &dyn Config) -> Result<[u8; 32], ConnectorError> {
         .map_err(|_| ConnectorError::Internal("deriving the portal key".into()))?;
     mac.update(b"lever-connector portal links v1");
     Ok(mac.finalize().into_bytes().into())
+}
+
+/// Whether the OAuth consent asks for the EEO scopes.
+pub fn oauth_eeo(config: &dyn Config) -> Result<bool, ConnectorError> {
+    match read(config, LEVER_OAUTH_EEO)?.as_deref() {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(_) => Err(ConnectorError::NotConfigured(format!(
+            "{LEVER_OAUTH_EEO} (expected true or false)"
+        ))),
+    }
 }
 
 /// The longest wait between two outbox attempts, in milliseconds.

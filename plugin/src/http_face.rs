@@ -4,8 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::json;
 use subtle::ConstantTimeEq as _;
 
@@ -16,14 +15,11 @@ use crate::config;
 use crate::error::ConnectorError;
 use crate::io::Env;
 use crate::lever::webhook::MAX_BODY_BYTES;
-use crate::lever::OpportunityId;
+use crate::ops;
 use crate::outbox;
 use crate::portal::{self, PortalRoute};
-use crate::setup::{self, status, webhooks};
 use crate::store::ConnectionId;
-use crate::sync::partner_stage::{self, PartnerMove};
-use crate::sync::{reconcile, stage, upload};
-use crate::triggers;
+use crate::sync::stage;
 
 /// The largest body a partner call may send, in bytes.
 pub const MAX_PARTNER_BODY_BYTES: usize = 64 * 1024;
@@ -94,64 +90,19 @@ pub fn accept_http<B>(request: &http::Request<B>) -> Result<(Route, Vec<(String,
 /// The largest candidate submission: a 30 MB resume in base64 and the rest.
 pub const MAX_SUBMISSION_BYTES: usize = 41 * 1024 * 1024;
 
-/// A partner route under `/connections/{connection}`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A partner route under `/connections/{connection}`: an operation with the input the path
+/// and query give (the body is merged in by [`respond`]), or the raw proxy.
+#[derive(Debug, Clone, PartialEq)]
 pub enum PartnerRoute {
-    /// `GET /connections/{c}`: status.
-    Status,
-    /// `DELETE /connections/{c}[?purge=true]`: disconnect.
-    Disconnect {
-        /// Also delete links, maps and settings.
-        purge: bool,
+    /// An operation of [`crate::ops`].
+    Op {
+        /// Its name.
+        name: String,
+        /// Input fields from the path and query.
+        fields: serde_json::Map<String, serde_json::Value>,
     },
-    /// `POST /connections/{c}/api-key`.
-    ConnectApiKey,
-    /// `POST /connections/{c}/oauth/start`.
-    OAuthStart,
-    /// `GET /connections/{c}/lever/stages`.
-    LeverStages,
-    /// `GET /connections/{c}/lever/users`.
-    LeverUsers,
-    /// `GET /connections/{c}/lever/postings[?state=]`.
-    LeverPostings {
-        /// The state filter.
-        state: Option<String>,
-    },
-    /// `GET /connections/{c}/stage-map`.
-    GetStageMap,
-    /// `PUT /connections/{c}/stage-map`.
-    PutStageMap,
-    /// `PUT /connections/{c}/perform-as`.
-    PutPerformAs,
-    /// `PUT /connections/{c}/upload-stage`.
-    PutUploadStage,
-    /// `GET /connections/{c}/roles`.
-    ListRoles,
-    /// `PUT /connections/{c}/roles/{role}`.
-    PutRole(String),
-    /// `DELETE /connections/{c}/roles/{role}`.
-    DeleteRole(String),
-    /// `POST /connections/{c}/webhooks`.
-    InstallWebhooks,
-    /// `PUT /connections/{c}/candidates/{id}/link`.
-    LinkCandidate(String),
-    /// `GET /connections/{c}/candidates/{id}/link`.
-    GetCandidateLink(String),
-    /// `POST /connections/{c}/candidates`: upload a candidate.
-    SubmitCandidate,
-    /// `PUT /connections/{c}/upload-tags`.
-    PutUploadTags,
-    /// `PUT /connections/{c}/candidates/{id}/stage`: the partner moves or rejects.
-    SetCandidateStage(String),
-    /// `PUT /connections/{c}/rejection-reason`.
-    PutRejectionReason,
-    /// `GET /connections/{c}/lever/archive-reasons`.
-    LeverArchiveReasons,
-    /// `POST /connections/{c}/reconcile`.
-    Reconcile,
-    /// `POST /connections/{c}/actions/{action}`.
-    Action(String),
-    /// `{METHOD} /connections/{c}/proxy/{path}?{query}`: below the Lever API root.
+    /// `{METHOD} /connections/{c}/proxy/{path}?{query}`: below the Lever API root, Lever's
+    /// answer passed through as it is.
     Proxy {
         /// The method.
         method: crate::io::Method,
@@ -160,31 +111,33 @@ pub enum PartnerRoute {
         /// The query pairs.
         query: Vec<(String, String)>,
     },
-    /// `PUT /connections/{c}/triggers`: which triggers are enabled.
-    PutTriggers,
-    /// `POST /connections/{c}/triggers/poll`: poll Lever's postings now.
-    PollPostings,
-    /// `POST /connections/{c}/portal-link`: a single-use connect-portal link.
-    PortalLink,
-    /// `GET /connections/{c}/outbox`.
-    Outbox,
-    /// `GET /connections/{c}/audit`: the writes made for this connection.
-    Audit,
-    /// `GET /connections/{c}/dead-letters`.
-    DeadLetters,
-    /// `POST /connections/{c}/dead-letters/{token}/replay`.
-    ReplayDeadLetter(String),
-    /// `GET /connections/{c}/triggers/{kind}?cursor=`: the events since a cursor.
-    TriggerEvents {
-        /// The trigger.
-        kind: String,
-        /// The cursor.
-        cursor: Option<String>,
-    },
+}
+
+impl PartnerRoute {
+    fn op(name: &str) -> Self {
+        PartnerRoute::Op {
+            name: name.to_string(),
+            fields: serde_json::Map::new(),
+        }
+    }
+
+    fn with(mut self, key: &str, value: impl Into<serde_json::Value>) -> Self {
+        if let PartnerRoute::Op { fields, .. } = &mut self {
+            fields.insert(key.to_string(), value.into());
+        }
+        self
+    }
+
+    fn with_opt(self, key: &str, value: Option<&String>) -> Self {
+        match value {
+            Some(value) => self.with(key, value.clone()),
+            None => self,
+        }
+    }
 }
 
 /// A route of the HTTP face.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Route {
     /// `GET /health`.
     Health,
@@ -200,6 +153,9 @@ pub enum Route {
     PortalAsset(String),
     /// `POST /tick`: retry what is due in every connection's outbox (partner credential).
     Tick,
+    /// `GET /actions`: every action with the JSON Schemas of its input and output (partner
+    /// credential).
+    Actions,
 }
 
 impl Route {
@@ -207,9 +163,15 @@ impl Route {
     pub fn max_body_bytes(&self) -> usize {
         match self {
             Route::LeverWebhook(_) => MAX_BODY_BYTES,
-            Route::Health | Route::OAuthCallback(_) | Route::PortalAsset(_) | Route::Tick => 0,
+            Route::Health
+            | Route::OAuthCallback(_)
+            | Route::PortalAsset(_)
+            | Route::Tick
+            | Route::Actions => 0,
             Route::Portal(..) => portal::MAX_FORM_BYTES,
-            Route::Partner(_, PartnerRoute::SubmitCandidate) => MAX_SUBMISSION_BYTES,
+            Route::Partner(_, PartnerRoute::Op { name, .. }) if name == "submit-candidate" => {
+                MAX_SUBMISSION_BYTES
+            }
             Route::Partner(_, PartnerRoute::Proxy { .. }) => MAX_PROXY_BODY_BYTES,
             Route::Partner(..) => MAX_PARTNER_BODY_BYTES,
         }
@@ -321,62 +283,72 @@ pub fn route(method: &str, path_with_query: &str) -> Result<Route, Reply> {
         }
         ["portal-assets", name] => allow("GET", Route::PortalAsset(name.to_string())),
         ["tick"] => allow("POST", Route::Tick),
+        ["actions"] => allow("GET", Route::Actions),
         ["connections", c, rest @ ..] => {
             let c = connection(c)?;
             let partner = |allowed: &str, route: PartnerRoute| {
                 allow(allowed, Route::Partner(c.clone(), route))
             };
+            let op = PartnerRoute::op;
             match (method, rest) {
-                ("GET", []) => partner("GET, DELETE", PartnerRoute::Status),
+                ("GET", []) => partner("GET, DELETE", op("get-status")),
                 (_, []) => partner(
                     "GET, DELETE",
-                    PartnerRoute::Disconnect {
-                        purge: query.get("purge").is_some_and(|v| v == "true" || v == "1"),
-                    },
+                    op("disconnect").with(
+                        "purge",
+                        query.get("purge").is_some_and(|v| v == "true" || v == "1"),
+                    ),
                 ),
-                (_, ["api-key"]) => partner("POST", PartnerRoute::ConnectApiKey),
-                (_, ["oauth", "start"]) => partner("POST", PartnerRoute::OAuthStart),
-                (_, ["lever", "stages"]) => partner("GET", PartnerRoute::LeverStages),
-                (_, ["lever", "users"]) => partner("GET", PartnerRoute::LeverUsers),
+                (_, ["api-key"]) => partner("POST", op("connect-api-key")),
+                (_, ["oauth", "start"]) => partner("POST", op("begin-oauth")),
+                (_, ["lever", "stages"]) => partner("GET", op("list-lever-stages")),
+                (_, ["lever", "users"]) => partner("GET", op("list-lever-users")),
                 (_, ["lever", "postings"]) => partner(
                     "GET",
-                    PartnerRoute::LeverPostings {
-                        state: query.get("state").cloned(),
-                    },
+                    op("list-lever-postings").with_opt("state", query.get("state")),
                 ),
-                ("GET", ["stage-map"]) => partner("GET, PUT", PartnerRoute::GetStageMap),
-                (_, ["stage-map"]) => partner("GET, PUT", PartnerRoute::PutStageMap),
-                (_, ["perform-as"]) => partner("PUT", PartnerRoute::PutPerformAs),
-                (_, ["upload-stage"]) => partner("PUT", PartnerRoute::PutUploadStage),
-                (_, ["roles"]) => partner("GET", PartnerRoute::ListRoles),
+                (_, ["lever", "archive-reasons"]) => {
+                    partner("GET", op("list-lever-archive-reasons"))
+                }
+                ("GET", ["stage-map"]) => partner("GET, PUT", op("get-stage-map")),
+                (_, ["stage-map"]) => partner("GET, PUT", op("set-stage-map")),
+                (_, ["perform-as"]) => partner("PUT", op("set-perform-as")),
+                (_, ["upload-stage"]) => partner("PUT", op("set-upload-stage")),
+                (_, ["upload-tags"]) => partner("PUT", op("set-upload-tags")),
+                (_, ["rejection-reason"]) => partner("PUT", op("set-rejection-reason")),
+                (_, ["roles"]) => partner("GET", op("list-roles")),
                 ("DELETE", ["roles", role]) => partner(
                     "PUT, DELETE",
-                    PartnerRoute::DeleteRole(decode_segment(role)),
+                    op("unlink-role").with("role", decode_segment(role)),
                 ),
-                (_, ["roles", role]) => {
-                    partner("PUT, DELETE", PartnerRoute::PutRole(decode_segment(role)))
-                }
-                (_, ["webhooks"]) => partner("POST", PartnerRoute::InstallWebhooks),
+                (_, ["roles", role]) => partner(
+                    "PUT, DELETE",
+                    op("link-role").with("role", decode_segment(role)),
+                ),
+                (_, ["webhooks"]) => partner("POST", op("install-webhooks")),
                 ("GET", ["candidates", id, "link"]) => partner(
                     "GET, PUT",
-                    PartnerRoute::GetCandidateLink(decode_segment(id)),
+                    op("get-candidate-link").with("partnerCandidateId", decode_segment(id)),
                 ),
-                (_, ["candidates", id, "link"]) => {
-                    partner("GET, PUT", PartnerRoute::LinkCandidate(decode_segment(id)))
-                }
-                (_, ["candidates"]) => partner("POST", PartnerRoute::SubmitCandidate),
-                (_, ["candidates", id, "stage"]) => {
-                    partner("PUT", PartnerRoute::SetCandidateStage(decode_segment(id)))
-                }
-                (_, ["upload-tags"]) => partner("PUT", PartnerRoute::PutUploadTags),
-                (_, ["rejection-reason"]) => partner("PUT", PartnerRoute::PutRejectionReason),
-                (_, ["lever", "archive-reasons"]) => {
-                    partner("GET", PartnerRoute::LeverArchiveReasons)
-                }
-                (_, ["reconcile"]) => partner("POST", PartnerRoute::Reconcile),
-                (_, ["actions", action]) => {
-                    partner("POST", PartnerRoute::Action(action.to_string()))
-                }
+                (_, ["candidates", id, "link"]) => partner(
+                    "GET, PUT",
+                    op("link-candidate").with("partnerCandidateId", decode_segment(id)),
+                ),
+                (_, ["opportunities", id, "link"]) => partner(
+                    "GET",
+                    op("get-linked-candidate").with("opportunityId", decode_segment(id)),
+                ),
+                (_, ["candidates"]) => partner("POST", op("submit-candidate")),
+                (_, ["candidates", id, "stage"]) => partner(
+                    "PUT",
+                    op("set-candidate-stage").with("partnerCandidateId", decode_segment(id)),
+                ),
+                (_, ["candidates", id, "reject"]) => partner(
+                    "POST",
+                    op("reject-candidate").with("partnerCandidateId", decode_segment(id)),
+                ),
+                (_, ["reconcile"]) => partner("POST", op("reconcile")),
+                (_, ["actions", action]) => partner("POST", op(&decode_segment(action))),
                 (_, ["proxy", ..]) => {
                     let method = match method {
                         "GET" => crate::io::Method::Get,
@@ -400,22 +372,21 @@ pub fn route(method: &str, path_with_query: &str) -> Result<Route, Reply> {
                         },
                     ))
                 }
-                (_, ["portal-link"]) => partner("POST", PartnerRoute::PortalLink),
-                (_, ["outbox"]) => partner("GET", PartnerRoute::Outbox),
-                (_, ["audit"]) => partner("GET", PartnerRoute::Audit),
-                (_, ["dead-letters"]) => partner("GET", PartnerRoute::DeadLetters),
+                (_, ["portal-link"]) => partner("POST", op("create-portal-link")),
+                (_, ["outbox"]) => partner("GET", op("list-outbox")),
+                (_, ["audit"]) => partner("GET", op("list-audit")),
+                (_, ["dead-letters"]) => partner("GET", op("list-dead-letters")),
                 (_, ["dead-letters", token, "replay"]) => partner(
                     "POST",
-                    PartnerRoute::ReplayDeadLetter(decode_segment(token)),
+                    op("replay-dead-letter").with("token", decode_segment(token)),
                 ),
-                (_, ["triggers"]) => partner("PUT", PartnerRoute::PutTriggers),
-                (_, ["triggers", "poll"]) => partner("POST", PartnerRoute::PollPostings),
+                (_, ["triggers"]) => partner("PUT", op("enable-triggers")),
+                (_, ["triggers", "poll"]) => partner("POST", op("poll-postings")),
                 (_, ["triggers", kind]) => partner(
                     "GET",
-                    PartnerRoute::TriggerEvents {
-                        kind: kind.to_string(),
-                        cursor: query.get("cursor").cloned(),
-                    },
+                    op("poll-trigger")
+                        .with("trigger", decode_segment(kind))
+                        .with_opt("cursor", query.get("cursor")),
                 ),
                 _ => Err(not_found(path)),
             }
@@ -448,57 +419,38 @@ pub fn authenticate_partner(env: &Env, authorization: Option<&str>) -> Result<()
     }
 }
 
-fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ConnectorError> {
-    serde_json::from_slice(body).map_err(|e| {
-        ConnectorError::InvalidInput(format!("the body is not the expected JSON: {e}"))
-    })
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct ApiKeyBody {
-    api_key: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct PerformAsBody {
-    user_id: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct UploadStageBody {
-    stage_id: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct RoleBody {
-    posting_id: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct StageBody {
-    #[serde(default)]
-    stage: Option<String>,
-    #[serde(default)]
-    rejected: bool,
-    #[serde(default)]
-    reason: Option<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct RejectionReasonBody {
-    archive_reason_id: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct LinkBody {
-    opportunity_id: String,
+/// An operation's input: the body's JSON (`{}` when empty) with the path's and query's
+/// fields merged in (a body field that names one of them differently is refused).
+fn op_input(
+    fields: serde_json::Map<String, serde_json::Value>,
+    body: &[u8],
+) -> Result<serde_json::Value, ConnectorError> {
+    let mut input: serde_json::Value = if body.iter().all(u8::is_ascii_whitespace) {
+        json!({})
+    } else {
+        serde_json::from_slice(body).map_err(|e| {
+            ConnectorError::InvalidInput(format!("the body is not the expected JSON: {e}"))
+        })?
+    };
+    if fields.is_empty() {
+        return Ok(input);
+    }
+    let object = input
+        .as_object_mut()
+        .ok_or_else(|| ConnectorError::InvalidInput("the body must be a JSON object".into()))?;
+    for (key, value) in fields {
+        match object.get(&key) {
+            Some(given) if *given != value => {
+                return Err(ConnectorError::InvalidInput(format!(
+                    "{key} is given by the path; the body says otherwise"
+                )))
+            }
+            _ => {
+                object.insert(key, value);
+            }
+        }
+    }
+    Ok(input)
 }
 
 fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -549,6 +501,8 @@ pub fn respond(env: &Env, route: Route, headers: &[(String, String)], body: &[u8
             }),
             None => Err(ConnectorError::NotFound(format!("no portal asset {name}"))),
         },
+        Route::Actions => authenticate_partner(env, authorization)
+            .map(|()| Reply::ok(200, &json!({ "data": ops::actions() }))),
         Route::Partner(
             c,
             PartnerRoute::Proxy {
@@ -572,291 +526,33 @@ pub fn respond(env: &Env, route: Route, headers: &[(String, String)], body: &[u8
             };
             let result = actions::proxy(&recorder.env(), &c, &request).map(|answer| Reply {
                 status: answer.status,
-                headers: Vec::new(),
-                body: answer.body.into_bytes(),
+                headers: answer
+                    .content_type
+                    .map(|t| vec![("content-type".to_string(), t)])
+                    .unwrap_or_default(),
+                body: answer.body,
             });
-            rehearsed_or(&recorder, result)
+            match recorder.rehearsed() {
+                Some(rehearsed) => Ok(Reply::ok(200, &json!({ "dryRun": rehearsed }))),
+                None => result,
+            }
         }),
-        // A replay records its writes as an outbox attempt.
-        Route::Partner(c, partner_route @ PartnerRoute::ReplayDeadLetter(_)) => {
-            authenticate_partner(env, authorization)
-                .and_then(|()| partner(env, &c, partner_route, body))
-        }
-        Route::Partner(c, partner_route) => {
+        Route::Partner(c, PartnerRoute::Op { name, fields }) => {
             authenticate_partner(env, authorization).and_then(|()| {
-                let recorder = audit::Recorder::new(
-                    env,
-                    &c,
-                    format!("partner call: {partner_route:?}"),
+                let subject: Vec<&str> = fields.values().filter_map(|v| v.as_str()).collect();
+                let subject = subject.join(" ");
+                let input = op_input(fields, body)?;
+                let called = ops::Called {
+                    face: ops::Face::Http,
+                    subject: &subject,
                     dry_run,
-                );
-                let result = partner(&recorder.env(), &c, partner_route, body);
-                rehearsed_or(&recorder, result)
+                };
+                let (status, answer) = ops::invoke(env, &c, &name, &input, called)?;
+                Ok(Reply::json(status, &answer))
             })
         }
     };
     result.unwrap_or_else(|error| error_reply(&error))
-}
-
-/// A dry run's answer (the write that was not sent) in place of the flow's, else the flow's.
-fn rehearsed_or(
-    recorder: &audit::Recorder,
-    result: Result<Reply, ConnectorError>,
-) -> Result<Reply, ConnectorError> {
-    match recorder.rehearsed() {
-        Some(rehearsed) => Ok(Reply::ok(200, &json!({ "dryRun": rehearsed }))),
-        None => result,
-    }
-}
-
-fn partner(
-    env: &Env,
-    c: &ConnectionId,
-    route: PartnerRoute,
-    body: &[u8],
-) -> Result<Reply, ConnectorError> {
-    Ok(match route {
-        PartnerRoute::Status => Reply::ok(200, &status::status(env, c)?),
-        PartnerRoute::Disconnect { purge } => Reply::ok(
-            200,
-            &json!({ "disconnected": setup::disconnect(env, c, purge)? }),
-        ),
-        PartnerRoute::ConnectApiKey => {
-            let body: ApiKeyBody = parse_body(body)?;
-            auth::connect_api_key(env, c, &body.api_key)?;
-            Reply::ok(
-                200,
-                &json!({ "connected": { "connection": c, "auth": "api-key" } }),
-            )
-        }
-        PartnerRoute::OAuthStart => {
-            Reply::ok(200, &json!({ "authorizeUrl": auth::begin_oauth(env, c)? }))
-        }
-        PartnerRoute::LeverStages => {
-            Reply::ok(200, &json!({ "data": setup::list_stages(env, c)? }))
-        }
-        PartnerRoute::LeverUsers => Reply::ok(200, &json!({ "data": setup::list_users(env, c)? })),
-        PartnerRoute::LeverPostings { state } => Reply::ok(
-            200,
-            &json!({ "data": setup::list_postings(env, c, state.as_deref())? }),
-        ),
-        PartnerRoute::GetStageMap => Reply::ok(200, &setup::stage_map(env, c)?),
-        PartnerRoute::PutStageMap => {
-            let map: BTreeMap<String, String> = parse_body(body)?;
-            let pairs: Vec<(String, String)> = map.into_iter().collect();
-            Reply::ok(200, &setup::set_stage_map(env, c, &pairs)?)
-        }
-        PartnerRoute::PutPerformAs => {
-            let body: PerformAsBody = parse_body(body)?;
-            let user = setup::set_perform_as(env, c, &body.user_id)?;
-            Reply::ok(200, &json!({ "performAs": user }))
-        }
-        PartnerRoute::PutUploadStage => {
-            let body: UploadStageBody = parse_body(body)?;
-            let stage = setup::set_upload_stage(env, c, body.stage_id.as_deref())?;
-            Reply::ok(
-                200,
-                &json!({ "uploadStage": stage, "source": if stage.is_some() { "configured" } else { "default" } }),
-            )
-        }
-        PartnerRoute::ListRoles => Reply::ok(200, &json!({ "data": setup::list_roles(env, c)? })),
-        PartnerRoute::PutRole(role) => {
-            let body: RoleBody = parse_body(body)?;
-            let posting = setup::link_role(env, c, &role, &body.posting_id)?;
-            Reply::ok(200, &json!({ "role": role, "posting": posting }))
-        }
-        PartnerRoute::DeleteRole(role) => {
-            setup::unlink_role(env, c, &role)?;
-            Reply::ok(200, &json!({ "unlinked": role }))
-        }
-        PartnerRoute::InstallWebhooks => Reply::ok(200, &webhooks::install(env, c)?),
-        PartnerRoute::LinkCandidate(id) => {
-            let body: LinkBody = parse_body(body)?;
-            let opportunity = OpportunityId(body.opportunity_id);
-            stage::link_candidate(env, c, &id, &opportunity)?;
-            Reply::ok(
-                200,
-                &json!({ "partnerCandidateId": id, "opportunityId": opportunity }),
-            )
-        }
-        PartnerRoute::GetCandidateLink(id) => {
-            let store = crate::store::Store::new(env.kv).connection(c);
-            match store.linked_opportunity(&id)? {
-                Some(opportunity) => Reply::ok(
-                    200,
-                    &json!({ "partnerCandidateId": id, "opportunityId": opportunity }),
-                ),
-                None => {
-                    return Err(ConnectorError::NotFound(format!(
-                        "partner candidate {id} is not linked"
-                    )))
-                }
-            }
-        }
-        PartnerRoute::SubmitCandidate => {
-            let body: upload::SubmissionBody = parse_body(body)?;
-            let submission = upload::Submission::try_from(body)?;
-            let uploaded = upload::submit(env, c, &submission)?;
-            Reply::ok(if uploaded.created { 201 } else { 200 }, &uploaded)
-        }
-        PartnerRoute::PutUploadTags => {
-            let tags: Vec<String> = parse_body(body)?;
-            setup::set_upload_tags(env, c, &tags)?;
-            Reply::ok(200, &json!({ "uploadTags": tags }))
-        }
-        PartnerRoute::SetCandidateStage(id) => {
-            let body: StageBody = parse_body(body)?;
-            let partner_move = match (body.stage, body.rejected) {
-                (Some(stage), false) => PartnerMove::Stage(stage),
-                (None, true) => PartnerMove::Rejected {
-                    reason: body.reason,
-                },
-                _ => {
-                    return Err(ConnectorError::InvalidInput(
-                        "send either {\"stage\": \"<partner stage>\"} or {\"rejected\": true, \"reason\"?: \"...\"}".into(),
-                    ))
-                }
-            };
-            Reply::ok(
-                200,
-                &partner_stage::set_candidate_stage(env, c, &id, &partner_move)?,
-            )
-        }
-        PartnerRoute::PutRejectionReason => {
-            let body: RejectionReasonBody = parse_body(body)?;
-            let reason = setup::set_rejection_reason(env, c, &body.archive_reason_id)?;
-            Reply::ok(200, &json!({ "rejectionReason": reason }))
-        }
-        PartnerRoute::LeverArchiveReasons => Reply::ok(
-            200,
-            &json!({ "data": setup::list_archive_reasons(env, c)? }),
-        ),
-        PartnerRoute::Reconcile => Reply::ok(200, &reconcile::reconcile(env, c)?),
-        PartnerRoute::Action(action) => run_action(env, c, &action, body)?,
-        PartnerRoute::PutTriggers => {
-            let body: TriggersBody = parse_body(body)?;
-            let kinds = body
-                .enabled
-                .iter()
-                .map(|k| {
-                    triggers::Kind::parse(k).ok_or_else(|| {
-                        ConnectorError::InvalidInput(format!(
-                            "{k:?} is not a trigger: candidate-created, candidate-updated, posting-created, posting-updated"
-                        ))
-                    })
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            triggers::set_enabled(env, c, &kinds)?;
-            Reply::ok(200, &json!({ "enabled": body.enabled }))
-        }
-        PartnerRoute::PollPostings => Reply::ok(200, &triggers::poll_postings(env, c)?),
-        PartnerRoute::Outbox => Reply::ok(200, &json!({ "data": outbox::pending(env, c)? })),
-        PartnerRoute::Audit => {
-            Reply::ok(200, &json!({ "data": audit::recent(env, c, audit::KEEP)? }))
-        }
-        PartnerRoute::DeadLetters => {
-            Reply::ok(200, &json!({ "data": outbox::dead_letters(env, c)? }))
-        }
-        PartnerRoute::ReplayDeadLetter(token) => Reply::ok(
-            200,
-            &json!({ "token": token, "state": outbox::replay(env, c, &token)? }),
-        ),
-        PartnerRoute::PortalLink => {
-            let request: portal::LinkRequest = if body.is_empty() {
-                portal::LinkRequest::default()
-            } else {
-                parse_body(body)?
-            };
-            Reply::ok(201, &portal::create_link(env, c, &request)?)
-        }
-        PartnerRoute::TriggerEvents { kind, cursor } => {
-            let kind = triggers::Kind::parse(&kind)
-                .ok_or_else(|| ConnectorError::NotFound(format!("no trigger {kind:?}")))?;
-            Reply::ok(200, &triggers::poll(env, c, kind, cursor.as_deref())?)
-        }
-        PartnerRoute::Proxy { .. } => {
-            return Err(ConnectorError::Internal(
-                "the proxy is answered elsewhere".into(),
-            ))
-        }
-    })
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct TriggersBody {
-    enabled: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct IdBody {
-    id: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ChangeBody<T> {
-    id: String,
-    changes: T,
-}
-
-#[derive(Deserialize)]
-#[serde(
-    deny_unknown_fields,
-    bound(deserialize = "F: Deserialize<'de> + Default")
-)]
-struct ListBody<F> {
-    #[serde(default)]
-    filter: F,
-    #[serde(default)]
-    page: actions::PageRequest,
-}
-
-/// `POST /connections/{c}/actions/{action}`: the nine actions, Lever's JSON out.
-fn run_action(
-    env: &Env,
-    c: &ConnectionId,
-    action: &str,
-    body: &[u8],
-) -> Result<Reply, ConnectorError> {
-    let body = if body.is_empty() {
-        b"{}".as_slice()
-    } else {
-        body
-    };
-    let data = |value: serde_json::Value| Reply::ok(200, &json!({ "data": value }));
-    Ok(match action {
-        "create-opportunity" => Reply::ok(201, &actions::create_opportunity(env, c, &parse_body(body)?)?),
-        "get-opportunity" => data(actions::get_opportunity(env, c, &parse_body::<IdBody>(body)?.id)?),
-        "list-opportunities" => {
-            let list: ListBody<actions::OpportunityFilter> = parse_body(body)?;
-            Reply::ok(200, &actions::list_opportunities(env, c, &list.filter, &list.page)?)
-        }
-        "get-contact" => data(actions::get_contact(env, c, &parse_body::<IdBody>(body)?.id)?),
-        "update-contact" => {
-            let change: ChangeBody<actions::ContactUpdate> = parse_body(body)?;
-            data(actions::update_contact(env, c, &change.id, &change.changes)?)
-        }
-        "create-posting" => {
-            let posting = actions::create_posting(env, c, &parse_body(body)?)?;
-            Reply::ok(201, &json!({ "data": posting }))
-        }
-        "update-posting" => {
-            let change: ChangeBody<actions::PostingUpdate> = parse_body(body)?;
-            data(actions::update_posting(env, c, &change.id, &change.changes)?)
-        }
-        "get-posting" => data(actions::get_posting(env, c, &parse_body::<IdBody>(body)?.id)?),
-        "list-postings" => {
-            let list: ListBody<actions::PostingFilter> = parse_body(body)?;
-            Reply::ok(200, &actions::list_postings(env, c, &list.filter, &list.page)?)
-        }
-        other => {
-            return Err(ConnectorError::NotFound(format!(
-                "no action {other:?}: create-opportunity, get-opportunity, list-opportunities, get-contact, update-contact, create-posting, update-posting, get-posting, list-postings"
-            )))
-        }
-    })
 }
 
 /// The reply for an error: its status, its JSON body, and `Retry-After` when known.
@@ -924,23 +620,21 @@ mod tests {
             route("DELETE", "/connections/acme?purge=true"),
             Ok(Route::Partner(
                 acme.clone(),
-                PartnerRoute::Disconnect { purge: true }
+                PartnerRoute::op("disconnect").with("purge", true)
             ))
         );
         assert_eq!(
             route("PUT", "/connections/acme/roles/role%201"),
             Ok(Route::Partner(
                 acme.clone(),
-                PartnerRoute::PutRole("role 1".into())
+                PartnerRoute::op("link-role").with("role", "role 1")
             ))
         );
         assert_eq!(
             route("GET", "/connections/acme/lever/postings?state=published"),
             Ok(Route::Partner(
                 acme,
-                PartnerRoute::LeverPostings {
-                    state: Some("published".into())
-                }
+                PartnerRoute::op("list-lever-postings").with("state", "published")
             ))
         );
         assert_eq!(

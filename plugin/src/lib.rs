@@ -24,6 +24,7 @@ pub mod http_face;
 pub mod io;
 pub mod lever;
 pub mod multipart;
+pub mod ops;
 pub mod outbox;
 pub mod partner;
 pub mod portal;

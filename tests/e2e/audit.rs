@@ -65,7 +65,7 @@ async fn writes_are_audited_per_connection_and_a_dry_run_sends_nothing() {
     assert_eq!(installs.len(), 7, "{setup}");
     assert!(installs.iter().all(|e| e["method"] == "POST"
         && e["url"].as_str().unwrap().ends_with("/v1/webhooks")
-        && e["cause"] == "partner call: InstallWebhooks"));
+        && e["cause"] == "partner call: install-webhooks"));
 
     // A dry run of a partner move: the request Lever would get, and no change in Lever.
     let rehearsal = rehearse_move_to_offer(&world).await;
@@ -110,7 +110,7 @@ async fn writes_are_audited_per_connection_and_a_dry_run_sends_nothing() {
     assert!(entries[0]["cause"]
         .as_str()
         .unwrap()
-        .contains("SetCandidateStage(\"cand-ada\")"));
+        .contains("set-candidate-stage cand-ada"));
 
     // The partner's move made Lever send a webhook too; it is not echoed back. Handled
     // before the next change, it cannot be the delivery that reports that change (a late

@@ -8,6 +8,7 @@ mod connections;
 mod harness;
 mod marketplace;
 mod node;
+mod operations;
 mod platform;
 mod portal;
 mod sandbox;

@@ -146,8 +146,9 @@ async fn an_upload_with_every_field_lands_on_the_posting_at_the_default_stage() 
     assert_eq!(resume["size"], PDF.len());
     let notes = world.sims.lever.notes(id);
     assert_eq!(notes.len(), 1);
+    // Lever keeps a note's text in its first field (its `text` is the form's name, "Note").
     assert_eq!(
-        notes[0]["text"],
+        notes[0]["fields"][0]["value"],
         "Strong systems background; available in March."
     );
     assert_eq!(notes[0]["user"], RECRUITER);

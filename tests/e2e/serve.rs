@@ -322,7 +322,7 @@ async fn call_invokes_typed_exports_per_connection_with_the_http_wire_shapes() {
     )
     .await
     .unwrap();
-    assert_eq!(set, Ok(json!({ "mappedStages": 1 })));
+    assert_eq!(set, Ok(json!({ "9f1c2a22-onsite": "final-round" })));
     let map = run(&world.connector, "get-stage-map", &args(&["acme"]))
         .await
         .unwrap();

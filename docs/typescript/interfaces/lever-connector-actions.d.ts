@@ -402,7 +402,9 @@ export interface ProxyResponse {
    */
   status: number,
   /**
-   * Response body: deliberately raw JSON text, passed through unparsed.
+   * Response body: deliberately raw JSON text, passed through unparsed. A body that is
+   * not UTF-8 (a file download) has its invalid bytes replaced: download files through the
+   * HTTP face's `/connections/{c}/proxy/...` route, which passes the bytes through.
    */
   body: string,
 }

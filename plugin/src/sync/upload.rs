@@ -138,24 +138,14 @@ impl TryFrom<SubmissionBody> for Submission {
                                 )
                             })?,
                     ),
-                    (None, Some(url)) => {
-                        ResumeSource::Url(HttpUrl::parse(&url).ok_or_else(|| {
-                            ConnectorError::InvalidInput("resume.url is not an http(s) URL".into())
-                        })?)
-                    }
+                    (None, Some(url)) => ResumeSource::Url(resume_url(&url)?),
                     _ => {
                         return Err(ConnectorError::InvalidInput(
                             "resume needs exactly one of contentBase64 and url".into(),
                         ))
                     }
                 };
-                Some(Resume {
-                    content_type: r
-                        .content_type
-                        .unwrap_or_else(|| content_type_for(&r.file_name).into()),
-                    file_name: r.file_name,
-                    source,
-                })
+                Some(resume(r.file_name, r.content_type, source))
             }
         };
         Ok(Self {
@@ -169,6 +159,21 @@ impl TryFrom<SubmissionBody> for Submission {
             note: body.note,
             resume,
         })
+    }
+}
+
+/// A resume URL: http(s) only.
+pub fn resume_url(url: &str) -> Result<HttpUrl, ConnectorError> {
+    HttpUrl::parse(url)
+        .ok_or_else(|| ConnectorError::InvalidInput("resume.url is not an http(s) URL".into()))
+}
+
+/// A resume; without a content type, the one its file name's extension says.
+pub fn resume(file_name: String, content_type: Option<String>, source: ResumeSource) -> Resume {
+    Resume {
+        content_type: content_type.unwrap_or_else(|| content_type_for(&file_name).into()),
+        file_name,
+        source,
     }
 }
 

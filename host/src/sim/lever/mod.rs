@@ -14,6 +14,7 @@
 
 pub mod multipart;
 pub mod oauth;
+mod records;
 mod resources;
 pub mod seed;
 
@@ -173,6 +174,8 @@ struct Account {
     fail_after_create: u32,
     /// Contacts changed through `PUT /contacts/:id` (the rest derive from opportunities).
     contacts: HashMap<String, Value>,
+    /// Interviews, panels, feedback, requisitions, ...: see [`records`].
+    records: BTreeMap<&'static str, Vec<Value>>,
     /// Offset tokens carry the generation they were issued in; older ones are invalid
     /// (Lever's tokens expire; when is unconfirmed).
     offset_generation: u64,
@@ -254,8 +257,25 @@ pub fn uuid() -> String {
 /// The scope resource a path needs (`/opportunities/:id/notes` needs notes, and so on).
 fn scope_resource<'a>(path: &[&'a str]) -> &'a str {
     match path {
-        ["opportunities", _, "notes", ..] => "notes",
-        ["opportunities", _, "files", ..] => "files",
+        ["opportunities", _, sub, ..]
+            if [
+                "notes",
+                "files",
+                "interviews",
+                "panels",
+                "feedback",
+                "offers",
+                "referrals",
+                "resumes",
+                "applications",
+            ]
+            .contains(sub) =>
+        {
+            sub
+        }
+        ["eeo", "responses", "pii"] => "eeo_responses_pii",
+        ["eeo", ..] => "eeo_responses",
+        ["disposition_stages"] => "stages",
         ["contacts", ..] => "contact",
         [first, ..] => first,
         [] => "",
@@ -286,6 +306,9 @@ impl LeverSim {
                     ..Account::default()
                 },
             );
+            if let Some(account) = state.accounts.get_mut(&seed.account_id) {
+                records::seed(account);
+            }
         }
         let (deliveries, _) = broadcast::channel(256);
         Self {
@@ -1005,6 +1028,11 @@ fn api(
 ) -> (SimResponse, Vec<Fire>) {
     let method = request.method.as_str();
     let none = |r| (r, vec![]);
+    if let ["opportunities" | "postings", "deleted"] = path {
+        if let Some(answer) = records::route(account_id, a, request, path) {
+            return answer;
+        }
+    }
     match (method, path) {
         ("GET", ["stages"]) => none(list(request, a.stages.clone(), a.offset_generation)),
         ("GET", ["stages", id]) => none(one(a.stages.iter().find(|x| x["id"] == *id), "Stage")),
@@ -1044,7 +1072,6 @@ fn api(
                 Err(_) => none(error(400, code::BAD_REQUEST, "Body must be JSON")),
             }
         }
-        ("POST", ["opportunities", id, "notes"]) => none(add_note(a, id, request)),
         ("GET", ["archive_reasons"]) => none(list(
             request,
             a.archive_reasons.clone(),
@@ -1079,11 +1106,13 @@ fn api(
                 error(404, code::NOT_FOUND, "Webhook not found")
             })
         }
-        _ => none(error(
-            404,
-            code::NOT_FOUND,
-            format!("No route for {method} /v1/{}", path.join("/")),
-        )),
+        _ => records::route(account_id, a, request, path).unwrap_or_else(|| {
+            none(error(
+                404,
+                code::NOT_FOUND,
+                format!("No route for {method} /v1/{}", path.join("/")),
+            ))
+        }),
     }
 }
 
@@ -1478,32 +1507,6 @@ fn set_archived(
     }
     let data = public_opportunity(opportunity);
     (SimResponse::json(200, json!({ "data": data })), fires)
-}
-
-/// `POST /opportunities/:id/notes`: answers the whole note (as real accounts do, though
-/// Lever documents `{noteId}`).
-fn add_note(a: &mut Account, id: &str, request: &SimRequest) -> SimResponse {
-    let Ok(body) = serde_json::from_slice::<Value>(&request.body) else {
-        return error(400, code::BAD_REQUEST, "Body must be JSON");
-    };
-    let Some(value) = body["value"].as_str().filter(|v| !v.is_empty()) else {
-        return error(400, code::BAD_REQUEST, "value is required");
-    };
-    if !a.opportunities.iter().any(|o| o["id"] == id) {
-        return error(404, code::NOT_FOUND, "Opportunity not found");
-    }
-    let note = json!({
-        "id": uuid(),
-        "text": value,
-        "fields": [{ "type": "text", "text": "Comment", "value": value }],
-        "user": request.query("perform_as"),
-        "secret": body["secret"].as_bool().unwrap_or(false),
-        "completedAt": now_ms(),
-        "createdAt": now_ms(),
-        "_opportunityId": id,
-    });
-    a.notes.push(note.clone());
-    SimResponse::json(201, json!({ "data": public_opportunity(&note) }))
 }
 
 /// Moves an opportunity to `body.stage`; fires `candidateStageChange`. The same stage
