@@ -101,11 +101,23 @@ fn connection(id: &str) -> anyhow::Result<ConnectionId> {
 
 /// The partner event type's constant (the wire type keeps `&'static str`).
 fn event_type(kind: &str) -> &'static str {
-    use lever_plugin::partner::{ARCHIVED, DELETED, HIRED, STAGE_CHANGED, UNARCHIVED};
-    [STAGE_CHANGED, ARCHIVED, UNARCHIVED, HIRED, DELETED]
-        .into_iter()
-        .find(|k| *k == kind)
-        .unwrap_or("unknown")
+    use lever_plugin::partner::{
+        ARCHIVED, DELETED, HIRED, INTERVIEW_CANCELLED, INTERVIEW_SCHEDULED, INTERVIEW_UPDATED,
+        STAGE_CHANGED, UNARCHIVED,
+    };
+    [
+        STAGE_CHANGED,
+        ARCHIVED,
+        UNARCHIVED,
+        HIRED,
+        DELETED,
+        INTERVIEW_SCHEDULED,
+        INTERVIEW_UPDATED,
+        INTERVIEW_CANCELLED,
+    ]
+    .into_iter()
+    .find(|k| *k == kind)
+    .unwrap_or("unknown")
 }
 
 /// A delivery state in the wire shape.
@@ -158,6 +170,9 @@ pub fn receipt(receipt: webhooks::WebhookReceipt) -> anyhow::Result<Receipt> {
                 SkipReason::StillInLever { opportunity_id }
             }
             webhooks::SkipReason::Ping => SkipReason::Ping,
+            webhooks::SkipReason::InterviewNotConfirmed(interview_id) => {
+                SkipReason::InterviewNotConfirmed { interview_id }
+            }
         }),
     };
     Ok(Receipt {

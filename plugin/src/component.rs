@@ -108,6 +108,9 @@ fn skip_reason(reason: stage::SkipReason) -> webhooks::SkipReason {
             webhooks::SkipReason::StillInLever(opportunity_id)
         }
         stage::SkipReason::Ping => webhooks::SkipReason::Ping,
+        stage::SkipReason::InterviewNotConfirmed { interview_id } => {
+            webhooks::SkipReason::InterviewNotConfirmed(interview_id)
+        }
     }
 }
 

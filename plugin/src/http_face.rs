@@ -343,6 +343,10 @@ pub fn route(method: &str, path_with_query: &str) -> Result<Route, Reply> {
                     "PUT",
                     op("set-candidate-stage").with("partnerCandidateId", decode_segment(id)),
                 ),
+                (_, ["candidates", id, "notes"]) => partner(
+                    "POST",
+                    op("add-candidate-note").with("partnerCandidateId", decode_segment(id)),
+                ),
                 (_, ["candidates", id, "reject"]) => partner(
                     "POST",
                     op("reject-candidate").with("partnerCandidateId", decode_segment(id)),

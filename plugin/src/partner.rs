@@ -127,6 +127,12 @@ pub const HIRED: &str = "candidate.hired";
 pub const UNARCHIVED: &str = "candidate.unarchived";
 /// The event type of [`Deleted`].
 pub const DELETED: &str = "candidate.deleted";
+/// A linked candidate's interview was scheduled (`crate::sync::interviews`).
+pub const INTERVIEW_SCHEDULED: &str = "candidate.interview_scheduled";
+/// A linked candidate's interview changed.
+pub const INTERVIEW_UPDATED: &str = "candidate.interview_updated";
+/// A linked candidate's interview was cancelled.
+pub const INTERVIEW_CANCELLED: &str = "candidate.interview_cancelled";
 
 /// An event for the partner.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

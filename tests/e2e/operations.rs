@@ -193,6 +193,14 @@ fn steps() -> Vec<Step> {
             &[("submitted", "/opportunityId")],
         ),
         step(
+            "add-candidate-note",
+            json!({ "partnerCandidateId": "cand-new", "noteId": "n-1", "text": "Ready for the onsite" }),
+        ),
+        step(
+            "add-candidate-note",
+            json!({ "partnerCandidateId": "cand-new", "noteId": "n-1", "text": "Ready for the onsite" }),
+        ),
+        step(
             "link-candidate",
             json!({ "partnerCandidateId": "cand-ada", "opportunityId": ADA }),
         ),

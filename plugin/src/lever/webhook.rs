@@ -215,6 +215,11 @@ pub enum Event {
     CandidateHired(Option<OpportunityData>),
     /// An opportunity was deleted.
     CandidateDeleted(OpportunityData),
+    /// An interview was scheduled, changed or cancelled.
+    Interview(
+        crate::sync::interviews::Change,
+        crate::sync::interviews::InterviewData,
+    ),
     /// One of Lever's other events, not acted on by this version.
     NotHandled(String),
     /// An event name Lever does not define.
@@ -235,6 +240,17 @@ pub fn parse_event(delivery: &Delivery) -> Result<Event, ConnectorError> {
             data("candidateArchiveChange").map(Event::CandidateArchiveChange)
         }
         "candidateDeleted" => data("candidateDeleted").map(Event::CandidateDeleted),
+        "interviewCreated" | "interviewUpdated" | "interviewDeleted" => {
+            use crate::sync::interviews::Change;
+            let change = match delivery.event.as_str() {
+                "interviewCreated" => Change::Scheduled,
+                "interviewUpdated" => Change::Updated,
+                _ => Change::Cancelled,
+            };
+            serde_json::from_value(delivery.data.clone())
+                .map(|data| Event::Interview(change, data))
+                .map_err(|e| ConnectorError::InvalidInput(format!("{} data: {e}", delivery.event)))
+        }
         "candidateHired" => {
             let empty = delivery.data.as_object().is_none_or(|o| o.is_empty());
             if empty {
@@ -417,9 +433,20 @@ mod tests {
         hired.data = serde_json::json!({});
         assert_eq!(parse_event(&hired).unwrap(), Event::CandidateHired(None));
         let interview = parse_delivery(&fixture("interviewCreated")).unwrap();
+        match parse_event(&interview).unwrap() {
+            Event::Interview(crate::sync::interviews::Change::Scheduled, data) => {
+                assert_eq!(data.interview_id, "a3c1b0de-5b7e-4a44-9a0e-5c7f2b1e0f01");
+                assert_eq!(
+                    data.opportunity_id.as_str(),
+                    "250d8f03-738a-4bba-a671-8a3d73477145"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let contact = parse_delivery(&fixture("contactCreated")).unwrap();
         assert_eq!(
-            parse_event(&interview).unwrap(),
-            Event::NotHandled("interviewCreated".into())
+            parse_event(&contact).unwrap(),
+            Event::NotHandled("contactCreated".into())
         );
         let unknown = parse_delivery(&fixture("bad/unknown-event")).unwrap();
         assert_eq!(

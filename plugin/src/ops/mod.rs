@@ -30,7 +30,7 @@ use crate::portal;
 use crate::setup::{self, status, webhooks};
 use crate::store::ConnectionId;
 use crate::sync::partner_stage::{self, PartnerMove};
-use crate::sync::{reconcile, stage, upload};
+use crate::sync::{notes, reconcile, stage, upload};
 use crate::triggers;
 use catalog::Endpoint;
 use params::{opt, req, Kind, Param};
@@ -788,6 +788,14 @@ pub const FIXED: &[Fixed] = &[
     fixed!("reject-candidate", Marketplace, true, Fields(&[req("partnerCandidateId", Kind::Text, "the partner's candidate"), opt("reason", Kind::Text, "why (a note)")]), [Field("partnerCandidateId"), OptField("reason")], "Rejects a submitted candidate: archived in Lever with the rejection reason.", |env, c, input| {
         let rejected = PartnerMove::Rejected { reason: opt_text(input, "reason").map(String::from) };
         ok(partner_stage::set_candidate_stage(env, c, text(input, "partnerCandidateId"), &rejected)?)
+    }),
+    fixed!("add-candidate-note", Marketplace, true, Fields(&[
+        req("partnerCandidateId", Kind::Text, "the partner's candidate (submitted or linked)"),
+        req("noteId", Kind::Text, "the partner's id of the note: the same id is added once"),
+        req("text", Kind::Text, "the note"),
+    ]), [Field("partnerCandidateId"), Field("noteId"), Field("text")], "Adds a partner note to the candidate's Lever opportunity once, as the perform_as user.", |env, c, input| {
+        let added = notes::add_note(env, c, text(input, "partnerCandidateId"), text(input, "noteId"), text(input, "text"))?;
+        answer(if added.created { 201 } else { 200 }, added)
     }),
     fixed!("reconcile", Marketplace, true, Fields(NO_INPUT), [], "Catches up with Lever's changes since the last reconcile.", |env, c, _| ok(reconcile::reconcile(env, c)?)),
     // ---- triggers ----

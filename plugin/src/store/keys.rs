@@ -155,6 +155,7 @@ pub const CONNECTION_KEYS: &[KeySpec] = &[
     row("upload/<candidate>", Owned, OwnedIndex, "an upload claimed, uncertain or done", "one per submitted partner candidate"),
     row("sync/reported-stage/<opportunity>", Owned, OwnedIndex, "the Lever stage last reported to the partner", "one per linked opportunity"),
     row("sync/reported-archive/<opportunity>", Owned, OwnedIndex, "the archive state last reported", "one per linked opportunity"),
+    row("sync/notes/<opportunity>", Owned, OwnedIndex, "the partner's notes added to the opportunity in Lever, by the partner's note id (their replay guard)", "one per linked opportunity; its newest 64 partner notes"),
     row("sync/reporting/<opportunity>", Owned, OwnedIndex, "who holds the right to report a change (a stage-change delivery claims its opportunity here), and the stage-change deliveries handled for it (their replay guard)", "one per linked opportunity; the last 32 deliveries of the retention period"),
     row("posting-seen/<posting>", Owned, OwnedIndex, "the `updatedAt` last delivered for a posting", "one per posting the polls have seen"),
     row("keys/n", Index, Fixed, "how many owned-key index entries were written", "one"),

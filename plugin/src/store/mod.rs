@@ -355,6 +355,52 @@ pub type Write = (String, Vec<u8>);
 /// The stage-change deliveries one opportunity's claim remembers (the newest).
 pub const REPORTING_RECENT: usize = 32;
 
+/// The partner notes one linked opportunity remembers (the newest).
+pub const NOTES_RECENT: usize = 64;
+
+fn notes_suffix(opportunity: &OpportunityId) -> String {
+    format!("sync/notes/{}", part(opportunity.as_str()))
+}
+
+/// `sync/notes/<opportunity>`: the partner's notes added to a linked opportunity, by the
+/// partner's note id (their replay guard), the newest [`NOTES_RECENT`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PartnerNotes {
+    /// Oldest first.
+    #[serde(default)]
+    pub notes: Vec<PartnerNote>,
+}
+
+/// One partner note.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PartnerNote {
+    /// The partner's id of the note.
+    pub id: String,
+    /// When an attempt to add it began.
+    pub at: UnixMillis,
+    /// Until when that attempt holds it (0 once it was added).
+    pub until: UnixMillis,
+    /// Lever's note, once added.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lever_note_id: Option<String>,
+}
+
+/// Where a partner note stands when a request wants to add it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoteClaim {
+    /// Added already: Lever's note.
+    Added(String),
+    /// Another request is adding it right now.
+    Busy,
+    /// This request adds it; `earlier` is when a previous attempt that did not finish began
+    /// (Lever may have the note already).
+    Claimed {
+        /// The unfinished attempt's start.
+        earlier: Option<UnixMillis>,
+    },
+}
+
 fn reporting_suffix(opportunity: &OpportunityId) -> String {
     format!("sync/reporting/{}", part(opportunity.as_str()))
 }
@@ -566,7 +612,7 @@ pub struct Versioned<T> {
 }
 
 /// The events the connector subscribes to, in install order.
-pub const WEBHOOK_EVENTS: [&str; 7] = [
+pub const WEBHOOK_EVENTS: [&str; 10] = [
     "candidateStageChange",
     "candidateArchiveChange",
     "candidateHired",
@@ -574,6 +620,9 @@ pub const WEBHOOK_EVENTS: [&str; 7] = [
     "applicationCreated",
     "contactCreated",
     "contactUpdated",
+    "interviewCreated",
+    "interviewUpdated",
+    "interviewDeleted",
 ];
 
 impl ConnStore<'_> {
@@ -1506,6 +1555,7 @@ impl ConnStore<'_> {
             "sync/reported-stage",
             "sync/reported-archive",
             "sync/reporting",
+            "sync/notes",
         ]
         .iter()
         .map(|k| self.key(&format!("{k}/{id}")))
@@ -1531,6 +1581,11 @@ impl ConnStore<'_> {
             let reporting = reporting_suffix(opportunity);
             if self.get_raw(&reporting)?.is_none() {
                 self.set(&reporting, &encode(&Reporting::default())?)?;
+            }
+            // The notes' guard too, for the same reason.
+            let notes = notes_suffix(opportunity);
+            if self.get_raw(&notes)?.is_none() {
+                self.set(&notes, &encode(&PartnerNotes::default())?)?;
             }
         }
         self.set(
@@ -1742,6 +1797,97 @@ impl ConnStore<'_> {
             }
         }
         Ok(OpportunityClaim::HeldByOther)
+    }
+
+    /// Claims adding partner note `id` to `opportunity` until `until`, unless it was added
+    /// or another request holds it.
+    pub fn claim_note(
+        &self,
+        opportunity: &OpportunityId,
+        id: &str,
+        now: UnixMillis,
+        until: UnixMillis,
+    ) -> Result<NoteClaim, ConnectorError> {
+        let suffix = notes_suffix(opportunity);
+        let mut watched = self.watch(&suffix)?;
+        if watched.current().is_none() {
+            // A link made before 0.3 has no guard yet: index it before its first write.
+            self.own(&[self.key(&suffix)])?;
+        }
+        for attempt in 0..6 {
+            let mut current: PartnerNotes = match watched.current() {
+                Some(raw) => serde_json::from_slice(raw).unwrap_or_default(),
+                None => PartnerNotes::default(),
+            };
+            let mut earlier = None;
+            if let Some(note) = current.notes.iter().find(|n| n.id == id) {
+                if let Some(lever) = &note.lever_note_id {
+                    return Ok(NoteClaim::Added(lever.clone()));
+                }
+                if note.until > now {
+                    return Ok(NoteClaim::Busy);
+                }
+                earlier = Some(note.at);
+            }
+            current.notes.retain(|n| n.id != id);
+            current.notes.push(PartnerNote {
+                id: id.to_string(),
+                at: earlier.unwrap_or(now),
+                until,
+                lever_note_id: None,
+            });
+            let excess = current.notes.len().saturating_sub(NOTES_RECENT);
+            current.notes.drain(..excess);
+            match self.swap(watched, &encode(&current)?)? {
+                Swapped::Done => return Ok(NoteClaim::Claimed { earlier }),
+                Swapped::Changed(fresh) => {
+                    watched = fresh;
+                    crate::store::index::back_off(attempt);
+                }
+            }
+        }
+        Ok(NoteClaim::Busy)
+    }
+
+    /// Records that partner note `id` is Lever's `lever_note_id`.
+    pub fn note_added(
+        &self,
+        opportunity: &OpportunityId,
+        id: &str,
+        lever_note_id: &str,
+    ) -> Result<(), ConnectorError> {
+        let suffix = notes_suffix(opportunity);
+        let mut watched = self.watch(&suffix)?;
+        for attempt in 0..8 {
+            let mut current: PartnerNotes = match watched.current() {
+                Some(raw) => serde_json::from_slice(raw).unwrap_or_default(),
+                None => PartnerNotes::default(),
+            };
+            match current.notes.iter_mut().find(|n| n.id == id) {
+                Some(note) => {
+                    note.until = 0;
+                    note.lever_note_id = Some(lever_note_id.to_string());
+                }
+                None => current.notes.push(PartnerNote {
+                    id: id.to_string(),
+                    at: 0,
+                    until: 0,
+                    lever_note_id: Some(lever_note_id.to_string()),
+                }),
+            }
+            let excess = current.notes.len().saturating_sub(NOTES_RECENT);
+            current.notes.drain(..excess);
+            match self.swap(watched, &encode(&current)?)? {
+                Swapped::Done => return Ok(()),
+                Swapped::Changed(fresh) => {
+                    watched = fresh;
+                    crate::store::index::back_off(attempt);
+                }
+            }
+        }
+        Err(ConnectorError::Conflict(format!(
+            "partner note {id} was added, but recording it kept conflicting; a retry finds it in Lever"
+        )))
     }
 
     /// The write that releases an opportunity claimed by [`Self::claim_opportunity`] and

@@ -2,7 +2,9 @@
 //! over the I/O traits.
 
 pub mod candidate_events;
+pub mod interviews;
 pub mod mapping;
+pub mod notes;
 pub mod partner_stage;
 pub mod reconcile;
 pub mod stage;

@@ -21,7 +21,7 @@ use crate::lever::{self, Opportunity, OpportunityId};
 use crate::partner::{self, PartnerEvent, StageChanged};
 use crate::setup::webhooks::signature_tokens;
 use crate::store::{Claim, ConnectionId, DeliveryRecord, DeliveryState, OpportunityClaim, Store};
-use crate::sync::candidate_events;
+use crate::sync::{candidate_events, interviews};
 
 /// The partner event sent for a delivery.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -86,6 +86,13 @@ pub enum SkipReason {
     },
     /// Lever's test ping (`candidateHired` with empty data).
     Ping,
+    /// An interview event Lever does not confirm: the interview is not there (scheduled,
+    /// updated) or still there and not canceled (cancelled).
+    #[serde(rename_all = "camelCase")]
+    InterviewNotConfirmed {
+        /// The interview.
+        interview_id: String,
+    },
 }
 
 impl std::fmt::Display for SkipReason {
@@ -111,6 +118,12 @@ impl std::fmt::Display for SkipReason {
                 write!(f, "opportunity {opportunity_id} is still in Lever")
             }
             SkipReason::Ping => f.write_str("Lever's test delivery"),
+            SkipReason::InterviewNotConfirmed { interview_id } => {
+                write!(
+                    f,
+                    "Lever does not show interview {interview_id} as the event says"
+                )
+            }
         }
     }
 }
@@ -576,6 +589,7 @@ fn act(
         }
         Event::CandidateHired(None) => Ok(Outcome::Skipped(SkipReason::Ping)),
         Event::CandidateDeleted(data) => candidate_events::deleted(env, connection, &data),
+        Event::Interview(change, data) => interviews::changed(env, connection, change, &data),
         Event::NotHandled(name) | Event::Unknown(name) => Ok(Outcome::Ignored(name)),
     }
 }

@@ -628,7 +628,7 @@ pub(super) fn route(
                 None => error(404, code::NOT_FOUND, "User not found"),
             }
         }
-        _ => return generic(a, request, path, user),
+        _ => return generic(account_id, a, request, path, user),
     };
     Some((response, vec![]))
 }
@@ -747,12 +747,42 @@ fn apply(
     )
 }
 
+/// Lever's interview webhooks for `(interview, panel)` pairs of an opportunity.
+fn interview_fires(
+    account_id: &str,
+    a: &Account,
+    opportunity: Option<&str>,
+    event: &'static str,
+    interviews: &[(Value, Value)],
+) -> Vec<Fire> {
+    let Some(opportunity) = opportunity else {
+        return Vec::new();
+    };
+    let contact = a
+        .opportunities
+        .iter()
+        .find(|o| o["id"] == opportunity)
+        .map_or(Value::Null, |o| o["contact"].clone());
+    interviews
+        .iter()
+        .map(|(interview, panel)| Fire {
+            account: account_id.to_string(),
+            event,
+            data: json!({
+                "opportunityId": opportunity, "candidateId": contact, "contactId": contact,
+                "interviewId": interview, "panelId": panel,
+            }),
+        })
+        .collect()
+}
+
 fn perform_as_missing() -> SimResponse {
     error(400, code::BAD_REQUEST, "perform_as is required")
 }
 
 /// The generic list, get, create, update and delete of a record kind.
 fn generic(
+    account_id: &str,
     a: &mut Account,
     request: &SimRequest,
     path: &[&str],
@@ -800,8 +830,20 @@ fn generic(
             match body(request).and_then(|b| new_record(a, kind, opportunity, &b, user)) {
                 Ok(record) => {
                     let answer = shown(&record);
+                    let created: Vec<(Value, Value)> = match kind.name {
+                        "interviews" => vec![(record["id"].clone(), record["panel"].clone())],
+                        "panels" => record["interviews"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .map(|i| (i["id"].clone(), record["id"].clone()))
+                            .collect(),
+                        _ => Vec::new(),
+                    };
                     records(a, kind).push(record);
-                    SimResponse::json(201, json!({ "data": answer }))
+                    let fires =
+                        interview_fires(account_id, a, opportunity, "interviewCreated", &created);
+                    return Some((SimResponse::json(201, json!({ "data": answer })), fires));
                 }
                 Err(e) => e,
             }
@@ -843,20 +885,52 @@ fn generic(
                             stored["interviewers"] = shown_interviewers;
                         }
                     }
-                    SimResponse::json(200, json!({ "data": shown(&record) }))
+                    let fires = if kind.name == "interviews" {
+                        let changed = [(record["id"].clone(), record["panel"].clone())];
+                        interview_fires(account_id, a, opportunity, "interviewUpdated", &changed)
+                    } else {
+                        Vec::new()
+                    };
+                    return Some((
+                        SimResponse::json(200, json!({ "data": shown(&record) })),
+                        fires,
+                    ));
                 }
                 None => error(404, code::NOT_FOUND, format!("{} not found", kind.what)),
             }
         }
         ("DELETE", Some(id)) => {
             let items = records(a, kind);
-            let before = items.len();
+            let gone: Vec<Value> = items
+                .iter()
+                .filter(|r| r["id"] == id && belongs(r))
+                .cloned()
+                .collect();
             items.retain(|r| !(r["id"] == id && belongs(r)));
-            if items.len() < before {
-                SimResponse::empty(204)
-            } else {
-                error(404, code::NOT_FOUND, format!("{} not found", kind.what))
-            }
+            let Some(record) = gone.first() else {
+                return Some((
+                    error(404, code::NOT_FOUND, format!("{} not found", kind.what)),
+                    vec![],
+                ));
+            };
+            // A panel takes its interviews with it.
+            let deleted: Vec<(Value, Value)> = match kind.name {
+                "interviews" => vec![(record["id"].clone(), record["panel"].clone())],
+                "panels" => {
+                    let panel = record["id"].clone();
+                    let interviews = records(a, kind_named("interviews"));
+                    let ids: Vec<(Value, Value)> = interviews
+                        .iter()
+                        .filter(|i| i["panel"] == panel)
+                        .map(|i| (i["id"].clone(), panel.clone()))
+                        .collect();
+                    interviews.retain(|i| i["panel"] != panel);
+                    ids
+                }
+                _ => Vec::new(),
+            };
+            let fires = interview_fires(account_id, a, opportunity, "interviewDeleted", &deleted);
+            return Some((SimResponse::empty(204), fires));
         }
         _ => error(
             405,
