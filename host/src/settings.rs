@@ -45,20 +45,26 @@ impl lever_plugin::io::Config for MapConfig<'_> {
     }
 }
 
-/// The `host:port` authorities the component's configuration makes it call: the Lever
-/// environment's API and OAuth hosts (one environment, never mixed) and the partner's
-/// callback host.
+/// The `host:port` authorities the component's configuration makes it call: the API and
+/// OAuth hosts of both Lever environments a connection may use (production and sandbox;
+/// each connection's calls go to its own environment's only) and the partner's callback
+/// host.
 pub fn outbound_authorities(
     connector: &BTreeMap<String, String>,
 ) -> anyhow::Result<BTreeSet<String>> {
     let config = MapConfig(connector);
-    let lever = lever_plugin::config::lever_environment(&config)
+    let environments = lever_plugin::config::lever_environments(&config)
         .map_err(|e| anyhow::anyhow!("[connector] {e}"))?;
-    let mut urls = vec![
-        lever.api_base.to_string(),
-        lever.authorize_url.to_string(),
-        lever.token_url.to_string(),
-    ];
+    let mut urls: Vec<String> = environments
+        .iter()
+        .flat_map(|lever| {
+            [
+                lever.api_base.to_string(),
+                lever.authorize_url.to_string(),
+                lever.token_url.to_string(),
+            ]
+        })
+        .collect();
     if let Some(partner) = connector.get("partner_callback_url") {
         urls.push(partner.clone());
     }
@@ -327,6 +333,7 @@ mod tests {
             allowed,
             [
                 "127.0.0.1:7000",
+                "api.lever.co:443",
                 "api.sandbox.lever.co:443",
                 "auth.lever.co:443",
                 "sandbox-lever.auth0.com:443"

@@ -155,10 +155,11 @@ impl<'a> Recorder<'a> {
         self.services.get_or_init(|| {
             let lever = config::lever_environment(self.env.config).ok();
             Services {
-                lever: lever
-                    .as_ref()
-                    .map(|e| vec![e.api_base.to_string(), e.token_url.to_string()])
-                    .unwrap_or_default(),
+                lever: config::lever_environments(self.env.config)
+                    .unwrap_or_default()
+                    .iter()
+                    .flat_map(|e| [e.api_base.to_string(), e.token_url.to_string()])
+                    .collect(),
                 partner: config::partner(self.env.config)
                     .ok()
                     .map(|p| p.callback_url.to_string()),

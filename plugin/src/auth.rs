@@ -138,7 +138,8 @@ pub fn connect_api_key(
             "apiKey must be a non-empty Lever API key".into(),
         ));
     }
-    let lever_env = config::lever_environment(env.config)?;
+    let chosen = conn_store(env, connection).environment()?;
+    let lever_env = config::lever_environment_for(env.config, chosen)?;
     let sealer = config::sealer(env.config)?;
     let key = Secret::new(api_key);
     let api = LeverApi::new(lever_env.api_base, Credential::ApiKey(key.clone()));
@@ -160,6 +161,7 @@ pub fn connect_api_key(
     conn_store(env, connection).set_auth(&StoredAuth::ApiKey {
         api_key: sealer.seal(env.random, connection.as_str(), "api_key", &key)?,
         connected_at: env.clock.now(),
+        environment: Some(lever_env.tier.as_str().into()),
     })
 }
 
@@ -177,7 +179,8 @@ pub fn begin_oauth_from(
     connection: &ConnectionId,
     portal_session: Option<&str>,
 ) -> Result<String, ConnectorError> {
-    let lever_env = config::lever_environment(env.config)?;
+    let chosen = conn_store(env, connection).environment()?;
+    let lever_env = config::lever_environment_for(env.config, chosen)?;
     let client = config::oauth_client(env.config)?;
     config::sealer(env.config)?;
     let nonce = hex_nonce(env);
@@ -189,6 +192,7 @@ pub fn begin_oauth_from(
             used: false,
             used_by: None,
             portal_session: portal_session.map(String::from),
+            environment: Some(lever_env.tier.as_str().into()),
         },
     )?;
     let scope = requested_scopes(env)?.join(" ");
@@ -370,7 +374,7 @@ fn stored_tokens(
             .split_whitespace()
             .map(String::from)
             .collect(),
-        environment: lever_env.name.into(),
+        environment: lever_env.tier.as_str().into(),
         reconnect_needed: false,
         connected_at,
     })
@@ -406,9 +410,9 @@ fn finish_oauth(
         .as_deref()
         .filter(|s| !s.is_empty())
         .ok_or_else(|| ConnectorError::InvalidInput("the callback has no state".into()))?;
-    let lever_env = config::lever_environment(env.config)?;
     let client = config::oauth_client(env.config)?;
     let sealer = config::sealer(env.config)?;
+    config::lever_environment(env.config)?;
     let state = Store::new(env.kv)
         .take_oauth_state(nonce, &hex_nonce(env))?
         .ok_or_else(|| {
@@ -419,6 +423,9 @@ fn finish_oauth(
     if let Some(session) = &state.portal_session {
         *portal = Some((state.connection.clone(), session.clone()));
     }
+    // The environment the consent was asked in.
+    let tier = state.environment.as_deref().map(config::Tier::from_stored);
+    let lever_env = config::lever_environment_for(env.config, tier)?;
     let now = env.clock.now();
     if state.expires_at <= now {
         return Err(ConnectorError::Unauthorized(
@@ -508,18 +515,63 @@ fn reconnect_needed(connection: &ConnectionId) -> ConnectorError {
 /// A Lever client for the connection, refreshing its OAuth token first when it is about to
 /// expire (exactly one instance refreshes; the others wait for and re-read its result).
 pub fn lever_api(env: &Env, connection: &ConnectionId) -> Result<LeverApi, ConnectorError> {
-    let lever_env = config::lever_environment(env.config)?;
     let sealer = config::sealer(env.config)?;
-    let credential = credential(env, &sealer, &lever_env, connection)?;
+    let (credential, lever_env) = credential(env, &sealer, connection)?;
     Ok(LeverApi::new(lever_env.api_base, credential).throttled(connection.as_str()))
+}
+
+/// The Lever environment stored credentials belong to (none: the deployment's).
+fn stored_tier(auth: &StoredAuth) -> Option<config::Tier> {
+    match auth {
+        StoredAuth::ApiKey { environment, .. } => {
+            environment.as_deref().map(config::Tier::from_stored)
+        }
+        StoredAuth::Oauth { environment, .. } => Some(config::Tier::from_stored(environment)),
+    }
+}
+
+/// The Lever environment of a connection: its credentials', else the one chosen for it,
+/// else the deployment's.
+pub fn connection_environment(
+    env: &Env,
+    connection: &ConnectionId,
+) -> Result<LeverEnvironment, ConnectorError> {
+    let store = conn_store(env, connection);
+    let tier = match store.auth()? {
+        Some(auth) => stored_tier(&auth.value),
+        None => store.environment()?,
+    };
+    config::lever_environment_for(env.config, tier)
+}
+
+/// Chooses a connection's Lever environment: only before it is connected, or to the one
+/// it is connected to (credentials belong to one environment).
+pub fn set_environment(
+    env: &Env,
+    connection: &ConnectionId,
+    tier: config::Tier,
+) -> Result<LeverEnvironment, ConnectorError> {
+    let store = conn_store(env, connection);
+    if let Some(auth) = store.auth()? {
+        let current = config::lever_environment_for(env.config, stored_tier(&auth.value))?;
+        if current.tier != tier {
+            return Err(ConnectorError::Conflict(format!(
+                "connection {connection} is connected to Lever's {}; disconnect it before choosing {}",
+                current.tier.as_str(),
+                tier.as_str()
+            )));
+        }
+    }
+    let chosen = config::lever_environment_for(env.config, Some(tier))?;
+    store.set_environment(tier)?;
+    Ok(chosen)
 }
 
 fn credential(
     env: &Env,
     sealer: &Sealer,
-    lever_env: &LeverEnvironment,
     connection: &ConnectionId,
-) -> Result<Credential, ConnectorError> {
+) -> Result<(Credential, LeverEnvironment), ConnectorError> {
     let store = conn_store(env, connection);
     let deadline = env.clock.now().saturating_add(REFRESH_WAIT_MS);
     // Before a refresh, a token about to expire is refreshed early; after this request
@@ -527,37 +579,31 @@ fn credential(
     let mut margin = REFRESH_MARGIN_MS;
     loop {
         let versioned = store.auth()?.ok_or_else(|| not_connected(connection))?;
+        let lever_env = config::lever_environment_for(env.config, stored_tier(&versioned.value))?;
         match &versioned.value {
             StoredAuth::ApiKey { api_key, .. } => {
-                return Ok(Credential::ApiKey(sealer.open(
-                    connection.as_str(),
-                    "api_key",
-                    api_key,
-                )?))
+                return Ok((
+                    Credential::ApiKey(sealer.open(connection.as_str(), "api_key", api_key)?),
+                    lever_env,
+                ))
             }
             StoredAuth::Oauth {
                 reconnect_needed: true,
                 ..
             } => return Err(reconnect_needed(connection)),
             StoredAuth::Oauth {
-                environment,
-                ..
-            } if environment != lever_env.name => {
-                return Err(ConnectorError::Unauthorized(format!(
-                    "connection {connection} was connected to Lever's {environment} environment, but this deployment uses {}; connect it again",
-                    lever_env.name
-                )))
-            }
-            StoredAuth::Oauth {
                 access_token,
                 expires_at,
                 ..
             } if expires_at.saturating_sub(margin) > env.clock.now() => {
-                return Ok(Credential::Bearer(sealer.open(
-                    connection.as_str(),
-                    "access_token",
-                    access_token,
-                )?))
+                return Ok((
+                    Credential::Bearer(sealer.open(
+                        connection.as_str(),
+                        "access_token",
+                        access_token,
+                    )?),
+                    lever_env,
+                ))
             }
             StoredAuth::Oauth { .. } => {}
         }
@@ -577,7 +623,7 @@ fn credential(
                             .into(),
                 });
             }
-            let result = refresh(env, sealer, lever_env, connection, &store);
+            let result = refresh(env, sealer, &lever_env, connection, &store);
             store.release_refresh_lock(&lease)?;
             result?;
             margin = 0;

@@ -313,6 +313,7 @@ fn wit_status(s: status::ConnectionStatus) -> setup::ConnectionStatus {
             status::AuthKind::ApiKey => setup::AuthKind::ApiKey,
             status::AuthKind::Oauth => setup::AuthKind::Oauth,
         },
+        environment: s.environment.into(),
         reconnect_needed: s.reconnect_needed,
         token_expires_at: s.token_expires_at,
         account_id: s.account_id,

@@ -20,6 +20,11 @@ pub const LEVER_ENVIRONMENT: &str = "lever_environment";
 pub const LEVER_API_BASE: &str = "lever_api_base";
 /// The OAuth server root of a custom environment (`/authorize`, `/oauth/token` below it).
 pub const LEVER_AUTH_BASE: &str = "lever_auth_base";
+/// The API root sandbox connections use instead of Lever's sandbox (a simulator); needs
+/// [`LEVER_SANDBOX_AUTH_BASE`] with it.
+pub const LEVER_SANDBOX_API_BASE: &str = "lever_sandbox_api_base";
+/// The OAuth server root sandbox connections use instead of Lever's sandbox.
+pub const LEVER_SANDBOX_AUTH_BASE: &str = "lever_sandbox_auth_base";
 /// The OAuth client id of the partner's Lever app.
 pub const OAUTH_CLIENT_ID: &str = "oauth_client_id";
 /// The OAuth client secret. Secret.
@@ -97,6 +102,9 @@ pub const ALL_KEYS: [(&str, bool); 19] = [
 pub struct LeverEnvironment {
     /// `production`, `sandbox` or `custom`.
     pub name: &'static str,
+    /// Whether it is the production or the sandbox side (a custom environment set with
+    /// `lever_api_base` is the production side).
+    pub tier: Tier,
     /// API root, e.g. `https://api.lever.co/v1`.
     pub api_base: HttpUrl,
     /// OAuth authorize endpoint.
@@ -147,11 +155,103 @@ fn http_url(config: &dyn Config, key: &str) -> Result<HttpUrl, ConnectorError> {
     parse_url(key, &require(config, key)?)
 }
 
+/// Which of Lever's two environments a connection uses: a customer may connect its sandbox
+/// account beside its production one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tier {
+    /// Lever's production (or the deployment's custom API root).
+    Production,
+    /// Lever's sandbox (or `lever_sandbox_api_base`).
+    Sandbox,
+}
+
+impl Tier {
+    /// `production` or `sandbox`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tier::Production => "production",
+            Tier::Sandbox => "sandbox",
+        }
+    }
+
+    /// The tier a stored name means (`custom`, written before connections had tiers, is
+    /// the production side).
+    pub fn from_stored(name: &str) -> Self {
+        if name == "sandbox" {
+            Tier::Sandbox
+        } else {
+            Tier::Production
+        }
+    }
+
+    /// Parses `production` or `sandbox`.
+    pub fn parse(name: &str) -> Result<Self, ConnectorError> {
+        match name {
+            "production" => Ok(Tier::Production),
+            "sandbox" => Ok(Tier::Sandbox),
+            other => Err(ConnectorError::InvalidInput(format!(
+                "environment {other:?}: production or sandbox"
+            ))),
+        }
+    }
+}
+
+/// The Lever environment of `tier`, or the deployment's when `None`: the deployment's own
+/// when it is that tier, else Lever's hosts for it (for the sandbox,
+/// `lever_sandbox_api_base` and `lever_sandbox_auth_base` when set).
+pub fn lever_environment_for(
+    config: &dyn Config,
+    tier: Option<Tier>,
+) -> Result<LeverEnvironment, ConnectorError> {
+    let deployment = lever_environment(config)?;
+    match tier {
+        None => Ok(deployment),
+        Some(tier) if tier == deployment.tier && tier == Tier::Production => Ok(deployment),
+        Some(Tier::Sandbox) => {
+            match (
+                read(config, LEVER_SANDBOX_API_BASE)?,
+                read(config, LEVER_SANDBOX_AUTH_BASE)?,
+            ) {
+                (Some(api), Some(auth)) => fixed("sandbox", &api, &auth),
+                (None, None) if deployment.tier == Tier::Sandbox => Ok(deployment),
+                (None, None) => fixed(
+                    "sandbox",
+                    "https://api.sandbox.lever.co/v1",
+                    "https://sandbox-lever.auth0.com",
+                ),
+                _ => Err(ConnectorError::NotConfigured(format!(
+                    "{LEVER_SANDBOX_API_BASE} and {LEVER_SANDBOX_AUTH_BASE} (set both or neither)"
+                ))),
+            }
+        }
+        Some(Tier::Production) => fixed(
+            "production",
+            "https://api.lever.co/v1",
+            "https://auth.lever.co",
+        ),
+    }
+}
+
+/// Every Lever environment a connection of this deployment may use (production and
+/// sandbox), for the allow-list and to tell Lever's URLs from the partner's.
+pub fn lever_environments(config: &dyn Config) -> Result<Vec<LeverEnvironment>, ConnectorError> {
+    Ok(vec![
+        lever_environment_for(config, Some(Tier::Production))?,
+        lever_environment_for(config, Some(Tier::Sandbox))?,
+    ])
+}
+
 fn fixed(name: &'static str, api: &str, auth: &str) -> Result<LeverEnvironment, ConnectorError> {
     let api_base = parse_url(LEVER_API_BASE, api)?;
     let auth_base = parse_url(LEVER_AUTH_BASE, auth)?;
     Ok(LeverEnvironment {
         name,
+        tier: if name == "sandbox" {
+            Tier::Sandbox
+        } else {
+            Tier::Production
+        },
         audience: format!("{}/", api.trim_end_matches('/')),
         authorize_url: auth_base.join(&["authorize"], &[]),
         token_url: auth_base.join(&["oauth", "token"], &[]),

@@ -313,6 +313,7 @@ pub fn route(method: &str, path_with_query: &str) -> Result<Route, Reply> {
                 ("GET", ["stage-map"]) => partner("GET, PUT", op("get-stage-map")),
                 (_, ["stage-map"]) => partner("GET, PUT", op("set-stage-map")),
                 (_, ["perform-as"]) => partner("PUT", op("set-perform-as")),
+                (_, ["environment"]) => partner("PUT", op("set-environment")),
                 (_, ["upload-stage"]) => partner("PUT", op("set-upload-stage")),
                 (_, ["upload-tags"]) => partner("PUT", op("set-upload-tags")),
                 (_, ["rejection-reason"]) => partner("PUT", op("set-rejection-reason")),

@@ -62,7 +62,11 @@ async fn writes_are_audited_per_connection_and_a_dry_run_sends_nothing() {
     // Setting up wrote the webhooks.
     let setup = world.ok("GET", "/connections/acme/audit", None).await["data"].clone();
     let installs = setup.as_array().unwrap();
-    assert_eq!(installs.len(), 7, "{setup}");
+    assert_eq!(
+        installs.len(),
+        lever_plugin::store::WEBHOOK_EVENTS.len(),
+        "{setup}"
+    );
     assert!(installs.iter().all(|e| e["method"] == "POST"
         && e["url"].as_str().unwrap().ends_with("/v1/webhooks")
         && e["cause"] == "partner call: install-webhooks"));
@@ -102,7 +106,12 @@ async fn writes_are_audited_per_connection_and_a_dry_run_sends_nothing() {
     assert_eq!(world.sims.lever.opportunity(ADA).unwrap()["stage"], OFFER);
     let audit = world.ok("GET", "/connections/acme/audit", None).await;
     let entries = audit["data"].as_array().unwrap();
-    assert_eq!(entries.len(), 8, "{audit}");
+    // The webhook installs and the move.
+    assert_eq!(
+        entries.len(),
+        lever_plugin::store::WEBHOOK_EVENTS.len() + 1,
+        "{audit}"
+    );
     assert_eq!(entries[0]["service"], "lever");
     assert_eq!(entries[0]["method"], "PUT");
     assert_eq!(entries[0]["performAs"], RECRUITER);
@@ -137,7 +146,10 @@ async fn writes_are_audited_per_connection_and_a_dry_run_sends_nothing() {
 
     // Globex's trail holds its own webhook installs only.
     let globex = world.ok("GET", "/connections/globex/audit", None).await;
-    assert_eq!(globex["data"].as_array().unwrap().len(), 7);
+    assert_eq!(
+        globex["data"].as_array().unwrap().len(),
+        lever_plugin::store::WEBHOOK_EVENTS.len()
+    );
     assert!(!globex.to_string().contains(ADA));
 }
 

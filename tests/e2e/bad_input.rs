@@ -172,10 +172,10 @@ async fn unknown_event_is_acknowledged_as_ignored() {
     assert_eq!(response.status, 200);
     assert_eq!(response.json()["skipped"]["reason"], "ping");
     let response = world
-        .post(&world.signed("interviewCreated", json!({ "opportunityId": ADA })))
+        .post(&world.signed("contactCreated", json!({ "contactId": ADA_CONTACT })))
         .await;
     assert_eq!(response.status, 200);
-    assert_eq!(response.json()["ignored"], "interviewCreated");
+    assert_eq!(response.json()["ignored"], "contactCreated");
     assert!(world.sims.partner.received().is_empty());
 }
 

@@ -406,19 +406,28 @@ async fn webhook_install_is_idempotent_and_repairs_what_changed_in_lever() {
             .map(|w| w["action"].as_str().unwrap().to_string())
             .collect()
     };
-    assert_eq!(actions(&first), vec!["created"; 7]);
+    assert_eq!(
+        actions(&first),
+        vec!["created"; lever_plugin::store::WEBHOOK_EVENTS.len()]
+    );
     assert!(first["warnings"][0]
         .as_str()
         .unwrap()
         .contains("Super Admin"));
     let url = world.webhook_url("acme");
     let listed = world.sims.lever.webhooks(ACME);
-    assert_eq!(listed.len(), 7);
+    assert_eq!(listed.len(), lever_plugin::store::WEBHOOK_EVENTS.len());
     assert!(listed.iter().all(|w| w["url"] == url.as_str()));
 
     let again = world.ok("POST", "/connections/acme/webhooks", None).await;
-    assert_eq!(actions(&again), vec!["unchanged"; 7]);
-    assert_eq!(world.sims.lever.webhooks(ACME).len(), 7);
+    assert_eq!(
+        actions(&again),
+        vec!["unchanged"; lever_plugin::store::WEBHOOK_EVENTS.len()]
+    );
+    assert_eq!(
+        world.sims.lever.webhooks(ACME).len(),
+        lever_plugin::store::WEBHOOK_EVENTS.len()
+    );
 
     // Someone changes one URL and deletes another in Lever; an admin adds a duplicate in
     // Lever's UI.
@@ -467,7 +476,11 @@ async fn webhook_install_is_idempotent_and_repairs_what_changed_in_lever() {
     let warnings = repaired["warnings"].to_string();
     assert!(warnings.contains(&ui), "{warnings}");
     let listed = world.sims.lever.webhooks(ACME);
-    assert_eq!(listed.len(), 8, "the UI-made webhook is left alone");
+    assert_eq!(
+        listed.len(),
+        lever_plugin::store::WEBHOOK_EVENTS.len() + 1,
+        "the UI-made webhook is left alone"
+    );
     assert!(listed.iter().all(|w| w["url"] == url.as_str()));
 
     // The recreated webhook's new signature token is the one the connector verifies with.
@@ -500,13 +513,13 @@ async fn disconnect_refuses_deliveries_and_reconnecting_works() {
             .as_array()
             .unwrap()
             .len(),
-        7
+        lever_plugin::store::WEBHOOK_EVENTS.len()
     );
     assert_eq!(disconnected["disconnected"]["purged"], false);
     assert!(world.sims.lever.webhooks(ACME).is_empty());
     assert_eq!(
         world.sims.lever.webhooks(GLOBEX).len(),
-        7,
+        lever_plugin::store::WEBHOOK_EVENTS.len(),
         "globex is untouched"
     );
 

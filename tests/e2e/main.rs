@@ -5,6 +5,7 @@ mod audit;
 mod bad_input;
 mod component;
 mod connections;
+mod environments;
 mod harness;
 mod interviews;
 mod marketplace;

@@ -160,7 +160,7 @@ async fn a_node_platform_embeds_the_typed_face_and_passes_a_webhook_through() {
         .collect();
     assert!(stages.contains(&"Phone interview"), "{stages:?}");
     let installed = ready["webhooks"].as_array().unwrap();
-    assert_eq!(installed.len(), 7);
+    assert_eq!(installed.len(), lever_plugin::store::WEBHOOK_EVENTS.len());
     assert!(installed.contains(&json!("candidateStageChange created")));
 
     // Lever delivers to the platform's server; the component forwards it to the partner.

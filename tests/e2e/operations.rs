@@ -156,6 +156,7 @@ fn steps() -> Vec<Step> {
     vec![
         // ---- connection ----
         step("connect-api-key", json!({ "apiKey": DEFAULT_API_KEY })),
+        step("set-environment", json!({ "environment": "production" })),
         step("get-status", json!({})),
         step("list-lever-stages", json!({})),
         step("list-lever-users", json!({})),

@@ -216,7 +216,7 @@ async fn status_lists_what_is_missing_then_what_is_set() {
         json!({ "stageId": "9f1c2a20-screen", "text": "Recruiter screen", "source": "default" })
     );
     let webhooks = status["webhooks"].as_array().unwrap();
-    assert_eq!(webhooks.len(), 7);
+    assert_eq!(webhooks.len(), lever_plugin::store::WEBHOOK_EVENTS.len());
     assert!(
         webhooks.iter().all(|w| w["state"] == "awaiting-enablement"),
         "{webhooks:?}"

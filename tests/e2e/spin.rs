@@ -109,7 +109,10 @@ pub(crate) async fn set_up_acme(api: &PartnerApi, sims: &lever_host::sim::Simula
         .ok("POST", "/connections/acme/webhooks", None)
         .await
         .unwrap();
-    assert_eq!(installed["webhooks"].as_array().unwrap().len(), 7);
+    assert_eq!(
+        installed["webhooks"].as_array().unwrap().len(),
+        lever_plugin::store::WEBHOOK_EVENTS.len()
+    );
     sims.lever.enable_webhooks(ACME, &[]);
     api.ok("PUT", "/connections/acme/stage-map", Some(acme_stage_map()))
         .await

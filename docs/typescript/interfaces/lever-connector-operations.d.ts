@@ -29,6 +29,9 @@ export type ConnectorError = import('./lever-connector-types.js').ConnectorError
  * ## `"disconnect"`
  * 
  * Deletes our webhooks in Lever and the credentials (with purge, everything).
+ * ## `"set-environment"`
+ * 
+ * Chooses the Lever environment (production or sandbox) the connection uses, before it is connected.
  * ## `"list-lever-stages"`
  * 
  * Lever's stages, for the stage map.
@@ -92,6 +95,9 @@ export type ConnectorError = import('./lever-connector-types.js').ConnectorError
  * ## `"reject-candidate"`
  * 
  * Rejects a submitted candidate: archived in Lever with the rejection reason.
+ * ## `"add-candidate-note"`
+ * 
+ * Adds a partner note to the candidate's Lever opportunity once, as the perform_as user.
  * ## `"reconcile"`
  * 
  * Catches up with Lever's changes since the last reconcile.
@@ -363,7 +369,7 @@ export type ConnectorError = import('./lever-connector-types.js').ConnectorError
  * 
  * Lists the account's webhooks (their signature tokens are never shown).
  */
-export type Operation = 'get-status' | 'connect-api-key' | 'begin-oauth' | 'disconnect' | 'list-lever-stages' | 'list-lever-users' | 'list-lever-postings' | 'list-lever-archive-reasons' | 'get-stage-map' | 'set-stage-map' | 'set-perform-as' | 'set-upload-stage' | 'set-upload-tags' | 'set-rejection-reason' | 'list-roles' | 'link-role' | 'unlink-role' | 'install-webhooks' | 'create-portal-link' | 'submit-candidate' | 'link-candidate' | 'get-candidate-link' | 'get-linked-candidate' | 'set-candidate-stage' | 'reject-candidate' | 'reconcile' | 'enable-triggers' | 'poll-postings' | 'poll-trigger' | 'list-outbox' | 'list-dead-letters' | 'replay-dead-letter' | 'list-audit' | 'create-opportunity' | 'get-opportunity' | 'list-opportunities' | 'get-contact' | 'update-contact' | 'create-posting' | 'update-posting' | 'get-posting' | 'list-postings' | 'apply-to-posting' | 'proxy' | 'list-notes' | 'get-note' | 'create-note' | 'delete-note' | 'add-tags' | 'remove-tags' | 'add-sources' | 'remove-sources' | 'add-links' | 'remove-links' | 'change-stage' | 'archive-opportunity' | 'unarchive-opportunity' | 'list-archive-reasons' | 'get-archive-reason' | 'list-interviews' | 'get-interview' | 'create-interview' | 'update-interview' | 'delete-interview' | 'list-panels' | 'get-panel' | 'create-panel' | 'update-panel' | 'delete-panel' | 'list-feedback' | 'get-feedback' | 'create-feedback' | 'update-feedback' | 'delete-feedback' | 'list-feedback-templates' | 'get-feedback-template' | 'create-feedback-template' | 'update-feedback-template' | 'delete-feedback-template' | 'list-offers' | 'list-referrals' | 'get-referral' | 'list-applications' | 'get-application' | 'list-resumes' | 'get-resume' | 'list-files' | 'get-file' | 'delete-file' | 'list-requisitions' | 'get-requisition' | 'create-requisition' | 'update-requisition' | 'delete-requisition' | 'list-requisition-fields' | 'get-requisition-field' | 'get-application-questions' | 'get-posting-users' | 'get-eeo-responses' | 'get-eeo-responses-pii' | 'list-users' | 'get-user' | 'create-user' | 'update-user' | 'deactivate-user' | 'reactivate-user' | 'list-deleted-opportunities' | 'list-deleted-applications' | 'list-deleted-postings' | 'list-sources' | 'list-tags' | 'list-stages' | 'get-stage' | 'get-disposition-stages' | 'list-webhooks';
+export type Operation = 'get-status' | 'connect-api-key' | 'begin-oauth' | 'disconnect' | 'set-environment' | 'list-lever-stages' | 'list-lever-users' | 'list-lever-postings' | 'list-lever-archive-reasons' | 'get-stage-map' | 'set-stage-map' | 'set-perform-as' | 'set-upload-stage' | 'set-upload-tags' | 'set-rejection-reason' | 'list-roles' | 'link-role' | 'unlink-role' | 'install-webhooks' | 'create-portal-link' | 'submit-candidate' | 'link-candidate' | 'get-candidate-link' | 'get-linked-candidate' | 'set-candidate-stage' | 'reject-candidate' | 'add-candidate-note' | 'reconcile' | 'enable-triggers' | 'poll-postings' | 'poll-trigger' | 'list-outbox' | 'list-dead-letters' | 'replay-dead-letter' | 'list-audit' | 'create-opportunity' | 'get-opportunity' | 'list-opportunities' | 'get-contact' | 'update-contact' | 'create-posting' | 'update-posting' | 'get-posting' | 'list-postings' | 'apply-to-posting' | 'proxy' | 'list-notes' | 'get-note' | 'create-note' | 'delete-note' | 'add-tags' | 'remove-tags' | 'add-sources' | 'remove-sources' | 'add-links' | 'remove-links' | 'change-stage' | 'archive-opportunity' | 'unarchive-opportunity' | 'list-archive-reasons' | 'get-archive-reason' | 'list-interviews' | 'get-interview' | 'create-interview' | 'update-interview' | 'delete-interview' | 'list-panels' | 'get-panel' | 'create-panel' | 'update-panel' | 'delete-panel' | 'list-feedback' | 'get-feedback' | 'create-feedback' | 'update-feedback' | 'delete-feedback' | 'list-feedback-templates' | 'get-feedback-template' | 'create-feedback-template' | 'update-feedback-template' | 'delete-feedback-template' | 'list-offers' | 'list-referrals' | 'get-referral' | 'list-applications' | 'get-application' | 'list-resumes' | 'get-resume' | 'list-files' | 'get-file' | 'delete-file' | 'list-requisitions' | 'get-requisition' | 'create-requisition' | 'update-requisition' | 'delete-requisition' | 'list-requisition-fields' | 'get-requisition-field' | 'get-application-questions' | 'get-posting-users' | 'get-eeo-responses' | 'get-eeo-responses-pii' | 'list-users' | 'get-user' | 'create-user' | 'update-user' | 'deactivate-user' | 'reactivate-user' | 'list-deleted-opportunities' | 'list-deleted-applications' | 'list-deleted-postings' | 'list-sources' | 'list-tags' | 'list-stages' | 'get-stage' | 'get-disposition-stages' | 'list-webhooks';
 /**
  * end of generated
  * What an operation is for.

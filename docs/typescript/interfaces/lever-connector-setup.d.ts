@@ -401,6 +401,10 @@ export interface ConnectionStatus {
    */
   auth: AuthKind,
   /**
+   * The Lever environment it uses: `production` or `sandbox`.
+   */
+  environment: string,
+  /**
    * Lever refused the refresh token (`invalid_grant`): an admin must connect again.
    */
   reconnectNeeded: boolean,

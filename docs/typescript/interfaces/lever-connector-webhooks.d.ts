@@ -58,7 +58,7 @@ export interface ForwardedEvent {
 /**
  * Why a verified delivery needed no partner call.
  */
-export type SkipReason = SkipReasonOpportunityNotInLever | SkipReasonNotLinked | SkipReasonStageNotMapped | SkipReasonAlreadyReported | SkipReasonNotHired | SkipReasonStillInLever | SkipReasonPing;
+export type SkipReason = SkipReasonOpportunityNotInLever | SkipReasonNotLinked | SkipReasonStageNotMapped | SkipReasonAlreadyReported | SkipReasonNotHired | SkipReasonStillInLever | SkipReasonPing | SkipReasonInterviewNotConfirmed;
 /**
  * Lever has no such opportunity (deleted since).
  */
@@ -107,6 +107,14 @@ export interface SkipReasonStillInLever {
  */
 export interface SkipReasonPing {
   tag: 'ping',
+}
+/**
+ * An interview event Lever does not confirm (the interview is missing, or still there
+ * and not canceled): the interview's id.
+ */
+export interface SkipReasonInterviewNotConfirmed {
+  tag: 'interview-not-confirmed',
+  val: string,
 }
 /**
  * Where a delivery token stands.

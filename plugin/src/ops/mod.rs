@@ -22,6 +22,7 @@ use serde_json::{json, Value};
 use crate::actions;
 use crate::audit;
 use crate::auth;
+use crate::config;
 use crate::error::ConnectorError;
 use crate::io::{Env, Method};
 use crate::lever::OpportunityId;
@@ -712,6 +713,10 @@ pub const FIXED: &[Fixed] = &[
     fixed!("disconnect", Connection, true, Fields(&[opt("purge", Kind::Bool, "also delete links, maps and settings")]), [Flag("purge", "purge")], "Deletes our webhooks in Lever and the credentials (with purge, everything).", |env, c, input| {
         let purge = input.get("purge").and_then(Value::as_bool).unwrap_or(false);
         ok(json!({ "disconnected": setup::disconnect(env, c, purge)? }))
+    }),
+    fixed!("set-environment", Connection, true, Fields(&[req("environment", Kind::Text, "production or sandbox")]), [Field("environment")], "Chooses the Lever environment (production or sandbox) the connection uses, before it is connected.", |env, c, input| {
+        let chosen = auth::set_environment(env, c, config::Tier::parse(text(input, "environment"))?)?;
+        ok(json!({ "environment": chosen.tier.as_str(), "apiBase": chosen.api_base.to_string() }))
     }),
     fixed!("list-lever-stages", Connection, false, Fields(NO_INPUT), [], "Lever's stages, for the stage map.", |env, c, _| data(setup::list_stages(env, c)?)),
     fixed!("list-lever-users", Connection, false, Fields(NO_INPUT), [], "Lever's active users, for perform-as.", |env, c, _| data(setup::list_users(env, c)?)),

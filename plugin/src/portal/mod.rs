@@ -308,7 +308,9 @@ fn session(
 
 /// The HTML headers every portal page carries.
 fn html_reply(env: &Env, status: u16, body: String) -> Reply {
-    let form_action = config::lever_environment(env.config)
+    let form_action: String = config::lever_environments(env.config)
+        .unwrap_or_default()
+        .iter()
         .map(|e| {
             format!(
                 " {}://{}",
@@ -316,7 +318,9 @@ fn html_reply(env: &Env, status: u16, body: String) -> Reply {
                 e.authorize_url.authority()
             )
         })
-        .unwrap_or_default();
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
     Reply {
         status,
         headers: vec![

@@ -79,7 +79,7 @@ impl View {
             connection: connection.clone(),
             base,
             partner: config::partner_name(env.config).unwrap_or_else(|_| "the partner".into()),
-            environment: config::lever_environment(env.config)
+            environment: crate::auth::connection_environment(env, connection)
                 .map(|e| e.name.to_string())
                 .unwrap_or_default(),
             oauth_available: config::oauth_client(env.config).is_ok(),

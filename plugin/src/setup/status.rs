@@ -84,6 +84,8 @@ pub struct ConnectionStatus {
     pub connection: ConnectionId,
     /// How it authenticates.
     pub auth: AuthKind,
+    /// The Lever environment it uses: `production` or `sandbox`.
+    pub environment: &'static str,
     /// Lever refused the refresh token: connect again.
     pub reconnect_needed: bool,
     /// When the OAuth access token expires (it is refreshed before).
@@ -256,9 +258,13 @@ pub fn status_and_stages(
     if webhooks.iter().any(|w| w.state == WebhookState::Missing) {
         missing.push("install the webhooks".into());
     }
+    let environment = crate::auth::connection_environment(env, connection)?
+        .tier
+        .as_str();
     let status = ConnectionStatus {
         connection: connection.clone(),
         auth: kind,
+        environment,
         reconnect_needed,
         token_expires_at,
         account_id,

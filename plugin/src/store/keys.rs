@@ -134,6 +134,7 @@ pub const CONNECTION_KEYS: &[KeySpec] = &[
     row("posting-cursor", Cache, Fixed, "the postings poll's cursor (Unix ms of the newest `updatedAt` read)", "one"),
     row("triggers", Setting, Fixed, "the triggers the platform enabled", "one"),
     row("perform-as", Setting, Fixed, "the Lever user writes are attributed to", "one"),
+    row("environment", Setting, Fixed, "the Lever environment the connection uses (production or sandbox; none: the deployment's)", "one"),
     row("stage-map", Setting, Fixed, "Lever stage id → partner stage", "one"),
     row("upload-stage", Setting, Fixed, "the Lever stage uploads go to", "one"),
     row("roles", Setting, Fixed, "partner role id → Lever posting id", "one"),

@@ -138,6 +138,9 @@ pub struct OAuthState {
     /// The connect-portal session that started it (the callback returns there).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub portal_session: Option<String>,
+    /// The Lever environment (`production`, `sandbox`) the consent was asked in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub environment: Option<String>,
 }
 
 /// A short exclusive lease (the token refresh lock).
@@ -162,6 +165,10 @@ pub enum StoredAuth {
         api_key: String,
         /// When it was connected.
         connected_at: UnixMillis,
+        /// The Lever environment (`production`, `sandbox`) the key belongs to; none (written
+        /// before 0.3): the deployment's.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        environment: Option<String>,
     },
     /// OAuth tokens.
     #[serde(rename_all = "camelCase")]
@@ -1234,6 +1241,18 @@ impl ConnStore<'_> {
         self.set("perform-as", user.as_bytes())
     }
 
+    /// The Lever environment chosen for the connection, when one was.
+    pub fn environment(&self) -> Result<Option<crate::config::Tier>, ConnectorError> {
+        Ok(self
+            .get_string("environment")?
+            .map(|name| crate::config::Tier::from_stored(&name)))
+    }
+
+    /// Chooses the connection's Lever environment.
+    pub fn set_environment(&self, tier: crate::config::Tier) -> Result<(), ConnectorError> {
+        self.set("environment", tier.as_str().as_bytes())
+    }
+
     /// The stage map, if set.
     pub fn stage_map(&self) -> Result<Option<BTreeMap<String, String>>, ConnectorError> {
         self.get_json("stage-map")
@@ -2092,6 +2111,7 @@ mod tests {
         let kv = FakeKv::default();
         let store = Store::new(&kv);
         let state = OAuthState {
+            environment: None,
             portal_session: None,
             connection: ConnectionId::parse("a").unwrap(),
             expires_at: 10,

@@ -881,6 +881,7 @@ mod tests {
                     )
                     .unwrap(),
                 connected_at: 0,
+                environment: None,
             })
             .unwrap();
         store

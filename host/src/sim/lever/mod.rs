@@ -191,6 +191,9 @@ struct State {
     limited: u64,
     limited_by_account: HashMap<String, u64>,
     admitted_by_account: HashMap<String, u64>,
+    /// Every credential presented to the API (`Basic` keys decoded, `Bearer` tokens), in
+    /// order: which secrets reached this host.
+    presented: Vec<String>,
 }
 
 /// Who is calling: the account a credential belongs to, and its scopes (OAuth only).
@@ -323,6 +326,11 @@ impl LeverSim {
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Every API key and access token presented to this simulator's API, in order.
+    pub fn credentials_presented(&self) -> Vec<String> {
+        self.state().presented.clone()
     }
 
     /// The accounts' ids and API keys, in order.
@@ -741,7 +749,17 @@ impl LeverSim {
             .headers
             .get("authorization")
             .ok_or_else(unauthorized)?;
-        let state = self.state();
+        let mut state = self.state();
+        let presented = match header.strip_prefix("Basic ") {
+            Some(encoded) => base64::engine::general_purpose::STANDARD
+                .decode(encoded.trim())
+                .ok()
+                .and_then(|d| String::from_utf8(d).ok())
+                .map(|d| d.split(':').next().unwrap_or_default().to_string())
+                .unwrap_or_default(),
+            None => header.trim_start_matches("Bearer ").trim().to_string(),
+        };
+        state.presented.push(presented);
         if let Some(encoded) = header.strip_prefix("Basic ") {
             let decoded = base64::engine::general_purpose::STANDARD
                 .decode(encoded.trim())
