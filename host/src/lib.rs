@@ -1,23 +1,30 @@
-//! `lever-host`: a wasmtime host for the lever-connector component, with a faithful Lever
-//! API simulator and a partner simulator for local work and tests.
+//! `lever-host`: a wasmtime host for the lever-connector component.
+//!
+//! The product: [`runtime`] (the engine, limits, the compiled-component cache and the
+//! imports the component gets), [`server`] (the HTTP face, ticks, reconciles), [`outbound`]
+//! (the allow-listed outgoing requests), [`call`] (`lever-host call`), [`settings`],
+//! [`kv`], [`logs`], [`drain`], [`signing`], [`wire`] and [`http_util`].
+//!
+//! The developer tools live apart, in [`dev`]: the Lever and partner simulators, the demo,
+//! the benchmarks and their native baseline (re-exported here under their short names).
 
+pub mod call;
+pub mod drain;
+pub mod http_util;
 pub mod kv;
-pub mod native;
+pub mod logs;
 pub mod outbound;
 pub mod runtime;
+pub mod server;
+pub mod settings;
+pub mod signing;
+pub mod wire;
+
+pub mod dev;
 
 /// The component built from `plugin/` (wasm32-wasip2, `component` profile), embedded as the
 /// default.
 pub use lever_component::COMPONENT;
-pub mod bench;
-pub mod call;
-pub mod demo;
-pub mod drain;
-pub mod http_util;
-pub mod logs;
-pub mod partner_api;
-pub mod server;
-pub mod settings;
-pub mod signing;
-pub mod sim;
-pub mod wire;
+
+// The developer tools keep their paths at the crate root.
+pub use dev::{bench, demo, native, partner_api, sim};

@@ -12,7 +12,10 @@ use crate::http_util::{SimRequest, SimResponse};
 
 macro_rules! recorded {
     ($file:literal) => {
-        include_str!(concat!("../../../../tests/fixtures/lever/recorded/", $file))
+        include_str!(concat!(
+            "../../../../../tests/fixtures/lever/recorded/",
+            $file
+        ))
     };
 }
 

@@ -107,7 +107,7 @@ impl SpinApp {
         let dir = tempfile::tempdir()?;
         let component = dir.path().join("lever_plugin.wasm");
         std::fs::write(&component, wasm)?;
-        let manifest = include_str!("../../../spin.toml").replace(
+        let manifest = include_str!("../../../../spin.toml").replace(
             "source = \"target/wasm32-wasip2/component/lever_plugin.wasm\"",
             &format!("source = {:?}", component.display().to_string()),
         );

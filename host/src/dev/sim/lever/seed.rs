@@ -136,19 +136,19 @@ pub struct Seed {
 /// users one of them deactivated, two postings, Ada Lovelace at the on-site interview).
 pub fn acme() -> Seed {
     let stages = fixture(include_str!(
-        "../../../../tests/fixtures/lever/api/stages.json"
+        "../../../../../tests/fixtures/lever/api/stages.json"
     ));
     let users = fixture(include_str!(
-        "../../../../tests/fixtures/lever/api/users.json"
+        "../../../../../tests/fixtures/lever/api/users.json"
     ));
     let postings = fixture(include_str!(
-        "../../../../tests/fixtures/lever/api/postings-page1.json"
+        "../../../../../tests/fixtures/lever/api/postings-page1.json"
     ));
     let ada = fixture(include_str!(
-        "../../../../tests/fixtures/lever/api/opportunity.json"
+        "../../../../../tests/fixtures/lever/api/opportunity.json"
     ));
     let reasons = fixture(include_str!(
-        "../../../../tests/fixtures/lever/api/archive_reasons.json"
+        "../../../../../tests/fixtures/lever/api/archive_reasons.json"
     ));
     let mut postings: Vec<Value> = postings["data"].as_array().cloned().unwrap_or_default();
     postings.push(json!({
@@ -266,13 +266,13 @@ mod tests {
     #[test]
     fn every_recorded_field_is_present() {
         let users = recorded(include_str!(
-            "../../../../tests/fixtures/lever/recorded/get-users.json"
+            "../../../../../tests/fixtures/lever/recorded/get-users.json"
         ));
         let posting = recorded(include_str!(
-            "../../../../tests/fixtures/lever/recorded/get-posting.json"
+            "../../../../../tests/fixtures/lever/recorded/get-posting.json"
         ));
         let opportunity = recorded(include_str!(
-            "../../../../tests/fixtures/lever/recorded/get-opportunity.json"
+            "../../../../../tests/fixtures/lever/recorded/get-opportunity.json"
         ));
         for seed in [acme(), globex()] {
             for u in &seed.users {
