@@ -169,7 +169,9 @@ impl Route {
             | Route::Tick
             | Route::Actions => 0,
             Route::Portal(..) => portal::MAX_FORM_BYTES,
-            Route::Partner(_, PartnerRoute::Op { name, .. }) if name == "submit-candidate" => {
+            Route::Partner(_, PartnerRoute::Op { name, .. })
+                if name == "submit-candidate" || name == "upload-file" =>
+            {
                 MAX_SUBMISSION_BYTES
             }
             Route::Partner(_, PartnerRoute::Proxy { .. }) => MAX_PROXY_BODY_BYTES,

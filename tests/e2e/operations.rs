@@ -430,6 +430,11 @@ fn steps() -> Vec<Step> {
             "get-resume",
             json!({ "opportunityId": ADA, "resumeId": "none" }),
         ),
+        keeping(
+            "upload-file",
+            json!({ "opportunityId": ADA, "fileName": "notes.txt", "contentBase64": "aGVsbG8=" }),
+            &[],
+        ),
         step("list-files", json!({ "opportunityId": ADA })),
         failing(
             "get-file",
@@ -611,4 +616,58 @@ async fn get_actions_lists_every_action_with_its_schemas() {
         .await
         .unwrap();
     assert_eq!(anonymous.status, 401);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_file_is_uploaded_and_downloaded_through_the_confined_proxy_byte_for_byte() {
+    use base64::Engine as _;
+    let world = World::start().await;
+    world
+        .ok(
+            "PUT",
+            "/connections/acme/perform-as",
+            Some(json!({ "userId": RECRUITER })),
+        )
+        .await;
+    // Every byte value: not text.
+    let bytes: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
+    let uploaded = world
+        .call(
+            "POST",
+            "/connections/acme/actions/upload-file",
+            Some(json!({ "opportunityId": ADA, "fileName": "portfolio.pdf",
+                         "contentBase64": base64::engine::general_purpose::STANDARD.encode(&bytes) })),
+        )
+        .await;
+    assert_eq!(uploaded.status, 201, "{}", uploaded.text());
+    let file = uploaded.json()["data"]["id"].as_str().unwrap().to_string();
+    let listed = world
+        .ok(
+            "POST",
+            "/connections/acme/actions/list-files",
+            Some(json!({ "opportunityId": ADA })),
+        )
+        .await;
+    assert_eq!(listed["data"][0]["id"], file.as_str());
+    assert_eq!(listed["data"][0]["name"], "portfolio.pdf");
+    assert_eq!(listed["data"][0]["size"], bytes.len());
+    let downloaded = world
+        .call(
+            "GET",
+            &format!("/connections/acme/proxy/opportunities/{ADA}/files/{file}/download"),
+            None,
+        )
+        .await;
+    assert_eq!(downloaded.status, 200);
+    assert_eq!(downloaded.headers["content-type"], "application/pdf");
+    assert_eq!(downloaded.body.as_ref(), bytes.as_slice(), "byte for byte");
+    // A path that leaves the API root is refused before anything is sent.
+    let escape = world
+        .call(
+            "GET",
+            "/connections/acme/proxy/opportunities/%2e%2e/admin",
+            None,
+        )
+        .await;
+    assert_eq!(escape.status, 400);
 }

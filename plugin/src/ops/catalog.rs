@@ -700,6 +700,65 @@ pub fn apply(env: &Env, c: &ConnectionId, input: &Value) -> Result<(u16, Value),
     Ok((201, json!({ "data": data })))
 }
 
+/// The input of `upload-file`.
+pub const UPLOAD_FILE: &[Param] = &[
+    req("opportunityId", Kind::Text, "the opportunity"),
+    req(
+        "fileName",
+        Kind::Text,
+        "the file's name, with its extension",
+    ),
+    req(
+        "contentBase64",
+        Kind::Text,
+        "the file's bytes, base64 (at most 30 MB)",
+    ),
+    opt(
+        "contentType",
+        Kind::Text,
+        "its media type (default: from the extension)",
+    ),
+];
+
+/// Uploads a file to an opportunity (`POST /opportunities/:id/files`, multipart) as the
+/// connection's `perform_as` user. Answers Lever's file.
+pub fn upload_file(
+    env: &Env,
+    c: &ConnectionId,
+    input: &Value,
+) -> Result<(u16, Value), ConnectorError> {
+    use base64::Engine as _;
+    let text = |name: &str| field(input, name).as_str().unwrap_or_default();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text("contentBase64").as_bytes())
+        .map_err(|_| ConnectorError::InvalidInput("contentBase64 is not base64".into()))?;
+    if bytes.len() > crate::sync::upload::MAX_RESUME_BYTES {
+        return Err(ConnectorError::TooLarge(
+            crate::sync::upload::MAX_RESUME_BYTES as u64,
+        ));
+    }
+    let file_name = text("fileName");
+    let content_type = match field(input, "contentType").as_str() {
+        Some(given) => given.to_string(),
+        None => crate::sync::upload::content_type_for(file_name).to_string(),
+    };
+    auth::require_scope(env, c, "files:write:admin")?;
+    let user = setup::require_perform_as(env, c)?;
+    let api = auth::lever_api(env, c)?;
+    let (form_type, body) = crate::multipart::Form::new(&env.random.bytes(16))
+        .file("file", file_name, &content_type, &bytes)
+        .finish();
+    let request = api.request_typed(
+        Method::Post,
+        &["opportunities", text("opportunityId"), "files"],
+        &[("perform_as", user.as_str())],
+        &form_type,
+        body,
+    );
+    let data: Value = lever::interpret(lever::send(env, request)?)?;
+    Ok((201, json!({ "data": data })))
+}
+
 fn internal(e: serde_json::Error) -> ConnectorError {
     ConnectorError::Internal(e.to_string())
 }

@@ -848,6 +848,7 @@ pub const FIXED: &[Fixed] = &[
         let list: ListBody<actions::PostingFilter> = parse(input)?;
         ok(actions::list_postings(env, c, &list.filter, &list.page)?)
     }),
+    fixed!("upload-file", Action, true, Fields(catalog::UPLOAD_FILE), [Arg::Input], "Uploads a file to an opportunity, as the perform_as user (download it through the proxy).", catalog::upload_file),
     fixed!("apply-to-posting", Action, true, Fields(catalog::APPLY), [Arg::Input], "Applies a candidate to a posting: reads its application form first, refuses unanswered required questions, then submits.", catalog::apply),
     fixed!("proxy", Action, true, Fields(PROXY), [Field("method"), Field("path"), OptField("body")], "Sends any request below the Lever API root with the connection's credentials; Lever's answer comes back as it is.", proxy),
 ];

@@ -184,7 +184,8 @@ fn extension(file_name: &str) -> String {
         .unwrap_or_default()
 }
 
-fn content_type_for(file_name: &str) -> &'static str {
+/// The media type a file name's extension says (`application/octet-stream` otherwise).
+pub fn content_type_for(file_name: &str) -> &'static str {
     match extension(file_name).as_str() {
         "pdf" => "application/pdf",
         "doc" => "application/msword",

@@ -518,6 +518,30 @@ pub(super) fn route(
                 _ => error(404, code::NOT_FOUND, "Application not found"),
             }
         }
+        ("POST", ["opportunities", id, "files"]) => {
+            if user.is_none() {
+                return Some((perform_as_missing(), vec![]));
+            }
+            upload_file(a, id, request)
+        }
+        ("GET", ["opportunities", id, "files", file, "download"]) => {
+            match records(a, kind_named("files"))
+                .iter()
+                .find(|f| f["id"] == *file && f["_opportunityId"] == *id)
+            {
+                Some(found) => {
+                    use base64::Engine as _;
+                    let bytes = base64::engine::general_purpose::STANDARD
+                        .decode(found["_bytes"].as_str().unwrap_or_default())
+                        .unwrap_or_default();
+                    let content_type = found["_contentType"]
+                        .as_str()
+                        .unwrap_or("application/octet-stream");
+                    SimResponse::bytes(200, content_type, bytes)
+                }
+                None => error(404, code::NOT_FOUND, "File not found"),
+            }
+        }
         ("GET", ["opportunities", "deleted"]) => list(request, Vec::new(), generation),
         ("GET", ["applications", "deleted"]) => list(request, Vec::new(), generation),
         ("GET", ["postings", "deleted"]) => list(request, Vec::new(), generation),
@@ -634,6 +658,62 @@ pub(super) fn route(
         _ => return generic(account_id, a, request, path, user),
     };
     Some((response, vec![]))
+}
+
+/// `POST /opportunities/:id/files`: one multipart `file` (Lever's 30 MB limit).
+fn upload_file(a: &mut Account, opportunity: &str, request: &SimRequest) -> SimResponse {
+    use base64::Engine as _;
+    if !a.opportunities.iter().any(|o| o["id"] == opportunity) {
+        return error(404, code::NOT_FOUND, "Opportunity not found");
+    }
+    let content_type = request
+        .headers
+        .get("content-type")
+        .map(String::as_str)
+        .unwrap_or_default();
+    let Some(boundary) = super::multipart::boundary(content_type) else {
+        return error(
+            400,
+            code::BAD_REQUEST,
+            "Files are uploaded as multipart/form-data",
+        );
+    };
+    let parts = match super::multipart::parse(&request.body, &boundary) {
+        Ok(parts) => parts,
+        Err(e) => {
+            return error(
+                400,
+                code::BAD_REQUEST,
+                format!("Malformed multipart body: {e}"),
+            )
+        }
+    };
+    let Some(file) = parts
+        .into_iter()
+        .find(|p| p.name == "file" && p.filename.is_some())
+    else {
+        return error(400, code::BAD_REQUEST, "file is required");
+    };
+    if file.body.len() > 30 * 1024 * 1024 {
+        return error(413, code::BAD_REQUEST, "Files are at most 30 MB");
+    }
+    let name = file.filename.unwrap_or_default();
+    let id = uuid();
+    let record = json!({
+        "id": id,
+        "downloadUrl": format!("https://api.lever.co/v1/opportunities/{opportunity}/files/{id}/download"),
+        "ext": name.rsplit_once('.').map(|(_, e)| e.to_string()),
+        "name": name,
+        "uploadedAt": now_ms(),
+        "status": "processed",
+        "size": file.body.len(),
+        "_opportunityId": opportunity,
+        "_contentType": file.content_type.unwrap_or_else(|| "application/octet-stream".into()),
+        "_bytes": base64::engine::general_purpose::STANDARD.encode(&file.body),
+    });
+    let shown = public_opportunity(&record);
+    records(a, kind_named("files")).push(record);
+    SimResponse::json(201, json!({ "data": shown }))
 }
 
 /// An opportunity's applications, in Lever's shape.
