@@ -47,6 +47,19 @@ fn json_text(text: &str, what: &str) -> anyhow::Result<Value> {
 
 /// The operation's JSON input from the arguments after the connection.
 pub fn input(op: ops::Op, args: &[String]) -> anyhow::Result<Value> {
+    let schema = op.input_schema();
+    // A text argument for a boolean or integer field is parsed as one.
+    let typed = |name: &str, value: &String| -> anyhow::Result<Value> {
+        Ok(match schema["properties"][name]["type"].as_str() {
+            Some("boolean") => json!(value.parse::<bool>().map_err(|_| {
+                anyhow::anyhow!("{} takes <{name}> as true or false", op.name())
+            })?),
+            Some("integer") => json!(value
+                .parse::<i64>()
+                .map_err(|_| { anyhow::anyhow!("{} takes <{name}> as a number", op.name()) })?),
+            _ => json!(value),
+        })
+    };
     let mut fields = Map::new();
     let mut whole = None;
     let mut rest = args.iter();
@@ -56,11 +69,11 @@ pub fn input(op: ops::Op, args: &[String]) -> anyhow::Result<Value> {
                 let value = rest
                     .next()
                     .ok_or_else(|| anyhow::anyhow!("{} needs <{name}>", op.name()))?;
-                fields.insert(name.into(), json!(value));
+                fields.insert(name.into(), typed(name, value)?);
             }
             Arg::OptField(name) => {
                 if let Some(value) = rest.next() {
-                    fields.insert(name.into(), json!(value));
+                    fields.insert(name.into(), typed(name, value)?);
                 }
             }
             Arg::Input => {
@@ -247,6 +260,11 @@ mod tests {
             input(op("list-notes"), &args(&[r#"{"opportunityId":"o"}"#])).unwrap(),
             json!({ "opportunityId": "o" })
         );
+        assert_eq!(
+            input(op("set-interview-feedback"), &args(&["true"])).unwrap(),
+            json!({ "enabled": true })
+        );
+        assert!(input(op("set-interview-feedback"), &args(&["yes"])).is_err());
         assert!(input(op("link-role"), &args(&["only-one"])).is_err());
         assert!(input(op("get-status"), &args(&["extra"])).is_err());
         assert!(input(op("disconnect"), &args(&["everything"])).is_err());

@@ -355,6 +355,7 @@ pub fn route(method: &str, path_with_query: &str) -> Result<Route, Reply> {
                     op("reject-candidate").with("partnerCandidateId", decode_segment(id)),
                 ),
                 (_, ["reconcile"]) => partner("POST", op("reconcile")),
+                (_, ["interview-feedback"]) => partner("PUT", op("set-interview-feedback")),
                 (_, ["actions", action]) => partner("POST", op(&decode_segment(action))),
                 (_, ["proxy", ..]) => {
                     let method = match method {

@@ -174,3 +174,69 @@ async fn interviews_of_unlinked_candidates_and_unconfirmed_events_are_not_sent()
     );
     assert_eq!(world.partner_events().len(), before);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_opted_in_connection_gets_the_interviews_feedback() {
+    let world = World::start().await;
+    world
+        .ok(
+            "PUT",
+            "/connections/acme/perform-as",
+            Some(json!({ "userId": RECRUITER })),
+        )
+        .await;
+    let opted = world
+        .ok(
+            "PUT",
+            "/connections/acme/interview-feedback",
+            Some(json!({ "enabled": true })),
+        )
+        .await;
+    assert_eq!(opted["interviewFeedback"], true);
+    let mut deliveries = world.sims.lever.subscribe();
+    let panel = action(
+        &world,
+        "create-panel",
+        json!({ "opportunityId": ADA, "timezone": "UTC", "interviews": [{
+            "subject": "Pairing", "interviewers": [{ "id": RECRUITER }],
+            "date": 1_893_456_000_000u64, "duration": 60 }] }),
+    )
+    .await;
+    let interview = panel["data"]["interviews"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    interview_delivery(&mut deliveries, "interviewCreated").await;
+    let template = action(
+        &world,
+        "create-feedback-template",
+        json!({ "text": "Pairing review", "fields": [{ "type": "text", "text": "How did it go?" }] }),
+    )
+    .await;
+    let field = template["data"]["fields"][0]["id"].clone();
+    action(
+        &world,
+        "create-feedback",
+        json!({ "opportunityId": ADA, "baseTemplateId": template["data"]["id"], "interview": interview,
+                "fieldValues": [{ "id": field, "value": "Clear, careful, fast." }] }),
+    )
+    .await;
+    action(
+        &world,
+        "update-interview",
+        json!({ "opportunityId": ADA, "interviewId": interview, "subject": "Pairing",
+                "interviewers": [{ "id": RECRUITER }], "date": 1_893_456_000_000u64, "duration": 90 }),
+    )
+    .await;
+    let updated = interview_delivery(&mut deliveries, "interviewUpdated").await;
+    assert_eq!(updated.status, Some(200), "{}", updated.response);
+    let event = world
+        .partner_events()
+        .into_iter()
+        .find(|e| e["type"] == "candidate.interview_updated")
+        .expect("the partner heard of the change");
+    let feedback = &event["data"]["interview"]["feedback"];
+    assert_eq!(feedback.as_array().map(Vec::len), Some(1), "{event}");
+    assert_eq!(feedback[0]["text"], "Pairing review");
+    assert_eq!(feedback[0]["fields"][0]["value"], "Clear, careful, fast.");
+}

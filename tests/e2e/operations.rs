@@ -222,6 +222,9 @@ fn steps() -> Vec<Step> {
             "set-candidate-stage",
             json!({ "partnerCandidateId": "cand-new" }),
         ),
+        step("set-interview-feedback", json!({ "enabled": true })),
+        step("set-interview-feedback", json!({ "enabled": false })),
+        failing("set-interview-feedback", json!({ "enabled": "yes" })),
         step("reconcile", json!({})),
         // ---- triggers ----
         step(

@@ -802,6 +802,11 @@ pub const FIXED: &[Fixed] = &[
         let added = notes::add_note(env, c, text(input, "partnerCandidateId"), text(input, "noteId"), text(input, "text"))?;
         answer(if added.created { 201 } else { 200 }, added)
     }),
+    fixed!("set-interview-feedback", Marketplace, true, Fields(&[req("enabled", Kind::Bool, "true: interview events carry the interview's feedback forms")]), [Field("enabled")], "Opts the connection in to (or out of) interview feedback in its interview events.", |env, c, input| {
+        let enabled = input.get("enabled").and_then(Value::as_bool).unwrap_or(false);
+        crate::store::Store::new(env.kv).connection(c).set_interview_feedback(enabled)?;
+        ok(json!({ "interviewFeedback": enabled }))
+    }),
     fixed!("reconcile", Marketplace, true, Fields(NO_INPUT), [], "Catches up with Lever's changes since the last reconcile.", |env, c, _| ok(reconcile::reconcile(env, c)?)),
     // ---- triggers ----
     fixed!("enable-triggers", Triggers, true, Fields(&[req("enabled", Kind::Texts, "candidate-created, candidate-updated, posting-created, posting-updated")]), [Rest("enabled")], "Chooses the enabled triggers.", |env, c, input| {

@@ -139,6 +139,7 @@ pub const CONNECTION_KEYS: &[KeySpec] = &[
     row("upload-stage", Setting, Fixed, "the Lever stage uploads go to", "one"),
     row("roles", Setting, Fixed, "partner role id → Lever posting id", "one"),
     row("upload-tags", Setting, Fixed, "tags every upload gets", "one"),
+    row("interview-feedback", Setting, Fixed, "the connection opted in to interview feedback in its interview events", "one"),
     row("rejection-reason", Setting, Fixed, "the archive reason partner rejections use", "one"),
     row("stage-names", Setting, Fixed, "mapped Lever stage id → its name when mapped", "one"),
     row("sync/cursor", Cursor, Fixed, "the reconciliation cursor (Unix ms of the newest `updatedAt` read)", "one"),

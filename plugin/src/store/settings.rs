@@ -140,4 +140,20 @@ impl ConnStore<'_> {
     pub fn set_upload_tags(&self, tags: &[String]) -> Result<(), ConnectorError> {
         self.set("upload-tags", &encode(&tags)?)
     }
+
+    /// Whether interview events carry the interview's feedback (the connection opted in).
+    pub fn interview_feedback(&self) -> Result<bool, ConnectorError> {
+        Ok(self.get_string("interview-feedback")?.as_deref() == Some("true"))
+    }
+
+    /// Opts in to (or out of) feedback in interview events.
+    pub fn set_interview_feedback(&self, enabled: bool) -> Result<(), ConnectorError> {
+        if enabled {
+            self.set("interview-feedback", b"true")
+        } else {
+            self.kv
+                .delete(&self.key("interview-feedback"))
+                .map_err(storage_error)
+        }
+    }
 }

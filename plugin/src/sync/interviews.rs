@@ -5,7 +5,8 @@
 //! Like every event, the delivery's data is not trusted (Lever does not sign it): the
 //! interview is read from Lever first. A scheduled or updated interview must be there (and
 //! not canceled); a cancelled one must be gone or canceled. The event carries when, where
-//! and who; interview feedback is never sent.
+//! and who; the interview's feedback only when the connection opted in
+//! (`PUT /connections/{c}/interview-feedback`).
 
 use serde::{Deserialize, Serialize};
 
@@ -91,6 +92,39 @@ struct LeverInterview {
     interviewers: Vec<Interviewer>,
     #[serde(default)]
     canceled_at: Option<UnixMillis>,
+    #[serde(default)]
+    feedback_forms: Vec<String>,
+}
+
+/// One feedback form of an interview, as an opted-in connection gets it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Feedback {
+    /// Lever's feedback form.
+    pub id: String,
+    /// The template's name.
+    #[serde(default)]
+    pub text: Option<String>,
+    /// Who gave it.
+    #[serde(default)]
+    pub user: Option<String>,
+    /// When it was completed.
+    #[serde(default)]
+    pub completed_at: Option<UnixMillis>,
+    /// The answers.
+    #[serde(default)]
+    pub fields: Vec<FeedbackField>,
+}
+
+/// One answer of a feedback form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FeedbackField {
+    /// The question.
+    #[serde(default)]
+    pub text: Option<String>,
+    /// The answer.
+    #[serde(default)]
+    pub value: serde_json::Value,
 }
 
 /// When, where and who: the interview in a partner event.
@@ -113,6 +147,9 @@ pub struct InterviewInfo {
     pub location: Option<String>,
     /// Who interviews.
     pub interviewers: Vec<Interviewer>,
+    /// Its feedback forms: only for a connection that opted in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub feedback: Option<Vec<Feedback>>,
 }
 
 /// `data` of the interview events.
@@ -129,6 +166,7 @@ pub struct InterviewEvent {
 
 fn info(interview: LeverInterview) -> InterviewInfo {
     InterviewInfo {
+        feedback: None,
         id: interview.id,
         panel_id: interview.panel,
         subject: interview.subject,
@@ -176,7 +214,11 @@ pub fn changed(
             interview_id: data.interview_id.clone(),
         }))
     };
-    let interview = match (change, found) {
+    let forms = found
+        .as_ref()
+        .map(|i| i.feedback_forms.clone())
+        .unwrap_or_default();
+    let mut interview = match (change, found) {
         (Change::Scheduled | Change::Updated, Some(i)) if i.canceled_at.is_none() => info(i),
         (Change::Scheduled | Change::Updated, _) => return not_confirmed(),
         (Change::Cancelled, Some(i)) if i.canceled_at.is_some() => info(i),
@@ -190,12 +232,35 @@ pub fn changed(
             timezone: None,
             location: None,
             interviewers: Vec::new(),
+            feedback: None,
         },
     };
+    if change != Change::Cancelled && store.interview_feedback()? {
+        let mut feedback = Vec::new();
+        for form in &forms {
+            let request = api.request(
+                Method::Get,
+                &[
+                    "opportunities",
+                    data.opportunity_id.as_str(),
+                    "feedback",
+                    form,
+                ],
+                &[],
+                None,
+            );
+            match lever::interpret::<Feedback>(lever::send(env, request)?) {
+                Ok(found) => feedback.push(found),
+                Err(ConnectorError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        interview.feedback = Some(feedback);
+    }
     // The same interview in the same state is the same event (a redelivery is dropped by
     // the partner); a real change of when, where or who is a new one.
     let fingerprint = format!(
-        "{:?}{:?}{:?}{:?}{:?}",
+        "{:?}{:?}{:?}{:?}{:?}{:?}",
         interview.starts_at,
         interview.duration_minutes,
         interview.location,
@@ -204,7 +269,11 @@ pub fn changed(
             .interviewers
             .iter()
             .map(|i| &i.id)
-            .collect::<Vec<_>>()
+            .collect::<Vec<_>>(),
+        interview.feedback.as_ref().map(|f| f
+            .iter()
+            .map(|f| (&f.id, f.completed_at))
+            .collect::<Vec<_>>())
     );
     let kind = change.event_type();
     let webhook_id = partner::event_id(

@@ -256,6 +256,18 @@ fn new_record(
             record["accountId"] = json!(account_of(a));
             record["userId"] = json!(user);
             record["profileId"] = json!(opportunity);
+            // Feedback for an interview is one of the interview's forms.
+            if let Some(interview) = records(a, kind_named("interviews"))
+                .iter_mut()
+                .find(|i| !body["interview"].is_null() && i["id"] == body["interview"])
+            {
+                let mut forms = interview["feedbackForms"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                forms.push(json!(id));
+                interview["feedbackForms"] = json!(forms);
+            }
             record["completedAt"] = body.get("completedAt").cloned().unwrap_or(json!(now));
             record["updatedAt"] = Value::Null;
             if let Some(map) = record.as_object_mut() {
