@@ -96,23 +96,21 @@ pub fn requested_scopes(env: &Env) -> Result<Vec<&'static str>, ConnectorError> 
         .collect())
 }
 
-/// Refuses an action whose OAuth scope the connection's grant lacks (an API key's
-/// permissions are Lever's to check: it answers 403).
-pub fn require_scope(
-    env: &Env,
+/// Refuses a call whose OAuth scope `granted` lacks (an API key's permissions are Lever's
+/// to check: it answers 403).
+fn check_scope(
     connection: &ConnectionId,
+    auth: &StoredAuth,
     scope: &str,
 ) -> Result<(), ConnectorError> {
-    if let Some(stored) = conn_store(env, connection).auth()? {
-        if let StoredAuth::Oauth { scopes, .. } = &stored.value {
-            if !covers(scopes, scope) {
-                return Err(ConnectorError::Unauthorized(format!(
-                    "connection {connection}'s Lever grant does not include {scope}; connect it again to grant it"
-                )));
-            }
+    match auth {
+        StoredAuth::Oauth { scopes, .. } if !covers(scopes, scope) => {
+            Err(ConnectorError::Unauthorized(format!(
+                "connection {connection}'s Lever grant does not include {scope}; connect it again to grant it"
+            )))
         }
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 fn conn_store<'a>(env: &Env<'a>, connection: &ConnectionId) -> ConnStore<'a> {
@@ -515,33 +513,29 @@ fn reconnect_needed(connection: &ConnectionId) -> ConnectorError {
 /// A Lever client for the connection, refreshing its OAuth token first when it is about to
 /// expire (exactly one instance refreshes; the others wait for and re-read its result).
 pub fn lever_api(env: &Env, connection: &ConnectionId) -> Result<LeverApi, ConnectorError> {
+    lever_api_for(env, connection, None)
+}
+
+/// [`lever_api`] for calls that need an OAuth `scope`: an OAuth connection whose grant lacks
+/// it is refused (`unauthorized`, naming it) from the same read of its credentials.
+pub fn lever_api_for(
+    env: &Env,
+    connection: &ConnectionId,
+    scope: Option<&str>,
+) -> Result<LeverApi, ConnectorError> {
     let sealer = config::sealer(env.config)?;
-    let (credential, lever_env) = credential(env, &sealer, connection)?;
+    let (credential, lever_env) = credential(env, &sealer, connection, scope)?;
     Ok(LeverApi::new(lever_env.api_base, credential).throttled(connection.as_str()))
 }
 
 /// The Lever environment stored credentials belong to (none: the deployment's).
-fn stored_tier(auth: &StoredAuth) -> Option<config::Tier> {
+pub fn stored_tier(auth: &StoredAuth) -> Option<config::Tier> {
     match auth {
         StoredAuth::ApiKey { environment, .. } => {
             environment.as_deref().map(config::Tier::from_stored)
         }
         StoredAuth::Oauth { environment, .. } => Some(config::Tier::from_stored(environment)),
     }
-}
-
-/// The Lever environment of a connection: its credentials', else the one chosen for it,
-/// else the deployment's.
-pub fn connection_environment(
-    env: &Env,
-    connection: &ConnectionId,
-) -> Result<LeverEnvironment, ConnectorError> {
-    let store = conn_store(env, connection);
-    let tier = match store.auth()? {
-        Some(auth) => stored_tier(&auth.value),
-        None => store.environment()?,
-    };
-    config::lever_environment_for(env.config, tier)
 }
 
 /// Chooses a connection's Lever environment: only before it is connected, or to the one
@@ -571,6 +565,7 @@ fn credential(
     env: &Env,
     sealer: &Sealer,
     connection: &ConnectionId,
+    scope: Option<&str>,
 ) -> Result<(Credential, LeverEnvironment), ConnectorError> {
     let store = conn_store(env, connection);
     let deadline = env.clock.now().saturating_add(REFRESH_WAIT_MS);
@@ -579,6 +574,9 @@ fn credential(
     let mut margin = REFRESH_MARGIN_MS;
     loop {
         let versioned = store.auth()?.ok_or_else(|| not_connected(connection))?;
+        if let Some(scope) = scope {
+            check_scope(connection, &versioned.value, scope)?;
+        }
         let lever_env = config::lever_environment_for(env.config, stored_tier(&versioned.value))?;
         match &versioned.value {
             StoredAuth::ApiKey { api_key, .. } => {

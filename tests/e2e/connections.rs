@@ -225,6 +225,24 @@ async fn oauth_connects_records_the_account_and_reports_missing_scopes() {
         .await;
     assert_eq!(install.status, 502, "{}", install.text());
     assert_eq!(install.json()["error"]["status"], 403);
+
+    // A catalog action outside the grant is refused before Lever is called, naming the
+    // scope; one inside it works.
+    let before = world.sims.lever.credentials_presented().len();
+    let notes = world
+        .call(
+            "POST",
+            "/connections/globex/actions/list-notes",
+            Some(json!({ "opportunityId": KATHERINE })),
+        )
+        .await;
+    assert_eq!(notes.status, 401, "{}", notes.text());
+    assert!(error_code(&notes).1.contains("notes:read:admin"));
+    assert_eq!(world.sims.lever.credentials_presented().len(), before);
+    let stages = world
+        .call("POST", "/connections/globex/actions/list-stages", None)
+        .await;
+    assert_eq!(stages.status, 200, "{}", stages.text());
 }
 
 #[tokio::test(flavor = "multi_thread")]

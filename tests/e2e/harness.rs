@@ -157,6 +157,16 @@ impl World {
         .await;
     }
 
+    /// Chooses Acme's `perform_as` user (the recruiter).
+    pub async fn set_perform_as(&self) {
+        self.ok(
+            "PUT",
+            "/connections/acme/perform-as",
+            Some(json!({ "userId": RECRUITER })),
+        )
+        .await;
+    }
+
     /// Installs a connection's webhooks and has the account's Super Admin enable them.
     pub async fn install(&self, connection: &str, account: &str) -> Value {
         let report = self

@@ -37,13 +37,7 @@ async fn action(world: &World, name: &str, input: Value) -> Value {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_linked_candidates_interviews_reach_the_partner_scheduled_moved_and_cancelled() {
     let world = World::start().await;
-    world
-        .ok(
-            "PUT",
-            "/connections/acme/perform-as",
-            Some(json!({ "userId": RECRUITER })),
-        )
-        .await;
+    world.set_perform_as().await;
     let status = world.ok("GET", "/connections/acme", None).await;
     let events: Vec<&str> = status["webhooks"]
         .as_array()
@@ -141,13 +135,7 @@ async fn a_linked_candidates_interviews_reach_the_partner_scheduled_moved_and_ca
 #[tokio::test(flavor = "multi_thread")]
 async fn interviews_of_unlinked_candidates_and_unconfirmed_events_are_not_sent() {
     let world = World::start().await;
-    world
-        .ok(
-            "PUT",
-            "/connections/acme/perform-as",
-            Some(json!({ "userId": RECRUITER })),
-        )
-        .await;
+    world.set_perform_as().await;
     let before = world.partner_events().len();
     // An event Lever does not confirm: the interview is not there.
     let forged = world.signed(
@@ -178,13 +166,7 @@ async fn interviews_of_unlinked_candidates_and_unconfirmed_events_are_not_sent()
 #[tokio::test(flavor = "multi_thread")]
 async fn an_opted_in_connection_gets_the_interviews_feedback() {
     let world = World::start().await;
-    world
-        .ok(
-            "PUT",
-            "/connections/acme/perform-as",
-            Some(json!({ "userId": RECRUITER })),
-        )
-        .await;
+    world.set_perform_as().await;
     let opted = world
         .ok(
             "PUT",

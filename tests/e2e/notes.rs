@@ -8,13 +8,7 @@ use crate::harness::*;
 #[tokio::test(flavor = "multi_thread")]
 async fn a_partner_note_lands_once_on_the_opportunity_as_the_perform_as_user() {
     let world = World::start().await;
-    world
-        .ok(
-            "PUT",
-            "/connections/acme/perform-as",
-            Some(json!({ "userId": RECRUITER })),
-        )
-        .await;
+    world.set_perform_as().await;
     let note = json!({ "noteId": "note-1", "text": "Great call; ready for the onsite." });
     let first = world
         .call(
@@ -78,6 +72,16 @@ async fn notes_need_a_linked_candidate_a_perform_as_user_and_a_note_id() {
         )
         .await;
     assert_eq!(unlinked.status, 404, "{}", unlinked.text());
+    // Another connection does not know Acme's candidate.
+    world.set_up_globex().await;
+    let elsewhere = world
+        .call(
+            "POST",
+            "/connections/globex/candidates/cand-ada/notes",
+            Some(json!({ "noteId": "n", "text": "x" })),
+        )
+        .await;
+    assert_eq!(elsewhere.status, 404, "{}", elsewhere.text());
     let no_user = world
         .call(
             "POST",

@@ -625,13 +625,7 @@ async fn get_actions_lists_every_action_with_its_schemas() {
 async fn a_file_is_uploaded_and_downloaded_through_the_confined_proxy_byte_for_byte() {
     use base64::Engine as _;
     let world = World::start().await;
-    world
-        .ok(
-            "PUT",
-            "/connections/acme/perform-as",
-            Some(json!({ "userId": RECRUITER })),
-        )
-        .await;
+    world.set_perform_as().await;
     // Every byte value: not text.
     let bytes: Vec<u8> = (0..=255u8).cycle().take(70_000).collect();
     let uploaded = world

@@ -19,12 +19,7 @@ impl World {
     }
 
     async fn with_perform_as(self) -> Self {
-        self.ok(
-            "PUT",
-            "/connections/acme/perform-as",
-            Some(json!({ "userId": RECRUITER })),
-        )
-        .await;
+        self.set_perform_as().await;
         self
     }
 }

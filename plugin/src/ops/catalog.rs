@@ -552,8 +552,7 @@ pub fn run(
             },
         )
         .collect();
-    auth::require_scope(env, c, endpoint.scope)?;
-    let api = auth::lever_api(env, c)?;
+    let api = auth::lever_api_for(env, c, Some(endpoint.scope))?;
     let mut query: Vec<(String, String)> = Vec::new();
     for param in endpoint.query {
         if let Some(value) = input.get(param.name) {
@@ -640,8 +639,7 @@ pub fn apply(env: &Env, c: &ConnectionId, input: &Value) -> Result<(u16, Value),
         .get("postingId")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    auth::require_scope(env, c, "postings:read:admin")?;
-    let api = auth::lever_api(env, c)?;
+    let api = auth::lever_api_for(env, c, Some("postings:read:admin"))?;
     let form: Value = lever::interpret(lever::send(
         env,
         api.request(Method::Get, &["postings", posting, "apply"], &[], None),
@@ -742,9 +740,8 @@ pub fn upload_file(
         Some(given) => given.to_string(),
         None => crate::sync::upload::content_type_for(file_name).to_string(),
     };
-    auth::require_scope(env, c, "files:write:admin")?;
     let user = setup::require_perform_as(env, c)?;
-    let api = auth::lever_api(env, c)?;
+    let api = auth::lever_api_for(env, c, Some("files:write:admin"))?;
     let (form_type, body) = crate::multipart::Form::new(&env.random.bytes(16))
         .file("file", file_name, &content_type, &bytes)
         .finish();

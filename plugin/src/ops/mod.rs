@@ -409,9 +409,10 @@ pub fn actions() -> Vec<ActionInfo> {
             },
             perform_as: match op {
                 Op::Lever(e) => e.perform_as == catalog::PerformAs::Required,
+                // The fixed actions that write as the connection's user.
                 Op::Fixed(f) => matches!(
                     f.name,
-                    "create-opportunity" | "create-posting" | "update-posting"
+                    "create-opportunity" | "create-posting" | "update-posting" | "upload-file"
                 ),
             },
             input: op.input_schema(),
@@ -970,6 +971,8 @@ mod tests {
             Some("POST /opportunities/{opportunityId}/notes")
         );
         assert!(note.perform_as && note.writes);
+        let upload = listed.iter().find(|a| a.name == "upload-file").unwrap();
+        assert!(upload.perform_as && upload.writes);
         assert_eq!(note.input["required"], json!(["opportunityId", "value"]));
     }
 

@@ -79,9 +79,7 @@ impl View {
             connection: connection.clone(),
             base,
             partner: config::partner_name(env.config).unwrap_or_else(|_| "the partner".into()),
-            environment: crate::auth::connection_environment(env, connection)
-                .map(|e| e.name.to_string())
-                .unwrap_or_default(),
+            environment: status.environment.to_string(),
             oauth_available: config::oauth_client(env.config).is_ok(),
             status,
             connected,

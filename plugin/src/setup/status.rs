@@ -258,7 +258,12 @@ pub fn status_and_stages(
     if webhooks.iter().any(|w| w.state == WebhookState::Missing) {
         missing.push("install the webhooks".into());
     }
-    let environment = crate::auth::connection_environment(env, connection)?
+    // The environment its credentials belong to, else the one chosen for it.
+    let tier = match &auth {
+        Some(auth) => auth::stored_tier(auth),
+        None => store.environment()?,
+    };
+    let environment = crate::config::lever_environment_for(env.config, tier)?
         .tier
         .as_str();
     let status = ConnectionStatus {
